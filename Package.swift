@@ -1,0 +1,37 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "basetap",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "basetap", targets: ["basetap"]),
+        .library(name: "BasetapKit", targets: ["BasetapKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        .target(
+            name: "BasetapKit",
+            dependencies: ["CPcap"]
+        ),
+        .executableTarget(
+            name: "basetap",
+            dependencies: [
+                "BasetapKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "BasetapKitTests",
+            dependencies: ["BasetapKit"],
+            resources: [.copy("Resources")]
+        ),
+    ]
+)

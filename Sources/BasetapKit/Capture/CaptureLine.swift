@@ -1,0 +1,232 @@
+import Foundation
+
+/// Members of a capture record that version 1 defines.
+enum RecordField: Int, CaseIterable {
+    // Most frequent first: lookup tries them in this order.
+    case ts, conn, dir, kind, text, base64, frames, code, reason, url, headers, subprotocol, extensions
+    case client, server, error, mutation, format, version
+
+    static let names: [StaticString] = [
+        "ts", "conn", "dir", "kind", "text", "base64", "frames", "code", "reason", "url", "headers", "subprotocol",
+        "extensions", "client", "server", "error", "mutation", "format", "version",
+    ]
+
+    static func lookup(_ view: JSONView, _ key: Int) -> RecordField? {
+        for (i, name) in names.enumerated() where view.stringEquals(key, name) { return RecordField(rawValue: i) }
+        return nil
+    }
+}
+
+/// A problem with one line; the reader turns it into an error naming the file and line.
+struct LineProblem: Error {
+    var message: String
+}
+
+/// One record of a JSONL capture as read, valid only inside the reader's callback: it points into
+/// the reader's buffers so that checking a capture copies nothing but what it keeps.
+public struct CaptureLine {
+    public let kind: CaptureRecord.Kind
+    public let dir: Direction?
+    public let conn: String
+    /// The message or control payload (text decoded from its JSON string, or base64 decoded).
+    public let payload: UnsafeRawBufferPointer
+    let view: JSONView
+    let fields: UnsafeBufferPointer<Int>
+
+    func field(_ f: RecordField) -> Int? {
+        let index = fields[f.rawValue]
+        return index >= 0 ? index : nil
+    }
+
+    /// The whole record as a value, unknown members included.
+    public func record() throws -> CaptureRecord {
+        var record = CaptureRecord(
+            ts: try optionalString(.ts) ?? "", conn: conn, dir: dir, kind: kind, payload: Array(payload))
+        if let code = field(.code) {
+            guard let value = view.int64(code), (0...65535).contains(value) else {
+                throw LineProblem(message: "\"code\" must be an integer from 0 to 65535")
+            }
+            record.code = Int(value)
+        }
+        record.reason = try optionalString(.reason)
+        record.url = try optionalString(.url)
+        record.subprotocol = try optionalString(.subprotocol)
+        record.extensions = try optionalString(.extensions)
+        record.client = try optionalString(.client)
+        record.server = try optionalString(.server)
+        record.error = try optionalString(.error)
+        if let headers = field(.headers) {
+            record.headers = try parseHeaders(headers)
+        }
+        if let frames = field(.frames) {
+            record.frames = try parseFrames(frames)
+        }
+        if let mutation = field(.mutation) {
+            record.mutation = try parseMutation(mutation)
+        }
+        for (key, value) in view.members(0) where RecordField.lookup(view, key) == nil {
+            record.unknown.append(JSONValue.Member(view.string(key), JSONValue(view, value)))
+        }
+        return record
+    }
+
+    private func optionalString(_ f: RecordField) throws(LineProblem) -> String? {
+        guard let index = field(f) else { return nil }
+        guard view[index].kind == .string else {
+            throw LineProblem(message: "\"\(f)\" must be a string, not a \(view[index].kind.name)")
+        }
+        return view.string(index)
+    }
+
+    private func parseHeaders(_ index: Int) throws(LineProblem) -> [CaptureRecord.Header] {
+        let problem = LineProblem(message: "\"headers\" must be an array of [name, value] string pairs")
+        guard view[index].kind == .array else { throw problem }
+        var headers: [CaptureRecord.Header] = []
+        for pair in view.elements(index) {
+            guard view[pair].kind == .array, view[pair].count == 2 else { throw problem }
+            let name = pair + 1
+            let value = Int(view[name].next)
+            guard view[name].kind == .string, view[value].kind == .string else { throw problem }
+            headers.append(CaptureRecord.Header(view.string(name), view.string(value)))
+        }
+        return headers
+    }
+
+    private func parseFrames(_ index: Int) throws(LineProblem) -> [CaptureRecord.Frame] {
+        let problem = LineProblem(message: "\"frames\" must be an array of {fin, op, rsv, len, masked} objects")
+        guard view[index].kind == .array else { throw problem }
+        var frames: [CaptureRecord.Frame] = []
+        for element in view.elements(index) {
+            guard view[element].kind == .object else { throw problem }
+            var frame = CaptureRecord.Frame(fin: true, opcode: 0, rsv: 0, length: 0, masked: false)
+            if let v = view.member(element, "fin") { frame.fin = view[v].kind == .true }
+            if let v = view.member(element, "op"), let n = view.int64(v), (0...15).contains(n) { frame.opcode = UInt8(n) } else { throw problem }
+            if let v = view.member(element, "rsv"), let n = view.int64(v), (0...7).contains(n) { frame.rsv = UInt8(n) }
+            if let v = view.member(element, "len"), let n = view.int64(v), n >= 0 { frame.length = Int(n) }
+            if let v = view.member(element, "masked") { frame.masked = view[v].kind == .true }
+            frames.append(frame)
+        }
+        return frames
+    }
+
+    private func parseMutation(_ index: Int) throws(LineProblem) -> CaptureRecord.Mutation {
+        let problem = LineProblem(message: "\"mutation\" must be {\"seed\": integer, \"ops\": [strings]}")
+        guard view[index].kind == .object, let seedIndex = view.member(index, "seed"),
+            let seed = UInt64(view.rawText(seedIndex))
+        else { throw problem }
+        var ops: [String] = []
+        if let opsIndex = view.member(index, "ops") {
+            guard view[opsIndex].kind == .array else { throw problem }
+            for op in view.elements(opsIndex) {
+                guard view[op].kind == .string else { throw problem }
+                ops.append(view.string(op))
+            }
+        }
+        return CaptureRecord.Mutation(seed: seed, ops: ops)
+    }
+}
+
+/// Parses lines into `CaptureLine`s, reusing its buffers from line to line.
+struct CaptureLineParser {
+    private var reader = JSONReader()
+    private var fields = [Int](repeating: -1, count: RecordField.allCases.count)
+    private var payload: [UInt8] = []
+    private var lastConnBytes: [UInt8] = []
+    private var lastConn = ""
+
+    enum Outcome<R> {
+        case record(R)
+        case skipped
+    }
+
+    mutating func parse<R>(_ line: UnsafeRawBufferPointer, _ body: (CaptureLine) throws -> R) throws -> Outcome<R> {
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return .skipped }
+        if let error = reader.parse(line) { throw LineProblem(message: "not JSON: \(error)") }
+        return try reader.nodes.withUnsafeBufferPointer { nodes in
+            let view = JSONView(bytes: line, nodes: nodes)
+            guard view[0].kind == .object else {
+                throw LineProblem(message: "a record must be a JSON object, not a \(view[0].kind.name)")
+            }
+            for i in fields.indices { fields[i] = -1 }
+            for (key, value) in view.members(0) {
+                if let field = RecordField.lookup(view, key), fields[field.rawValue] < 0 { fields[field.rawValue] = value }
+            }
+            if fields[RecordField.format.rawValue] >= 0 {
+                try Self.checkHeader(view, format: fields[RecordField.format.rawValue], version: fields[RecordField.version.rawValue])
+                return .skipped
+            }
+            let kind = try kind(view)
+            var dir: Direction?
+            if kind.hasDirection {
+                let index = fields[RecordField.dir.rawValue]
+                guard index >= 0 else { throw LineProblem(message: "a \(kind.rawValue) record needs \"dir\"") }
+                guard view[index].kind == .string, let d = Direction(rawValue: view.string(index)) else {
+                    throw LineProblem(message: "\"dir\" must be \"c2s\" or \"s2c\"")
+                }
+                dir = d
+            }
+            let conn = try conn(view)
+            try decodePayload(view, kind)
+            return try fields.withUnsafeBufferPointer { fieldsPointer in
+                try payload.withUnsafeBytes { payloadBytes in
+                    .record(try body(CaptureLine(
+                        kind: kind, dir: dir, conn: conn, payload: payloadBytes, view: view, fields: fieldsPointer)))
+                }
+            }
+        }
+    }
+
+    private static func checkHeader(_ view: JSONView, format: Int, version: Int) throws {
+        guard view[format].kind == .string, view.string(format) == "basetap-capture" else {
+            throw LineProblem(message: "unknown capture format (expected \"format\": \"basetap-capture\")")
+        }
+        guard version >= 0, let v = view.int64(version) else {
+            throw LineProblem(message: "the capture header needs an integer \"version\"")
+        }
+        guard v == 1 else { throw LineProblem(message: "capture version \(v) is not supported (this basetap reads version 1)") }
+    }
+
+    private func kind(_ view: JSONView) throws -> CaptureRecord.Kind {
+        let index = fields[RecordField.kind.rawValue]
+        guard index >= 0 else { throw LineProblem(message: "record has no \"kind\"") }
+        guard view[index].kind == .string else { throw LineProblem(message: "\"kind\" must be a string") }
+        let name = view.string(index)
+        guard let kind = CaptureRecord.Kind(rawValue: name) else {
+            throw LineProblem(message: "unknown kind \(JSONString.quoted(name)) (expected open, text, binary, ping, pong, close or end)")
+        }
+        return kind
+    }
+
+    private mutating func conn(_ view: JSONView) throws -> String {
+        let index = fields[RecordField.conn.rawValue]
+        guard index >= 0 else { throw LineProblem(message: "record has no \"conn\"") }
+        guard view[index].kind == .string else { throw LineProblem(message: "\"conn\" must be a string") }
+        // Records of one connection usually follow each other: reuse the last String instead of building one per line.
+        let same = view.withStringBytes(index) { bytes in
+            bytes.elementsEqual(lastConnBytes)
+        }
+        if !same {
+            lastConnBytes = view.stringBytes(index)
+            lastConn = String(decoding: lastConnBytes, as: UTF8.self)
+        }
+        return lastConn
+    }
+
+    private mutating func decodePayload(_ view: JSONView, _ kind: CaptureRecord.Kind) throws {
+        payload.removeAll(keepingCapacity: true)
+        let text = fields[RecordField.text.rawValue]
+        let base64 = fields[RecordField.base64.rawValue]
+        if text >= 0 && kind == .text {
+            guard view[text].kind == .string else { throw LineProblem(message: "\"text\" must be a string") }
+            let node = view[text]
+            JSONString.decode(view.bytes, from: Int(node.start) + 1, to: Int(node.end) - 1, into: &payload)
+        } else if base64 >= 0 {
+            guard view[base64].kind == .string, let data = Data(base64Encoded: view.string(base64)) else {
+                throw LineProblem(message: "\"base64\" is not valid base64")
+            }
+            payload.append(contentsOf: data)
+        } else if kind == .text || kind == .binary {
+            throw LineProblem(message: "a \(kind.rawValue) record needs \(kind == .text ? "\"text\" or " : "")\"base64\"")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+/// One line of a JSONL capture (CAPTURE-FORMAT.md, version 1).
+public struct CaptureRecord: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case open, text, binary, ping, pong, close, end
+
+        /// Data and control kinds carry a direction; `open` and `end` belong to the connection.
+        public var hasDirection: Bool { self != .open && self != .end }
+        public var isMessage: Bool { self == .text || self == .binary }
+    }
+
+    /// How a message crossed the wire, frame by frame.
+    public struct Frame: Sendable, Equatable {
+        public var fin: Bool
+        public var opcode: UInt8
+        public var rsv: UInt8
+        public var length: Int
+        public var masked: Bool
+
+        public init(fin: Bool, opcode: UInt8, rsv: UInt8, length: Int, masked: Bool) {
+            self.fin = fin
+            self.opcode = opcode
+            self.rsv = rsv
+            self.length = length
+            self.masked = masked
+        }
+    }
+
+    /// What a fuzz run changed in this message.
+    public struct Mutation: Sendable, Equatable {
+        public var seed: UInt64
+        public var ops: [String]
+
+        public init(seed: UInt64, ops: [String]) {
+            self.seed = seed
+            self.ops = ops
+        }
+    }
+
+    public struct Header: Sendable, Equatable {
+        public var name: String
+        public var value: String
+
+        public init(_ name: String, _ value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public var ts: String
+    public var conn: String
+    public var dir: Direction?
+    public var kind: Kind
+    /// The message or control payload: UTF-8 for text (written as `text`, or as `base64` when not valid UTF-8).
+    public var payload: [UInt8] = []
+    public var code: Int?
+    public var reason: String?
+    public var url: String?
+    public var headers: [Header]?
+    public var subprotocol: String?
+    public var extensions: String?
+    public var client: String?
+    public var server: String?
+    public var frames: [Frame]?
+    public var error: String?
+    public var mutation: Mutation?
+    /// Members this version does not know, kept in order so that copying a record loses nothing.
+    public var unknown: [JSONValue.Member] = []
+
+    public init(ts: String, conn: String, dir: Direction? = nil, kind: Kind, payload: [UInt8] = []) {
+        self.ts = ts
+        self.conn = conn
+        self.dir = dir
+        self.kind = kind
+        self.payload = payload
+    }
+
+    public static func text(_ text: String, conn: String, dir: Direction, ts: String = CaptureTime.now()) -> CaptureRecord {
+        CaptureRecord(ts: ts, conn: conn, dir: dir, kind: .text, payload: Array(text.utf8))
+    }
+
+    /// The payload as text, when it is valid UTF-8.
+    public var text: String? {
+        UTF8Scan.isValid(payload) ? String(decoding: payload, as: UTF8.self) : nil
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Streams the records of a JSONL capture (CAPTURE-FORMAT.md) in constant memory.
+public final class JSONLCaptureReader {
+    public static let defaultMaxLineLength = 1 << 30
+
+    public let name: String
+    /// Count malformed lines and go on, instead of stopping at the first one.
+    public var skipBadLines = false
+    public private(set) var badLines = 0
+    /// The first malformed line that was skipped, for the summary.
+    public private(set) var firstBadLine: String?
+    private var lines: LineReader
+    private var parser = CaptureLineParser()
+    private let ownedDescriptor: Int32?
+
+    /// Opens `path`; `-` reads standard input.
+    public init(path: String, maxLineLength: Int = JSONLCaptureReader.defaultMaxLineLength) throws {
+        if path == "-" {
+            name = "standard input"
+            ownedDescriptor = nil
+            lines = LineReader(fd: STDIN_FILENO, name: name, maxLineLength: maxLineLength)
+            return
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw BasetapError.input(place: path, message: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        if fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+            close(fd)
+            throw BasetapError.input(place: path, message: "is a directory, not a capture")
+        }
+        name = path
+        ownedDescriptor = fd
+        lines = LineReader(fd: fd, name: path, maxLineLength: maxLineLength)
+    }
+
+    public init(bytes: [UInt8], name: String = "capture") {
+        self.name = name
+        ownedDescriptor = nil
+        lines = LineReader(bytes: bytes, name: name)
+    }
+
+    deinit {
+        if let ownedDescriptor { close(ownedDescriptor) }
+    }
+
+    /// Bytes read so far (for progress).
+    public var bytesRead: Int { lines.bytesConsumed }
+
+    /// Calls `body` with every record in order. Malformed lines throw `BasetapError.input`
+    /// naming the line, unless `skipBadLines` is set.
+    public func forEach(_ body: (CaptureLine) throws -> Void) throws {
+        while try lines.next({ line, number in try handle(line, number, body) }) != nil {}
+    }
+
+    /// Every record as a value (for small captures: replay, fuzz seeds, tests).
+    public func readAll() throws -> [CaptureRecord] {
+        var records: [CaptureRecord] = []
+        try forEach { records.append(try $0.record()) }
+        return records
+    }
+
+    private func handle(_ line: UnsafeRawBufferPointer, _ number: Int, _ body: (CaptureLine) throws -> Void) throws {
+        do {
+            _ = try parser.parse(line, body)
+        } catch let problem as LineProblem {
+            let place = "\(name):\(number)"
+            guard skipBadLines else { throw BasetapError.input(place: place, message: problem.message) }
+            badLines += 1
+            if firstBadLine == nil { firstBadLine = "\(place): \(problem.message)" }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+/// Checks a stream of capture records, connection by connection, and hands every violation to a sink.
+/// JSONL captures, pcap captures and the live proxy all enter here.
+public struct CaptureChecker {
+    private struct Connection {
+        var chain: ChainTracker
+        var nextIndex = [0, 0]
+    }
+
+    public let options: CheckOptions
+    public private(set) var summary = CheckSummary()
+    private var messageChecker: MessageChecker
+    private var connections: [String: Connection] = [:]
+    private let sink: (Violation) throws -> Void
+
+    public init(options: CheckOptions = CheckOptions(), sink: @escaping (Violation) throws -> Void) {
+        self.options = options
+        self.sink = sink
+        messageChecker = MessageChecker(maxDepth: options.maxDepth)
+    }
+
+    /// Consumes one record of a JSONL capture.
+    public mutating func consume(_ line: CaptureLine) throws {
+        try consume(conn: line.conn, dir: line.dir, kind: line.kind, payload: line.payload)
+    }
+
+    public mutating func consume(_ record: CaptureRecord) throws {
+        try record.payload.withUnsafeBytes { try consume(conn: record.conn, dir: record.dir, kind: record.kind, payload: $0) }
+    }
+
+    public mutating func consume(
+        conn: String, dir: Direction?, kind: CaptureRecord.Kind, payload: UnsafeRawBufferPointer
+    ) throws {
+        summary.records += 1
+        switch kind {
+        case .open:
+            if connections[conn] == nil { open(conn) }
+        case .end:
+            if let connection = connections.removeValue(forKey: conn) { summary.chainEvicted += connection.chain.evicted }
+        case .text, .binary:
+            guard let dir else { return }
+            try checkMessage(conn: conn, dir: dir, binary: kind == .binary, payload: payload)
+        case .ping, .pong, .close:
+            break
+        }
+    }
+
+    private mutating func open(_ conn: String) {
+        connections[conn] = Connection(chain: ChainTracker(limit: options.maxOpenIDs))
+        summary.connections += 1
+    }
+
+    private mutating func checkMessage(conn: String, dir: Direction, binary: Bool, payload: UnsafeRawBufferPointer) throws {
+        if connections[conn] == nil { open(conn) }
+        summary.messages += 1
+        let side = dir == .c2s ? 0 : 1
+        let index = connections[conn]!.nextIndex[side]
+        connections[conn]!.nextIndex[side] += 1
+        let envelope = messageChecker.check(payload, binary: binary)
+        for finding in messageChecker.findings {
+            try report(finding, conn: conn, dir: dir, index: index, envelope: envelope)
+        }
+        if let id = envelope.id, let type = envelope.type, !id.isEmpty, !type.isEmpty,
+            let finding = connections[conn]!.chain.observe(dir, id: id, type: type)
+        {
+            try report(finding, conn: conn, dir: dir, index: index, envelope: envelope)
+        }
+    }
+
+    private mutating func report(
+        _ finding: Finding, conn: String, dir: Direction, index: Int, envelope: MessageChecker.Envelope
+    ) throws {
+        if let rules = options.rules, !rules.contains(finding.rule.id) { return }
+        let violation = Violation(
+            conn: conn, dir: dir, index: index, rule: finding.rule, severity: finding.severity, pointer: finding.pointer,
+            message: finding.message, type: envelope.type, id: envelope.id)
+        summary.count(violation)
+        try sink(violation)
+    }
+
+    /// Reports a violation found outside the message rules (frames, TCP) through the same filter and counts.
+    public mutating func report(_ violation: Violation) throws {
+        if let rules = options.rules, !rules.contains(violation.rule.id) { return }
+        summary.count(violation)
+        try sink(violation)
+    }
+
+    /// Ends the run: connections never closed by an `end` record still count their evictions.
+    public mutating func finish() {
+        for connection in connections.values { summary.chainEvicted += connection.chain.evicted }
+        connections.removeAll()
+    }
+}

@@ -1,0 +1,38 @@
+/// Counts of a checking run, for the summary lines and the exit code.
+public struct CheckSummary: Sendable, Equatable {
+    public var records = 0
+    public var messages = 0
+    public var connections = 0
+    public var errors = 0
+    public var warnings = 0
+    public var byRule: [String: Int] = [:]
+    /// Malformed capture lines skipped with `--skip-bad-lines`.
+    public var badLines = 0
+    /// Requests forgotten because a connection had more open ids than the limit.
+    public var chainEvicted = 0
+
+    public init() {}
+
+    mutating func count(_ violation: Violation) {
+        if violation.severity == .error { errors += 1 } else { warnings += 1 }
+        byRule[violation.rule.id, default: 0] += 1
+    }
+
+    /// Whether any finding reaches `threshold`.
+    public func fails(at threshold: Severity) -> Bool {
+        threshold == .warning ? errors + warnings > 0 : errors > 0
+    }
+
+    public static func + (a: CheckSummary, b: CheckSummary) -> CheckSummary {
+        var sum = a
+        sum.records += b.records
+        sum.messages += b.messages
+        sum.connections += b.connections
+        sum.errors += b.errors
+        sum.warnings += b.warnings
+        sum.badLines += b.badLines
+        sum.chainEvicted += b.chainEvicted
+        sum.byRule.merge(b.byRule, uniquingKeysWith: +)
+        return sum
+    }
+}

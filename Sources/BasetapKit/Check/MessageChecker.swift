@@ -1,0 +1,206 @@
+import Foundation
+
+/// Checks one message against PROTOCOL.md §1-§4: JSON, envelope, Entity IDs and the error convention.
+/// The session rules of §5 need memory across messages and live in `ChainTracker`.
+///
+/// A checker is reused for every message of a run: its JSON reader and finding buffer keep their capacity.
+public struct MessageChecker: Sendable {
+    /// What the session rules and the violation records need to know of a checked message.
+    public struct Envelope: Sendable, Equatable {
+        public var id: String?
+        public var type: String?
+    }
+
+    public private(set) var findings: [Finding] = []
+    private var reader: JSONReader
+
+    public init(maxDepth: Int = JSONReader.defaultMaxDepth) {
+        reader = JSONReader(maxDepth: maxDepth)
+    }
+
+    /// Checks a message's payload; `binary` for a binary WebSocket message. Findings replace those of the previous call.
+    @discardableResult
+    public mutating func check(_ bytes: UnsafeRawBufferPointer, binary: Bool = false) -> Envelope {
+        findings.removeAll(keepingCapacity: true)
+        if let error = reader.parse(bytes) {
+            if binary {
+                findings.append(Finding(.frameBinary, "", "binary message of \(bytes.count) bytes is not JSON; not checked further"))
+            } else if error.kind == .depth {
+                findings.append(Finding(.jsonDepth, "", error.description))
+            } else {
+                findings.append(Finding(.jsonSyntax, "", error.description))
+            }
+            return Envelope()
+        }
+        if binary {
+            findings.append(Finding(.frameBinaryJSON, "", "JSON sent as a binary message; text messages are expected"))
+        }
+        for issue in reader.issues {
+            switch issue.kind {
+            case .duplicateKey: findings.append(Finding(.jsonDuplicateKey, issue.pointer, issue.message))
+            case .unsafeInteger: findings.append(Finding(.jsonUnsafeInteger, issue.pointer, issue.message))
+            }
+        }
+        return reader.nodes.withUnsafeBufferPointer { nodes in
+            var rules = EnvelopeRules(view: JSONView(bytes: bytes, nodes: nodes))
+            rules.run(into: &findings)
+            return Envelope(id: rules.id, type: rules.type)
+        }
+    }
+
+    public mutating func check(_ bytes: [UInt8], binary: Bool = false) -> Envelope {
+        bytes.withUnsafeBytes { check($0, binary: binary) }
+    }
+}
+
+/// The rules of §2-§4 over one parsed message.
+struct EnvelopeRules {
+    let view: JSONView
+    var id: String?
+    var type: String?
+
+    /// Members of the BaseMessage, with the JSON kind each must have and whether it is required.
+    enum Member: Int, CaseIterable {
+        case id, type, from, to, ok, payload
+
+        var name: String { String(describing: self) }
+        var isRequired: Bool { self != .ok }
+        var expected: JSONKind { self == .ok ? .true : self == .payload ? .object : .string }
+        var expectedName: String { self == .ok ? "a boolean" : self == .payload ? "an object" : "a string" }
+    }
+
+    init(view: JSONView) {
+        self.view = view
+    }
+
+    mutating func run(into findings: inout [Finding]) {
+        let root = view[0]
+        guard root.kind == .object else {
+            findings.append(Finding(.envelopeNotObject, "", "the message is a JSON \(root.kind.name), not an object"))
+            return
+        }
+        var at = [Int](repeating: -1, count: Member.allCases.count)
+        for (key, value) in view.members(0) {
+            if let member = Self.member(view, key) {
+                if at[member.rawValue] < 0 { at[member.rawValue] = value }
+            } else {
+                let name = view.string(key)
+                findings.append(Finding(
+                    .envelopeUnknownMember, JSONPointer.appending("", name),
+                    "member \(JSONString.quoted(JSONReader.abbreviate(name))) is not part of the BaseMessage"))
+            }
+        }
+        var valid = [Bool](repeating: false, count: Member.allCases.count)
+        for member in Member.allCases {
+            let index = at[member.rawValue]
+            let pointer = "/" + member.name
+            guard index >= 0 else {
+                if member.isRequired {
+                    findings.append(Finding(.envelopeMissing, pointer, "required member \"\(member.name)\" is missing"))
+                }
+                continue
+            }
+            let kind = view[index].kind
+            let matches = member == .ok ? (kind == .true || kind == .false) : kind == member.expected
+            guard matches else {
+                let what = kind == .null ? "null, which is never accepted" : "a \(kind.name)"
+                findings.append(Finding(.envelopeType, pointer, "\"\(member.name)\" must be \(member.expectedName), not \(what)"))
+                continue
+            }
+            valid[member.rawValue] = true
+        }
+        if valid[Member.id.rawValue] {
+            let index = at[Member.id.rawValue]
+            id = view.string(index)
+            if id!.isEmpty { findings.append(Finding(.envelopeEmpty, "/id", "\"id\" is empty; it must tie requests to responses")) }
+        }
+        if valid[Member.type.rawValue] {
+            type = view.string(at[Member.type.rawValue])
+            if type!.isEmpty { findings.append(Finding(.envelopeEmpty, "/type", "\"type\" is empty; it must name the extension")) }
+        }
+        for member in [Member.from, .to] where valid[member.rawValue] {
+            checkEntityID(at[member.rawValue], pointer: "/" + member.name, into: &findings)
+        }
+        let ok: Bool? = valid[Member.ok.rawValue] ? view[at[Member.ok.rawValue]].kind == .true : nil
+        let payload = valid[Member.payload.rawValue] ? at[Member.payload.rawValue] : nil
+        if let type { checkErrorConvention(type: type, ok: ok, payload: payload, into: &findings) }
+    }
+
+    static func member(_ view: JSONView, _ key: Int) -> Member? {
+        // Compare raw bytes first: almost every key is one of six short ASCII names without escapes.
+        if view.stringEquals(key, "id") { return .id }
+        if view.stringEquals(key, "type") { return .type }
+        if view.stringEquals(key, "from") { return .from }
+        if view.stringEquals(key, "to") { return .to }
+        if view.stringEquals(key, "ok") { return .ok }
+        if view.stringEquals(key, "payload") { return .payload }
+        return nil
+    }
+
+    func checkEntityID(_ index: Int, pointer: String, into findings: inout [Finding]) {
+        view.withStringBytes(index) { bytes in
+            guard !bytes.isEmpty else { return }  // "" means unspecified
+            switch EntityID.validate(bytes) {
+            case .success(let info):
+                if info.kind == .roomID && !info.roomIDIsUUID {
+                    findings.append(Finding(
+                        .idRoomNotUUID, pointer,
+                        "room id \(quotedExcerpt(bytes)) is not a UUID (the draft says room ids SHOULD be UUIDs)"))
+                }
+            case .failure(let error):
+                findings.append(Finding(.idSyntax, pointer, "\(quotedExcerpt(bytes)) \(error)"))
+            }
+        }
+    }
+
+    func quotedExcerpt(_ bytes: UnsafeRawBufferPointer) -> String {
+        JSONString.quoted(JSONReader.abbreviate(String(decoding: bytes, as: UTF8.self)))
+    }
+
+    func checkErrorConvention(type: String, ok: Bool?, payload: Int?, into findings: inout [Finding]) {
+        guard type.hasSuffix(":error") else {
+            if ok == false {
+                findings.append(Finding(
+                    .okFalseWithoutError, "/ok", "\"ok\" is false but the type \(JSONString.quoted(type)) is not an :error response"))
+            }
+            return
+        }
+        if type == ":error" {
+            findings.append(Finding(.errorBare, "/type", "type \":error\" names no request type before ':error'"))
+            return
+        }
+        if ok == true {
+            findings.append(Finding(.errorOkTrue, "/ok", "an error response must not say \"ok\": true"))
+        }
+        guard let payload else { return }
+        var seen: (code: Int?, text: Int?, extra: Int?) = (nil, nil, nil)
+        for (key, value) in view.members(payload) {
+            if seen.code == nil && view.stringEquals(key, "errCode") { seen.code = value }
+            else if seen.text == nil && view.stringEquals(key, "errText") { seen.text = value }
+            else if seen.extra == nil && view.stringEquals(key, "errPayload") { seen.extra = value }
+        }
+        if let code = seen.code {
+            let node = view[code]
+            if node.kind != .number {
+                findings.append(Finding(.errorType, "/payload/errCode", "\"errCode\" must be an integer, not a \(node.kind.name)"))
+            } else if !node.isInteger {
+                findings.append(Finding(
+                    .errorType, "/payload/errCode",
+                    "\"errCode\" must be an integer written without fraction or exponent, not \(view.rawText(code))"))
+            }
+        } else {
+            findings.append(Finding(.errorMissing, "/payload/errCode", "an error response needs \"errCode\" in its payload"))
+        }
+        if let text = seen.text {
+            if view[text].kind != .string {
+                findings.append(Finding(.errorType, "/payload/errText", "\"errText\" must be a string, not a \(view[text].kind.name)"))
+            }
+        } else {
+            findings.append(Finding(.errorMissing, "/payload/errText", "an error response needs \"errText\" in its payload"))
+        }
+        if let extra = seen.extra, view[extra].kind != .object {
+            findings.append(Finding(
+                .errorType, "/payload/errPayload", "\"errPayload\" must be an object, not a \(view[extra].kind.name)"))
+        }
+    }
+}

@@ -1,0 +1,388 @@
+import Foundation
+
+/// A JSON reader made for inspection rather than decoding.
+///
+/// It keeps what a checker needs and ordinary parsers throw away: member order, byte offsets,
+/// every duplicate key (with its pointer), integers exactly as written (flagging those past
+/// ±(2^53−1)). It refuses invalid UTF-8, lone surrogates and trailing bytes, and it nests with an
+/// explicit stack, so a hostile document can hit the depth limit but never the machine's stack.
+///
+/// The reader is reused from message to message: `parse` clears the tape and keeps its capacity.
+public struct JSONReader: Sendable {
+    public static let defaultMaxDepth = 512
+
+    public var maxDepth: Int
+    /// The parsed document, root first (valid after a successful `parse`).
+    public private(set) var nodes: [JSONNode] = []
+    /// Duplicate keys and unsafe integers found by the last `parse`.
+    public private(set) var issues: [JSONIssue] = []
+    private var frames: [Frame] = []
+    private var scratchA: [UInt8] = []
+    private var scratchB: [UInt8] = []
+
+    private struct Frame {
+        var node: Int32
+        var count: Int32 = 0
+        var lastKey: Int32 = -1
+        var isObject: Bool
+    }
+
+    private enum State { case value, key, afterValue }
+
+    public init(maxDepth: Int = JSONReader.defaultMaxDepth) {
+        self.maxDepth = maxDepth
+    }
+
+    /// Parses one complete document. Returns nil on success, the first error otherwise.
+    public mutating func parse(_ p: UnsafeRawBufferPointer) -> JSONSyntaxError? {
+        nodes.removeAll(keepingCapacity: true)
+        issues.removeAll(keepingCapacity: true)
+        frames.removeAll(keepingCapacity: true)
+        guard p.count < Int(Int32.max) else {
+            return JSONSyntaxError(kind: .size, offset: 0, message: "document of \(p.count) bytes is too large")
+        }
+        let n = p.count
+        var i = 0
+        var state = State.value
+
+        @inline(__always) func skipSpace() {
+            while i < n {
+                let b = p[i]
+                guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return }
+                i += 1
+            }
+        }
+        func fail(_ message: String, at offset: Int? = nil) -> JSONSyntaxError {
+            JSONSyntaxError(kind: .syntax, offset: offset ?? i, message: message)
+        }
+        func unexpected(_ expected: String) -> JSONSyntaxError {
+            guard i < n else { return fail("unexpected end of document, expected \(expected)") }
+            return fail("unexpected \(Self.describe(p[i])), expected \(expected)")
+        }
+
+        while true {
+            switch state {
+            case .value:
+                skipSpace()
+                guard i < n else {
+                    return fail(nodes.isEmpty ? "empty document" : "unexpected end of document, expected a value")
+                }
+                let b = p[i]
+                switch b {
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    let isObject = b == UInt8(ascii: "{")
+                    guard frames.count < maxDepth else {
+                        return JSONSyntaxError(
+                            kind: .depth, offset: i, message: "nesting deeper than \(maxDepth) levels")
+                    }
+                    frames.append(Frame(node: Int32(nodes.count), isObject: isObject))
+                    nodes.append(JSONNode(
+                        kind: isObject ? .object : .array, flags: 0, start: Int32(i), end: 0, next: 0, count: 0))
+                    i += 1
+                    skipSpace()
+                    if i < n && p[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                        closeContainer(p, at: i)
+                        i += 1
+                        state = .afterValue
+                    } else if isObject {
+                        state = .key
+                    } else {
+                        frames[frames.count - 1].count += 1
+                    }
+                case UInt8(ascii: "\""):
+                    if let error = parseString(p, &i) { return error }
+                    state = .afterValue
+                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    if let error = parseNumber(p, &i) { return error }
+                    state = .afterValue
+                case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+                    let (word, kind): (StaticString, JSONKind) =
+                        b == UInt8(ascii: "t") ? ("true", .true) : b == UInt8(ascii: "f") ? ("false", .false) : ("null", .null)
+                    let len = word.utf8CodeUnitCount
+                    guard i + len <= n, memcmp(p.baseAddress! + i, word.utf8Start, len) == 0 else {
+                        return fail("invalid literal, expected \(word)")
+                    }
+                    nodes.append(JSONNode(
+                        kind: kind, flags: 0, start: Int32(i), end: Int32(i + len), next: Int32(nodes.count + 1), count: 0))
+                    i += len
+                    state = .afterValue
+                case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                    return fail("unexpected \(Self.describe(b)) after ',' (trailing comma)")
+                default:
+                    return unexpected("a value")
+                }
+
+            case .key:
+                skipSpace()
+                guard i < n, p[i] == UInt8(ascii: "\"") else {
+                    if i < n && p[i] == UInt8(ascii: "}") { return fail("unexpected '}' after ',' (trailing comma)") }
+                    return unexpected("a member name in double quotes")
+                }
+                let keyIndex = Int32(nodes.count)
+                if let error = parseString(p, &i) { return error }
+                frames[frames.count - 1].count += 1
+                frames[frames.count - 1].lastKey = keyIndex
+                skipSpace()
+                guard i < n, p[i] == UInt8(ascii: ":") else { return unexpected("':' after a member name") }
+                i += 1
+                state = .value
+
+            case .afterValue:
+                skipSpace()
+                guard let top = frames.last else {
+                    guard i == n else { return fail("unexpected \(Self.describe(p[i])) after the document") }
+                    return nil
+                }
+                guard i < n else { return unexpected(top.isObject ? "',' or '}'" : "',' or ']'") }
+                let b = p[i]
+                if b == UInt8(ascii: ",") {
+                    i += 1
+                    if top.isObject {
+                        state = .key
+                    } else {
+                        frames[frames.count - 1].count += 1
+                        state = .value
+                    }
+                } else if b == (top.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                    closeContainer(p, at: i)
+                    i += 1
+                } else {
+                    return unexpected(top.isObject ? "',' or '}'" : "',' or ']'")
+                }
+            }
+        }
+    }
+
+    private mutating func closeContainer(_ p: UnsafeRawBufferPointer, at i: Int) {
+        let frame = frames[frames.count - 1]
+        let index = Int(frame.node)
+        nodes[index].end = Int32(i + 1)
+        nodes[index].next = Int32(nodes.count)
+        nodes[index].count = frame.count
+        if frame.isObject && frame.count > 1 { findDuplicateKeys(p, object: index, count: Int(frame.count)) }
+        frames.removeLast()
+    }
+
+    // MARK: Strings
+
+    private mutating func parseString(_ p: UnsafeRawBufferPointer, _ i: inout Int) -> JSONSyntaxError? {
+        let start = i
+        let n = p.count
+        var flags: UInt8 = 0
+        i += 1
+        while true {
+            guard i < n else {
+                return JSONSyntaxError(kind: .syntax, offset: start, message: "unterminated string")
+            }
+            let b = p[i]
+            if b == UInt8(ascii: "\"") { break }
+            if b >= 0x20 && b < 0x80 && b != UInt8(ascii: "\\") {
+                i += 1
+            } else if b == UInt8(ascii: "\\") {
+                flags |= JSONNode.hasEscapes
+                if let error = Self.skipEscape(p, &i) { return error }
+            } else if b < 0x20 {
+                return JSONSyntaxError(
+                    kind: .syntax, offset: i, message: "control character \(Self.describe(b)) in a string must be escaped")
+            } else if let len = UTF8Scan.sequenceLength(p, at: i, end: n) {
+                i += len
+            } else {
+                return JSONSyntaxError(kind: .syntax, offset: i, message: "invalid UTF-8 byte 0x\(Self.hex(b))")
+            }
+        }
+        i += 1
+        nodes.append(JSONNode(
+            kind: .string, flags: flags, start: Int32(start), end: Int32(i), next: Int32(nodes.count + 1), count: 0))
+        return nil
+    }
+
+    private static func skipEscape(_ p: UnsafeRawBufferPointer, _ i: inout Int) -> JSONSyntaxError? {
+        let n = p.count
+        let at = i
+        guard i + 1 < n else { return JSONSyntaxError(kind: .syntax, offset: at, message: "unterminated escape") }
+        switch p[i + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+            UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            i += 2
+            return nil
+        case UInt8(ascii: "u"):
+            guard let unit = hexUnit(p, i + 2) else {
+                return JSONSyntaxError(kind: .syntax, offset: at, message: "\\u must be followed by four hex digits")
+            }
+            if unit >= 0xDC00 && unit < 0xE000 {
+                return JSONSyntaxError(kind: .syntax, offset: at, message: "lone low surrogate \\u\(hex(unit))")
+            }
+            if unit >= 0xD800 && unit < 0xDC00 {
+                guard i + 7 < n, p[i + 6] == UInt8(ascii: "\\"), p[i + 7] == UInt8(ascii: "u"),
+                    let low = hexUnit(p, i + 8), low >= 0xDC00 && low < 0xE000
+                else {
+                    return JSONSyntaxError(kind: .syntax, offset: at, message: "lone high surrogate \\u\(hex(unit))")
+                }
+                i += 12
+            } else {
+                i += 6
+            }
+            return nil
+        default:
+            return JSONSyntaxError(kind: .syntax, offset: at, message: "invalid escape \\\(describeChar(p[i + 1]))")
+        }
+    }
+
+    private static func hexUnit(_ p: UnsafeRawBufferPointer, _ i: Int) -> UInt32? {
+        guard i + 4 <= p.count else { return nil }
+        var v: UInt32 = 0
+        for k in 0..<4 {
+            guard let d = JSONString.hexValue(p[i + k]) else { return nil }
+            v = v << 4 | d
+        }
+        return v
+    }
+
+    // MARK: Numbers
+
+    private static let maxSafeInteger: [UInt8] = Array("9007199254740991".utf8)
+
+    private mutating func parseNumber(_ p: UnsafeRawBufferPointer, _ i: inout Int) -> JSONSyntaxError? {
+        let n = p.count
+        let start = i
+        @inline(__always) func isDigit(_ k: Int) -> Bool { k < n && p[k] &- UInt8(ascii: "0") < 10 }
+        if p[i] == UInt8(ascii: "-") { i += 1 }
+        let digitsStart = i
+        guard isDigit(i) else {
+            return JSONSyntaxError(kind: .syntax, offset: i, message: "expected a digit after '-'")
+        }
+        if p[i] == UInt8(ascii: "0") {
+            i += 1
+            if isDigit(i) {
+                return JSONSyntaxError(kind: .syntax, offset: start, message: "number with a leading zero")
+            }
+        } else {
+            while isDigit(i) { i += 1 }
+        }
+        let digitCount = i - digitsStart
+        var flags = JSONNode.isInteger
+        if i < n && p[i] == UInt8(ascii: ".") {
+            i += 1
+            guard isDigit(i) else {
+                return JSONSyntaxError(kind: .syntax, offset: i, message: "expected a digit after '.'")
+            }
+            while isDigit(i) { i += 1 }
+            flags = 0
+        }
+        if i < n && (p[i] == UInt8(ascii: "e") || p[i] == UInt8(ascii: "E")) {
+            i += 1
+            if i < n && (p[i] == UInt8(ascii: "+") || p[i] == UInt8(ascii: "-")) { i += 1 }
+            guard isDigit(i) else {
+                return JSONSyntaxError(kind: .syntax, offset: i, message: "expected a digit in the exponent")
+            }
+            while isDigit(i) { i += 1 }
+            flags = 0
+        }
+        nodes.append(JSONNode(
+            kind: .number, flags: flags, start: Int32(start), end: Int32(i), next: Int32(nodes.count + 1), count: 0))
+        if flags != 0 && digitCount >= 16 {
+            let unsafe = digitCount > 16
+                || Self.maxSafeInteger.withUnsafeBytes { memcmp(p.baseAddress! + digitsStart, $0.baseAddress!, 16) > 0 }
+            if unsafe {
+                let text = String(decoding: UnsafeRawBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
+                issues.append(JSONIssue(
+                    kind: .unsafeInteger, pointer: pointerToCurrentValue(p), offset: start,
+                    message: "integer \(Self.abbreviate(text)) is outside ±(2^53−1) and loses precision as a double"))
+            }
+        }
+        return nil
+    }
+
+    // MARK: Duplicate keys
+
+    private mutating func findDuplicateKeys(_ p: UnsafeRawBufferPointer, object: Int, count: Int) {
+        var keys: [Int] = []
+        keys.reserveCapacity(count)
+        var k = object + 1
+        for _ in 0..<count {
+            keys.append(k)
+            k = Int(nodes[k + 1].next)
+        }
+        var repeated: [Int] = []
+        if count <= 16 {
+            for b in 1..<count {
+                for a in 0..<b where keyEquals(p, keys[a], keys[b]) {
+                    repeated.append(keys[b])
+                    break
+                }
+            }
+        } else {
+            var seen = Set<[UInt8]>(minimumCapacity: count)
+            for key in keys where !seen.insert(decodedKey(p, key)).inserted {
+                repeated.append(key)
+            }
+        }
+        guard !repeated.isEmpty else { return }
+        let parent = pointer(p, depth: frames.count - 1)
+        for key in repeated {
+            let name = String(decoding: decodedKey(p, key), as: UTF8.self)
+            issues.append(JSONIssue(
+                kind: .duplicateKey, pointer: JSONPointer.appending(parent, name), offset: Int(nodes[key].start),
+                message: "member \(JSONString.quoted(Self.abbreviate(name))) appears more than once; parsers disagree on which copy wins"))
+        }
+    }
+
+    private mutating func keyEquals(_ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int) -> Bool {
+        let na = nodes[a], nb = nodes[b]
+        if !na.hasEscapes && !nb.hasEscapes {
+            let len = Int(na.end - na.start)
+            return len == Int(nb.end - nb.start)
+                && memcmp(p.baseAddress! + Int(na.start), p.baseAddress! + Int(nb.start), len) == 0
+        }
+        scratchA.removeAll(keepingCapacity: true)
+        scratchB.removeAll(keepingCapacity: true)
+        JSONString.decode(p, from: Int(na.start) + 1, to: Int(na.end) - 1, into: &scratchA)
+        JSONString.decode(p, from: Int(nb.start) + 1, to: Int(nb.end) - 1, into: &scratchB)
+        return scratchA == scratchB
+    }
+
+    private func decodedKey(_ p: UnsafeRawBufferPointer, _ key: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        JSONString.decode(p, from: Int(nodes[key].start) + 1, to: Int(nodes[key].end) - 1, into: &out)
+        return out
+    }
+
+    // MARK: Pointers (built only when an issue is found)
+
+    /// The pointer of the container at `depth` in the frame stack (0 = root, "").
+    private func pointer(_ p: UnsafeRawBufferPointer, depth: Int) -> String {
+        var result = ""
+        for level in 0..<depth {
+            let frame = frames[level]
+            if frame.isObject {
+                result = JSONPointer.appending(result, String(decoding: decodedKey(p, Int(frame.lastKey)), as: UTF8.self))
+            } else {
+                result = JSONPointer.appending(result, Int(frame.count) - 1)
+            }
+        }
+        return result
+    }
+
+    private func pointerToCurrentValue(_ p: UnsafeRawBufferPointer) -> String {
+        pointer(p, depth: frames.count)
+    }
+
+    // MARK: Messages
+
+    static func abbreviate(_ s: String, limit: Int = 60) -> String {
+        s.count <= limit ? s : String(s.prefix(limit)) + "…"
+    }
+
+    static func hex<T: BinaryInteger>(_ v: T) -> String {
+        let s = String(v, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, (v > 0xFF ? 4 : 2) - s.count)) + s
+    }
+
+    static func describeChar(_ b: UInt8) -> String {
+        b >= 0x21 && b < 0x7F ? String(UnicodeScalar(b)) : "0x" + hex(b)
+    }
+
+    static func describe(_ b: UInt8) -> String {
+        b >= 0x21 && b < 0x7F ? "'\(String(UnicodeScalar(b)))'" : "byte 0x\(hex(b))"
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import BasetapKit
+import Foundation
+
+@main
+struct Basetap: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "basetap",
+        abstract: "Inspect, record, check, replay and fuzz Protocol Core traffic (JSON BaseMessages over WebSockets).",
+        discussion: """
+            Exit codes: 0 clean, 1 violations or findings, 2 usage or input error.
+            """,
+        version: "0.1.0",
+        subcommands: [Check.self, Rules.self]
+    )
+
+    /// Maps every failure to the documented exit codes: 2 with a one-line message for usage and input errors.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as BasetapError {
+            FileHandle.standardError.write(Data("basetap: \(error)\n".utf8))
+            Foundation.exit(2)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                print(message)
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data("\(message)\n".utf8))
+            Foundation.exit(2)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import BasetapKit
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check captures against the Protocol Core rules and print every violation.",
+        discussion: """
+            Reads JSONL captures (the format 'basetap proxy --record' writes). Each message is checked
+            for JSON problems, the BaseMessage envelope, Entity IDs in 'from' and 'to', the ':error'
+            convention, and the request/response chain of its connection. 'basetap rules' lists the rules.
+
+            Examples:
+              basetap check session.jsonl
+              basetap check --format jsonl --fail-on warning a.jsonl b.jsonl > violations.jsonl
+              cat session.jsonl | basetap check --rules id,envelope -
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Capture files to check; '-' reads standard input.", valueName: "file"))
+    var files: [String]
+
+    @OptionGroup var report: ReportOptions
+    @OptionGroup var ruleOptions: RuleOptions
+
+    @Option(help: "Exit with 1 when a finding of this severity or worse is reported: 'error' or 'warning'.")
+    var failOn: Severity = .error
+
+    @Flag(help: "Count malformed capture lines and go on, instead of stopping at the first one.")
+    var skipBadLines = false
+
+    @Flag(name: .shortAndLong, help: "Print only the summary.")
+    var quiet = false
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("name at least one capture file, or '-' for standard input") }
+    }
+
+    func run() throws {
+        var run = CheckRun(paths: files)
+        run.options = try ruleOptions.checkOptions()
+        run.format = report.format
+        run.style = report.style(for: .standardOutput)
+        run.skipBadLines = skipBadLines
+        run.quiet = quiet
+        if OutputFile.standardError.isTerminal { run.progress = .standardError }
+        let summary = try run.run()
+        if summary.fails(at: failOn) { throw ExitCode(1) }
+    }
+}
