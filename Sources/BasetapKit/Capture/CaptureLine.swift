@@ -160,10 +160,13 @@ struct CaptureLineParser {
             if kind.hasDirection {
                 let index = fields[RecordField.dir.rawValue]
                 guard index >= 0 else { throw LineProblem(message: "a \(kind.rawValue) record needs \"dir\"") }
-                guard view[index].kind == .string, let d = Direction(rawValue: view.string(index)) else {
+                if view.stringEquals(index, "c2s") {
+                    dir = .c2s
+                } else if view.stringEquals(index, "s2c") {
+                    dir = .s2c
+                } else {
                     throw LineProblem(message: "\"dir\" must be \"c2s\" or \"s2c\"")
                 }
-                dir = d
             }
             let conn = try conn(view)
             try decodePayload(view, kind)
@@ -190,6 +193,11 @@ struct CaptureLineParser {
         let index = fields[RecordField.kind.rawValue]
         guard index >= 0 else { throw LineProblem(message: "record has no \"kind\"") }
         guard view[index].kind == .string else { throw LineProblem(message: "\"kind\" must be a string") }
+        let names: [(StaticString, CaptureRecord.Kind)] = [
+            ("text", .text), ("binary", .binary), ("open", .open), ("end", .end), ("close", .close), ("ping", .ping),
+            ("pong", .pong),
+        ]
+        for (literal, kind) in names where view.stringEquals(index, literal) { return kind }
         let name = view.string(index)
         guard let kind = CaptureRecord.Kind(rawValue: name) else {
             throw LineProblem(message: "unknown kind \(JSONString.quoted(name)) (expected open, text, binary, ping, pong, close or end)")
@@ -203,7 +211,8 @@ struct CaptureLineParser {
         guard view[index].kind == .string else { throw LineProblem(message: "\"conn\" must be a string") }
         // Records of one connection usually follow each other: reuse the last String instead of building one per line.
         let same = view.withStringBytes(index) { bytes in
-            bytes.elementsEqual(lastConnBytes)
+            bytes.count == lastConnBytes.count
+                && (bytes.isEmpty || lastConnBytes.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 })
         }
         if !same {
             lastConnBytes = view.stringBytes(index)

@@ -46,13 +46,44 @@ public final class JSONLCaptureReader {
         if let ownedDescriptor { close(ownedDescriptor) }
     }
 
-    /// Bytes read so far (for progress).
-    public var bytesRead: Int { lines.bytesConsumed }
-
     /// Calls `body` with every record in order. Malformed lines throw `BasetapError.input`
     /// naming the line, unless `skipBadLines` is set.
     public func forEach(_ body: (CaptureLine) throws -> Void) throws {
-        while try lines.next({ line, number in try handle(line, number, body) }) != nil {}
+        try forEach(progress: nil, body)
+    }
+
+    /// As `forEach(_:)`, calling `progress` with the bytes read so far every few thousand lines.
+    public func forEach(progress: ((Int) -> Void)?, _ body: (CaptureLine) throws -> Void) throws {
+        // Work on local copies: class properties pay a dynamic exclusivity check on every access.
+        var lines = LineReader(bytes: [], name: name)
+        var parser = CaptureLineParser()
+        swap(&lines, &self.lines)
+        swap(&parser, &self.parser)
+        defer {
+            swap(&lines, &self.lines)
+            swap(&parser, &self.parser)
+        }
+        var bad = 0
+        var firstBad: String?
+        defer {
+            badLines += bad
+            if firstBadLine == nil { firstBadLine = firstBad }
+        }
+        let skip = skipBadLines
+        let name = self.name
+        while let number = try lines.next({ line, number in
+            do {
+                _ = try parser.parse(line, body)
+            } catch let problem as LineProblem {
+                let place = "\(name):\(number)"
+                guard skip else { throw BasetapError.input(place: place, message: problem.message) }
+                bad += 1
+                if firstBad == nil { firstBad = "\(place): \(problem.message)" }
+            }
+            return number
+        }) {
+            if number & 0x3FFF == 0 { progress?(lines.bytesConsumed) }
+        }
     }
 
     /// Every record as a value (for small captures: replay, fuzz seeds, tests).
@@ -62,14 +93,4 @@ public final class JSONLCaptureReader {
         return records
     }
 
-    private func handle(_ line: UnsafeRawBufferPointer, _ number: Int, _ body: (CaptureLine) throws -> Void) throws {
-        do {
-            _ = try parser.parse(line, body)
-        } catch let problem as LineProblem {
-            let place = "\(name):\(number)"
-            guard skipBadLines else { throw BasetapError.input(place: place, message: problem.message) }
-            badLines += 1
-            if firstBadLine == nil { firstBadLine = "\(place): \(problem.message)" }
-        }
-    }
 }

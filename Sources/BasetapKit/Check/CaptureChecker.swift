@@ -3,7 +3,7 @@
 public struct CaptureChecker {
     private struct Connection {
         var chain: ChainTracker
-        var nextIndex = [0, 0]
+        var nextIndex: SIMD2<Int> = .zero
     }
 
     public let options: CheckOptions
@@ -50,17 +50,21 @@ public struct CaptureChecker {
     }
 
     private mutating func checkMessage(conn: String, dir: Direction, binary: Bool, payload: UnsafeRawBufferPointer) throws {
-        if connections[conn] == nil { open(conn) }
         summary.messages += 1
-        let side = dir == .c2s ? 0 : 1
-        let index = connections[conn]!.nextIndex[side]
-        connections[conn]!.nextIndex[side] += 1
         let envelope = messageChecker.check(payload, binary: binary)
+        // One hash lookup per message; the connection is then reached by index.
+        let slot = connections.index(forKey: conn) ?? {
+            open(conn)
+            return connections.index(forKey: conn)!
+        }()
+        let side = dir == .c2s ? 0 : 1
+        let index = connections.values[slot].nextIndex[side]
+        connections.values[slot].nextIndex[side] += 1
         for finding in messageChecker.findings {
             try report(finding, conn: conn, dir: dir, index: index, envelope: envelope)
         }
         if let id = envelope.id, let type = envelope.type, !id.isEmpty, !type.isEmpty,
-            let finding = connections[conn]!.chain.observe(dir, id: id, type: type)
+            let finding = connections.values[slot].chain.observe(dir, id: id, type: type)
         {
             try report(finding, conn: conn, dir: dir, index: index, envelope: envelope)
         }

@@ -14,13 +14,26 @@ public struct ChainTracker: Sendable {
 
     public let limit: Int
     public private(set) var evicted = 0
-    private var requests: [[String: Request]] = [[:], [:]]
+    private var requests = SideTable()
     /// Insertion order for eviction: (side, id, sequence). Entries whose sequence no longer
     /// matches the dictionary were superseded and are skipped.
     private var order: [(side: Int, id: String, sequence: Int)] = []
     private var orderHead = 0
     private var sequence = 0
     private var count = 0
+
+    /// The requests of each side, reached by side number without an array in between.
+    struct SideTable {
+        var c2s: [String: Request] = [:]
+        var s2c: [String: Request] = [:]
+
+        subscript(side: Int) -> [String: Request] {
+            get { side == 0 ? c2s : s2c }
+            _modify {
+                if side == 0 { yield &c2s } else { yield &s2c }
+            }
+        }
+    }
 
     public init(limit: Int = ChainTracker.defaultLimit) {
         self.limit = max(1, limit)

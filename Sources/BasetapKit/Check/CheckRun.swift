@@ -36,11 +36,10 @@ public struct CheckRun {
                 let reader = try JSONLCaptureReader(path: path)
                 reader.skipBadLines = skipBadLines
                 let meter = progress.map { ProgressMeter(output: $0, label: "checking \(path)", total: Self.size(of: path)) }
-                var records = 0
-                try reader.forEach { line in
+                var messageCount = 0
+                try reader.forEach(progress: { meter?.update(done: $0, detail: "\(messageCount) messages") }) { line in
                     try checker.consume(line)
-                    records += 1
-                    if records & 0x3FFF == 0 { meter?.update(done: reader.bytesRead, detail: "\(checker.summary.messages) messages") }
+                    messageCount = checker.summary.messages
                 }
                 meter?.finish()
                 badLines += reader.badLines

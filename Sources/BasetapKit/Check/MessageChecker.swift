@@ -63,10 +63,48 @@ struct EnvelopeRules {
     enum Member: Int, CaseIterable {
         case id, type, from, to, ok, payload
 
-        var name: String { String(describing: self) }
+        static let names = ["id", "type", "from", "to", "ok", "payload"]
+
+        var name: String { Self.names[rawValue] }
         var isRequired: Bool { self != .ok }
-        var expected: JSONKind { self == .ok ? .true : self == .payload ? .object : .string }
         var expectedName: String { self == .ok ? "a boolean" : self == .payload ? "an object" : "a string" }
+
+        func accepts(_ kind: JSONKind) -> Bool {
+            switch self {
+            case .ok: kind == .true || kind == .false
+            case .payload: kind == .object
+            default: kind == .string
+            }
+        }
+    }
+
+    /// Tape index of each member's value (first occurrence), -1 when absent or of the wrong type.
+    /// A fixed tuple rather than an array: no allocation per message.
+    struct Slots {
+        var values: (Int, Int, Int, Int, Int, Int) = (-1, -1, -1, -1, -1, -1)
+
+        subscript(_ member: Member) -> Int {
+            get {
+                switch member {
+                case .id: values.0
+                case .type: values.1
+                case .from: values.2
+                case .to: values.3
+                case .ok: values.4
+                case .payload: values.5
+                }
+            }
+            set {
+                switch member {
+                case .id: values.0 = newValue
+                case .type: values.1 = newValue
+                case .from: values.2 = newValue
+                case .to: values.3 = newValue
+                case .ok: values.4 = newValue
+                case .payload: values.5 = newValue
+                }
+            }
+        }
     }
 
     init(view: JSONView) {
@@ -79,10 +117,10 @@ struct EnvelopeRules {
             findings.append(Finding(.envelopeNotObject, "", "the message is a JSON \(root.kind.name), not an object"))
             return
         }
-        var at = [Int](repeating: -1, count: Member.allCases.count)
+        var slots = Slots()
         for (key, value) in view.members(0) {
             if let member = Self.member(view, key) {
-                if at[member.rawValue] < 0 { at[member.rawValue] = value }
+                if slots[member] < 0 { slots[member] = value }
             } else {
                 let name = view.string(key)
                 findings.append(Finding(
@@ -90,39 +128,34 @@ struct EnvelopeRules {
                     "member \(JSONString.quoted(JSONReader.abbreviate(name))) is not part of the BaseMessage"))
             }
         }
-        var valid = [Bool](repeating: false, count: Member.allCases.count)
         for member in Member.allCases {
-            let index = at[member.rawValue]
-            let pointer = "/" + member.name
+            let index = slots[member]
             guard index >= 0 else {
                 if member.isRequired {
-                    findings.append(Finding(.envelopeMissing, pointer, "required member \"\(member.name)\" is missing"))
+                    findings.append(Finding(.envelopeMissing, "/" + member.name, "required member \"\(member.name)\" is missing"))
                 }
                 continue
             }
             let kind = view[index].kind
-            let matches = member == .ok ? (kind == .true || kind == .false) : kind == member.expected
-            guard matches else {
+            if !member.accepts(kind) {
                 let what = kind == .null ? "null, which is never accepted" : "a \(kind.name)"
-                findings.append(Finding(.envelopeType, pointer, "\"\(member.name)\" must be \(member.expectedName), not \(what)"))
-                continue
+                findings.append(Finding(
+                    .envelopeType, "/" + member.name, "\"\(member.name)\" must be \(member.expectedName), not \(what)"))
+                slots[member] = -1
             }
-            valid[member.rawValue] = true
         }
-        if valid[Member.id.rawValue] {
-            let index = at[Member.id.rawValue]
-            id = view.string(index)
+        if slots[.id] >= 0 {
+            id = view.string(slots[.id])
             if id!.isEmpty { findings.append(Finding(.envelopeEmpty, "/id", "\"id\" is empty; it must tie requests to responses")) }
         }
-        if valid[Member.type.rawValue] {
-            type = view.string(at[Member.type.rawValue])
+        if slots[.type] >= 0 {
+            type = view.string(slots[.type])
             if type!.isEmpty { findings.append(Finding(.envelopeEmpty, "/type", "\"type\" is empty; it must name the extension")) }
         }
-        for member in [Member.from, .to] where valid[member.rawValue] {
-            checkEntityID(at[member.rawValue], pointer: "/" + member.name, into: &findings)
-        }
-        let ok: Bool? = valid[Member.ok.rawValue] ? view[at[Member.ok.rawValue]].kind == .true : nil
-        let payload = valid[Member.payload.rawValue] ? at[Member.payload.rawValue] : nil
+        if slots[.from] >= 0 { checkEntityID(slots[.from], pointer: "/from", into: &findings) }
+        if slots[.to] >= 0 { checkEntityID(slots[.to], pointer: "/to", into: &findings) }
+        let ok: Bool? = slots[.ok] >= 0 ? view[slots[.ok]].kind == .true : nil
+        let payload = slots[.payload] >= 0 ? slots[.payload] : nil
         if let type { checkErrorConvention(type: type, ok: ok, payload: payload, into: &findings) }
     }
 

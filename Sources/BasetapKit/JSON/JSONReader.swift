@@ -45,27 +45,18 @@ public struct JSONReader: Sendable {
         var i = 0
         var state = State.value
 
-        @inline(__always) func skipSpace() {
-            while i < n {
-                let b = p[i]
-                guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return }
-                i += 1
-            }
-        }
-        func fail(_ message: String, at offset: Int? = nil) -> JSONSyntaxError {
-            JSONSyntaxError(kind: .syntax, offset: offset ?? i, message: message)
-        }
-        func unexpected(_ expected: String) -> JSONSyntaxError {
-            guard i < n else { return fail("unexpected end of document, expected \(expected)") }
-            return fail("unexpected \(Self.describe(p[i])), expected \(expected)")
+        // Static helpers taking the cursor explicitly: a nested function capturing `i` would box it
+        // and put a dynamic exclusivity check on every access in this loop.
+        func fail(_ message: String, _ at: Int) -> JSONSyntaxError {
+            JSONSyntaxError(kind: .syntax, offset: at, message: message)
         }
 
         while true {
             switch state {
             case .value:
-                skipSpace()
+                Self.skipSpace(p, &i)
                 guard i < n else {
-                    return fail(nodes.isEmpty ? "empty document" : "unexpected end of document, expected a value")
+                    return fail(nodes.isEmpty ? "empty document" : "unexpected end of document, expected a value", i)
                 }
                 let b = p[i]
                 switch b {
@@ -79,7 +70,7 @@ public struct JSONReader: Sendable {
                     nodes.append(JSONNode(
                         kind: isObject ? .object : .array, flags: 0, start: Int32(i), end: 0, next: 0, count: 0))
                     i += 1
-                    skipSpace()
+                    Self.skipSpace(p, &i)
                     if i < n && p[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                         closeContainer(p, at: i)
                         i += 1
@@ -100,40 +91,40 @@ public struct JSONReader: Sendable {
                         b == UInt8(ascii: "t") ? ("true", .true) : b == UInt8(ascii: "f") ? ("false", .false) : ("null", .null)
                     let len = word.utf8CodeUnitCount
                     guard i + len <= n, memcmp(p.baseAddress! + i, word.utf8Start, len) == 0 else {
-                        return fail("invalid literal, expected \(word)")
+                        return fail("invalid literal, expected \(word)", i)
                     }
                     nodes.append(JSONNode(
                         kind: kind, flags: 0, start: Int32(i), end: Int32(i + len), next: Int32(nodes.count + 1), count: 0))
                     i += len
                     state = .afterValue
                 case UInt8(ascii: "]"), UInt8(ascii: "}"):
-                    return fail("unexpected \(Self.describe(b)) after ',' (trailing comma)")
+                    return fail("unexpected \(Self.describe(b)) after ',' (trailing comma)", i)
                 default:
-                    return unexpected("a value")
+                    return Self.unexpected(p, i, "a value")
                 }
 
             case .key:
-                skipSpace()
+                Self.skipSpace(p, &i)
                 guard i < n, p[i] == UInt8(ascii: "\"") else {
-                    if i < n && p[i] == UInt8(ascii: "}") { return fail("unexpected '}' after ',' (trailing comma)") }
-                    return unexpected("a member name in double quotes")
+                    if i < n && p[i] == UInt8(ascii: "}") { return fail("unexpected '}' after ',' (trailing comma)", i) }
+                    return Self.unexpected(p, i, "a member name in double quotes")
                 }
                 let keyIndex = Int32(nodes.count)
                 if let error = parseString(p, &i) { return error }
                 frames[frames.count - 1].count += 1
                 frames[frames.count - 1].lastKey = keyIndex
-                skipSpace()
-                guard i < n, p[i] == UInt8(ascii: ":") else { return unexpected("':' after a member name") }
+                Self.skipSpace(p, &i)
+                guard i < n, p[i] == UInt8(ascii: ":") else { return Self.unexpected(p, i, "':' after a member name") }
                 i += 1
                 state = .value
 
             case .afterValue:
-                skipSpace()
+                Self.skipSpace(p, &i)
                 guard let top = frames.last else {
-                    guard i == n else { return fail("unexpected \(Self.describe(p[i])) after the document") }
+                    guard i == n else { return fail("unexpected \(Self.describe(p[i])) after the document", i) }
                     return nil
                 }
-                guard i < n else { return unexpected(top.isObject ? "',' or '}'" : "',' or ']'") }
+                guard i < n else { return Self.unexpected(p, i, top.isObject ? "',' or '}'" : "',' or ']'") }
                 let b = p[i]
                 if b == UInt8(ascii: ",") {
                     i += 1
@@ -147,10 +138,27 @@ public struct JSONReader: Sendable {
                     closeContainer(p, at: i)
                     i += 1
                 } else {
-                    return unexpected(top.isObject ? "',' or '}'" : "',' or ']'")
+                    return Self.unexpected(p, i, top.isObject ? "',' or '}'" : "',' or ']'")
                 }
             }
         }
+    }
+
+    @inline(__always)
+    private static func skipSpace(_ p: UnsafeRawBufferPointer, _ i: inout Int) {
+        let n = p.count
+        while i < n {
+            let b = p[i]
+            guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return }
+            i += 1
+        }
+    }
+
+    private static func unexpected(_ p: UnsafeRawBufferPointer, _ i: Int, _ expected: String) -> JSONSyntaxError {
+        guard i < p.count else {
+            return JSONSyntaxError(kind: .syntax, offset: i, message: "unexpected end of document, expected \(expected)")
+        }
+        return JSONSyntaxError(kind: .syntax, offset: i, message: "unexpected \(describe(p[i])), expected \(expected)")
     }
 
     private mutating func closeContainer(_ p: UnsafeRawBufferPointer, at i: Int) {
@@ -170,17 +178,24 @@ public struct JSONReader: Sendable {
         let n = p.count
         var flags: UInt8 = 0
         i += 1
+        let base = p.baseAddress!
         while true {
+            // Eight bytes at a time while none is a quote, a backslash, a control byte or non-ASCII.
+            while i + 8 <= n && !Self.hasSpecialByte(base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
+            while i < n, p[i] >= 0x20, p[i] < 0x80, p[i] != UInt8(ascii: "\""), p[i] != UInt8(ascii: "\\") { i += 1 }
             guard i < n else {
                 return JSONSyntaxError(kind: .syntax, offset: start, message: "unterminated string")
             }
             let b = p[i]
             if b == UInt8(ascii: "\"") { break }
-            if b >= 0x20 && b < 0x80 && b != UInt8(ascii: "\\") {
-                i += 1
-            } else if b == UInt8(ascii: "\\") {
+            if b == UInt8(ascii: "\\") {
                 flags |= JSONNode.hasEscapes
-                if let error = Self.skipEscape(p, &i) { return error }
+                // Escaped JSON inside JSON (a capture's "text") is mostly \" and \\: keep those out of the call.
+                if i + 1 < n, p[i + 1] == UInt8(ascii: "\"") || p[i + 1] == UInt8(ascii: "\\") {
+                    i += 2
+                } else if let error = Self.skipEscape(p, &i) {
+                    return error
+                }
             } else if b < 0x20 {
                 return JSONSyntaxError(
                     kind: .syntax, offset: i, message: "control character \(Self.describe(b)) in a string must be escaped")
@@ -194,6 +209,20 @@ public struct JSONReader: Sendable {
         nodes.append(JSONNode(
             kind: .string, flags: flags, start: Int32(start), end: Int32(i), next: Int32(nodes.count + 1), count: 0))
         return nil
+    }
+
+    /// Whether any byte of `w` is `"`, `\\`, below 0x20 or above 0x7F (the classic has-zero-byte trick;
+    /// a false positive can only follow a true one, and the byte loop sorts that out).
+    @inline(__always)
+    static func hasSpecialByte(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = w ^ (ones &* 0x22)
+        let backslash = w ^ (ones &* 0x5C)
+        let control = (w &- ones &* 0x20) & ~w
+        let q = (quote &- ones) & ~quote
+        let b = (backslash &- ones) & ~backslash
+        return ((w | control | q | b) & highs) != 0
     }
 
     private static func skipEscape(_ p: UnsafeRawBufferPointer, _ i: inout Int) -> JSONSyntaxError? {
@@ -296,25 +325,27 @@ public struct JSONReader: Sendable {
     // MARK: Duplicate keys
 
     private mutating func findDuplicateKeys(_ p: UnsafeRawBufferPointer, object: Int, count: Int) {
-        var keys: [Int] = []
-        keys.reserveCapacity(count)
-        var k = object + 1
-        for _ in 0..<count {
-            keys.append(k)
-            k = Int(nodes[k + 1].next)
-        }
         var repeated: [Int] = []
         if count <= 16 {
-            for b in 1..<count {
-                for a in 0..<b where keyEquals(p, keys[a], keys[b]) {
-                    repeated.append(keys[b])
-                    break
+            // Pairwise over the tape: no allocation unless a duplicate is found.
+            var b = Int(nodes[object + 2].next)
+            for _ in 1..<count {
+                var a = object + 1
+                while a != b {
+                    if keyEquals(p, a, b) {
+                        repeated.append(b)
+                        break
+                    }
+                    a = Int(nodes[a + 1].next)
                 }
+                b = Int(nodes[b + 1].next)
             }
         } else {
             var seen = Set<[UInt8]>(minimumCapacity: count)
-            for key in keys where !seen.insert(decodedKey(p, key)).inserted {
-                repeated.append(key)
+            var key = object + 1
+            for _ in 0..<count {
+                if !seen.insert(decodedKey(p, key)).inserted { repeated.append(key) }
+                key = Int(nodes[key + 1].next)
             }
         }
         guard !repeated.isEmpty else { return }

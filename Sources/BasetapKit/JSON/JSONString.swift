@@ -3,24 +3,34 @@ public enum JSONString {
     /// Appends the UTF-8 of a string literal's contents (the bytes between the quotes,
     /// already validated by `JSONReader`) with escapes resolved.
     static func decode(_ p: UnsafeRawBufferPointer, from start: Int, to end: Int, into out: inout [UInt8]) {
+        // Decoded text is never longer than its literal: grow once, write through a pointer, trim.
+        let base = out.count
+        out.append(contentsOf: repeatElement(0, count: end - start))
+        let written = out.withUnsafeMutableBufferPointer { decode(p, from: start, to: end, writingTo: $0.baseAddress! + base) }
+        out.removeLast(end - start - written)
+    }
+
+    /// Writes the decoded bytes to `out`, which has room for `end - start`, and returns how many were written.
+    /// (A distinct label: `&array` would otherwise convert silently to this overload's pointer.)
+    static func decode(_ p: UnsafeRawBufferPointer, from start: Int, to end: Int, writingTo out: UnsafeMutablePointer<UInt8>) -> Int {
         var i = start
+        var o = 0
         while i < end {
             let b = p[i]
             if b != UInt8(ascii: "\\") {
-                var j = i + 1
-                while j < end && p[j] != UInt8(ascii: "\\") { j += 1 }
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i..<j]))
-                i = j
+                out[o] = b
+                o += 1
+                i += 1
                 continue
             }
             let e = p[i + 1]
             i += 2
             switch e {
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "b"): out[o] = 0x08; o += 1
+            case UInt8(ascii: "f"): out[o] = 0x0C; o += 1
+            case UInt8(ascii: "n"): out[o] = 0x0A; o += 1
+            case UInt8(ascii: "r"): out[o] = 0x0D; o += 1
+            case UInt8(ascii: "t"): out[o] = 0x09; o += 1
             case UInt8(ascii: "u"):
                 var scalar = hex4(p, i)
                 i += 4
@@ -29,10 +39,11 @@ public enum JSONString {
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     i += 6
                 }
-                appendUTF8(scalar, to: &out)
-            default: out.append(e)  // " \ /
+                o += writeUTF8(scalar, to: out + o)
+            default: out[o] = e; o += 1  // " \ /
             }
         }
+        return o
     }
 
     @inline(__always)
@@ -50,22 +61,26 @@ public enum JSONString {
         (hexValue(p[i])! << 12) | (hexValue(p[i + 1])! << 8) | (hexValue(p[i + 2])! << 4) | hexValue(p[i + 3])!
     }
 
-    static func appendUTF8(_ scalar: UInt32, to out: inout [UInt8]) {
+    static func writeUTF8(_ scalar: UInt32, to out: UnsafeMutablePointer<UInt8>) -> Int {
         switch scalar {
         case 0..<0x80:
-            out.append(UInt8(scalar))
+            out[0] = UInt8(scalar)
+            return 1
         case 0x80..<0x800:
-            out.append(UInt8(0xC0 | (scalar >> 6)))
-            out.append(UInt8(0x80 | (scalar & 0x3F)))
+            out[0] = UInt8(0xC0 | (scalar >> 6))
+            out[1] = UInt8(0x80 | (scalar & 0x3F))
+            return 2
         case 0x800..<0x10000:
-            out.append(UInt8(0xE0 | (scalar >> 12)))
-            out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
-            out.append(UInt8(0x80 | (scalar & 0x3F)))
+            out[0] = UInt8(0xE0 | (scalar >> 12))
+            out[1] = UInt8(0x80 | ((scalar >> 6) & 0x3F))
+            out[2] = UInt8(0x80 | (scalar & 0x3F))
+            return 3
         default:
-            out.append(UInt8(0xF0 | (scalar >> 18)))
-            out.append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
-            out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
-            out.append(UInt8(0x80 | (scalar & 0x3F)))
+            out[0] = UInt8(0xF0 | (scalar >> 18))
+            out[1] = UInt8(0x80 | ((scalar >> 12) & 0x3F))
+            out[2] = UInt8(0x80 | ((scalar >> 6) & 0x3F))
+            out[3] = UInt8(0x80 | (scalar & 0x3F))
+            return 4
         }
     }
 

@@ -29,8 +29,8 @@ public struct ViolationFormatter: Sendable {
         if let index = v.index { place += "[\(index)]" }
         if let offset = v.offset { place += " @\(offset)" }
         var context: [String] = []
-        if let type = v.type { context.append("type \(JSONReader.abbreviate(type, limit: 40))") }
-        if let id = v.id { context.append("id \(JSONReader.abbreviate(id, limit: 40))") }
+        if let type = v.type { context.append("type \(type.isEmpty ? "\"\"" : JSONReader.abbreviate(type, limit: 40))") }
+        if let id = v.id { context.append("id \(id.isEmpty ? "\"\"" : JSONReader.abbreviate(id, limit: 40))") }
         let suffix = context.isEmpty ? "" : style.dim(" (\(context.joined(separator: ", ")))")
         let pointer = v.pointer.isEmpty ? "\"\"" : v.pointer
         return "\(style.dim(place)) \(style.severity(v.severity)) \(style.cyan(v.rule.id)) \(pointer): \(v.message)\(suffix)"

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The seven kinds of Entity ID of PROTOCOL.md §3.
 public enum EntityKind: String, Sendable, CaseIterable {
     case roomAlias = "room alias"
@@ -58,7 +60,7 @@ public enum EntityID {
         case UInt8(ascii: "!"): kind = .roomID
         default:
             if let error = ServerPart.validate(p, 0, p.count) {
-                if !Host.isHostByte(first) && first < 0x80 && first != UInt8(ascii: "[") {
+                if !Host.isHostByte(first) && first < 0x80 && first != UInt8(ascii: "[") && first != UInt8(ascii: ":") {
                     return .failure(EntityIDError(
                         kind: .server, part: .sigil,
                         reason: "unknown sigil '\(Character(UnicodeScalar(first)))' (expected # @ % ^ & ! or a server name)"))
@@ -68,7 +70,7 @@ public enum EntityID {
             return .success(EntityIDInfo(kind: .server, roomIDIsUUID: false))
         }
         let separator = kind == .username || kind == .roomID ? UInt8(ascii: "@") : UInt8(ascii: ":")
-        guard let sep = p[1...].firstIndex(of: separator) else {
+        guard let sep = ByteSearch.first(separator, in: p, 1, p.count) else {
             return .failure(EntityIDError(
                 kind: kind, part: .sigil,
                 reason: "missing '\(Character(UnicodeScalar(separator)))' between the local part and the server part"))
@@ -169,6 +171,15 @@ public enum EntityID {
             return "'\(String(decoding: UnsafeRawBufferPointer(rebasing: p[i..<i + len]), as: UTF8.self))'"
         }
         return "byte 0x\(JSONReader.hex(b))"
+    }
+}
+
+/// memchr over a range of a buffer: these searches run on every `from` and `to` of every message.
+enum ByteSearch {
+    @inline(__always)
+    static func first(_ byte: UInt8, in p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Int? {
+        guard start < end, let hit = memchr(p.baseAddress! + start, Int32(byte), end - start) else { return nil }
+        return p.baseAddress!.distance(to: UnsafeRawPointer(hit))
     }
 }
 

@@ -10,7 +10,7 @@ enum ServerPart {
         var hostEnd: Int
         var portStart: Int?
         if p[start] == UInt8(ascii: "[") {
-            guard let close = p[start..<end].firstIndex(of: UInt8(ascii: "]")) else {
+            guard let close = ByteSearch.first(UInt8(ascii: "]"), in: p, start, end) else {
                 return Problem(part: .host, reason: "'[' without a closing ']'")
             }
             if let reason = IPv6Text.problem(p, start + 1, close) {
@@ -24,10 +24,10 @@ enum ServerPart {
                 portStart = hostEnd + 1
             }
         } else {
-            hostEnd = p[start..<end].firstIndex(of: UInt8(ascii: ":")) ?? end
+            hostEnd = ByteSearch.first(UInt8(ascii: ":"), in: p, start, end) ?? end
             if hostEnd < end {
                 portStart = hostEnd + 1
-                if p[hostEnd + 1..<end].contains(UInt8(ascii: ":")) {
+                if ByteSearch.first(UInt8(ascii: ":"), in: p, hostEnd + 1, end) != nil {
                     return Problem(
                         part: .host,
                         reason: "'\(EntityID.excerpt(p, start, end))' has several ':'; an IPv6 address must be in brackets")
@@ -129,7 +129,7 @@ enum Host {
 enum IPv6Text {
     static func problem(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> String? {
         guard start < end else { return "is empty" }
-        if p[start..<end].contains(UInt8(ascii: "%")) { return "has a zone id, which is not allowed" }
+        if ByteSearch.first(UInt8(ascii: "%"), in: p, start, end) != nil { return "has a zone id, which is not allowed" }
         var doubleColon: Int?
         var i = start
         while i + 1 < end {

@@ -1,0 +1,7 @@
+#!/bin/sh
+# make bench: every benchmark prints its figures with a baseline measured in the same run.
+set -e
+BASETAP=$1
+PYTHON=$2
+echo "== check throughput (issue: 1 000 000 messages/s on one core)"
+"$PYTHON" "$(dirname "$0")/check_throughput.py" "$BASETAP"

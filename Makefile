@@ -1,0 +1,50 @@
+# basetap: `make demo` shows it at work, `make test` runs the test suite.
+# Both install what they need (Debian packages, a Python venv for test peers) when it is missing.
+
+SWIFT      ?= swift
+VENV       ?= .venv
+PYTHON     ?= python3
+APT_PACKAGES = libpcap-dev zlib1g-dev libwebsockets-dev libwebsockets-test-server tcpdump
+PY_PACKAGES  = websockets==13.1 jsonschema
+BIN         = .build/debug/basetap
+RELEASE_BIN = .build/release/basetap
+
+.PHONY: all build release deps venv demo test bench clean
+
+all: build
+
+# Installs the Debian packages that are not there yet (as root, or through sudo).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	$(PYTHON) -m venv --help >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# A Python venv with the peers the tests talk to (websockets) and the benchmark baseline (jsonschema).
+venv: $(VENV)/.installed
+$(VENV)/.installed:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q $(PY_PACKAGES)
+	touch $@
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps venv
+	$(SWIFT) build --build-tests
+	BASETAP_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test --skip-build --disable-xctest
+
+demo: build
+	@sh Captures/demo.sh $(BIN)
+
+bench: release venv
+	@sh Benchmarks/check.sh $(RELEASE_BIN) $(VENV)/bin/python
+
+clean:
+	rm -rf .build $(VENV)

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+@testable import BasetapKit
+
+/// `basetap check` as a user runs it: a real process, real files, real exit codes.
+@Suite struct CheckCommandTests {
+    @Test func aCleanCaptureExitsZero() throws {
+        let result = try runBasetap(["check", capturePath("clean-session.jsonl")])
+        #expect(result.status == 0)
+        #expect(result.stdout == "Checked 10 messages in 1 connection: 0 errors, 0 warnings.\n")
+    }
+
+    @Test func violationsExitOneWithOneLineEachAndASummary() throws {
+        let result = try runBasetap(["check", capturePath("typical-mistakes.jsonl")])
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.first == #"c1 c2s[0] error id.syntax /from: "@Alice@chat.example.org" username: local part 'Alice' contains 'A' (only a-z 0-9 . _ = - / are allowed) (type auth.login, id 1)"#)
+        #expect(result.stdout.contains("Checked 13 messages in 1 connection: 16 errors, 7 warnings."))
+        #expect(!result.stdout.contains("\u{1B}["), "no color when not a terminal")
+    }
+
+    @Test func jsonlOutputIsViolationRecordsOnlyWithTheSummaryOnStandardError() throws {
+        let result = try runBasetap(["check", "--format", "jsonl", capturePath("typical-mistakes.jsonl")])
+        #expect(result.status == 1)
+        let records = try result.stdout.split(separator: "\n").map { try JSONValue(parsing: String($0)) }
+        #expect(records.count == 23)
+        let first = try #require(records.first)
+        guard case .object(let members) = first else { Issue.record("not an object"); return }
+        #expect(members.map(\.key) == ["conn", "dir", "index", "rule", "severity", "pointer", "message", "type", "id"])
+        #expect(first["rule"] == .string("id.syntax"))
+        #expect(first["index"] == .number("0"))
+        #expect(result.stderr.contains("16 errors, 7 warnings"))
+    }
+
+    @Test func readsStandardInput() throws {
+        let capture = try String(contentsOfFile: capturePath("typical-mistakes.jsonl"), encoding: .utf8)
+        let result = try runBasetap(["check", "--format", "jsonl", "--rules", "error.bare", "-"], input: capture)
+        #expect(result.status == 1)
+        #expect(result.stdout.split(separator: "\n").count == 1)
+        #expect(result.stdout.contains(#""rule":"error.bare""#))
+    }
+
+    @Test func failOnWarningTurnsWarningsIntoExitOne() throws {
+        let warningsOnly = ["--rules", "chain.unknown-id,envelope.unknown-member", capturePath("typical-mistakes.jsonl")]
+        #expect(try runBasetap(["check"] + warningsOnly).status == 0)
+        #expect(try runBasetap(["check", "--fail-on", "warning"] + warningsOnly).status == 1)
+    }
+
+    @Test func aMalformedLineIsAnInputErrorNamingTheLine() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let text = #"{"conn":"c","kind":"open"}"# + "\n" + #"{"conn":"c","dir":"c2s","kind":"text","text":"[]"}"# + "\n{broken\n"
+            + #"{"conn":"c","dir":"c2s","kind":"text","text":"{}"}"# + "\n"
+        let path = try writeFile(text, named: "bad.jsonl", in: directory)
+        let strict = try runBasetap(["check", path])
+        #expect(strict.status == 2)
+        #expect(strict.stderr.hasPrefix("basetap: \(path):3: not JSON"))
+        #expect(strict.stderr.split(separator: "\n").count == 1)
+        let lenient = try runBasetap(["check", "--skip-bad-lines", path])
+        #expect(lenient.status == 1)
+        #expect(lenient.stdout.contains("Checked 2 messages"))
+        #expect(lenient.stdout.contains("1 malformed line skipped"))
+        #expect(lenient.stderr.contains("skipped 1 malformed lines; first: \(path):3"))
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        let unknownFlag = try runBasetap(["check", "--nope", capturePath("clean-session.jsonl")])
+        #expect(unknownFlag.status == 2)
+        #expect(unknownFlag.stderr.contains("Unknown option '--nope'"))
+        let missing = try runBasetap(["check", "/nonexistent/capture.jsonl"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "basetap: /nonexistent/capture.jsonl: no such file\n")
+        let badRule = try runBasetap(["check", "--rules", "id.nope", capturePath("clean-session.jsonl")])
+        #expect(badRule.status == 2)
+        #expect(badRule.stderr.contains("unknown rule 'id.nope'"))
+        #expect(try runBasetap(["check"]).status == 2)
+        #expect(try runBasetap(["check", "--fail-on", "fatal", capturePath("clean-session.jsonl")]).status == 2)
+    }
+
+    @Test func pcapInputIsDetectedByContentAndRefusedClearly() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("capture.jsonl").path
+        try Data([0xD4, 0xC3, 0xB2, 0xA1, 2, 0, 4, 0]).write(to: URL(fileURLWithPath: path))
+        let result = try runBasetap(["check", path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("pcap"))
+    }
+
+    @Test func helpTeachesAndExitsZero() throws {
+        let result = try runBasetap(["check", "--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("--fail-on"))
+        #expect(result.stdout.contains("Examples:"))
+    }
+
+    @Test func rulesAreFilteredByPrefix() throws {
+        let result = try runBasetap(["check", "--format", "jsonl", "--rules", "chain", capturePath("typical-mistakes.jsonl")])
+        let rules = Set(result.stdout.split(separator: "\n").compactMap { try? JSONValue(parsing: String($0))["rule"]?.stringValue })
+        #expect(rules == ["chain.type-mismatch", "chain.unknown-id", "chain.id-reuse"])
+    }
+}
