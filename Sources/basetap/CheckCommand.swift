@@ -5,13 +5,11 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check captures against the Protocol Core rules and print every violation.",
         discussion: """
-            Reads JSONL captures (the format 'basetap proxy --record' writes). Each message is checked
-            for JSON problems, the BaseMessage envelope, Entity IDs in 'from' and 'to', the ':error'
-            convention, and the request/response chain of its connection. 'basetap rules' lists the rules.
+            Reads JSONL captures (basetap's capture format, described in the README). Each message is checked for JSON problems, the BaseMessage envelope, Entity IDs in 'from' and 'to', the ':error' convention, and the request/response chain of its connection. 'basetap rules' lists every rule with its severity.
 
             Examples:
               basetap check session.jsonl
-              basetap check --format jsonl --fail-on warning a.jsonl b.jsonl > violations.jsonl
+              basetap check --format jsonl --fail-on warning a.jsonl b.jsonl
               cat session.jsonl | basetap check --rules id,envelope -
             """
     )
