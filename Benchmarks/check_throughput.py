@@ -68,10 +68,19 @@ def generate(path, count):
     return payload_bytes
 
 
-def run_basetap(binary, path):
+PROFILE = {
+    "unknownTypes": "error",
+    "extensions": {"chat": {"errCodes": [[300, 399]], "messages": {"chat.send": {"payload": {
+        "type": "object", "required": ["text"],
+        "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 4096}},
+        "additionalProperties": False}}}}},
+}
+
+
+def run_basetap(binary, path, extra=()):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    result = subprocess.run([binary, "check", "--quiet", path], capture_output=True, text=True)
+    result = subprocess.run([binary, "check", "--quiet", *extra, path], capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
@@ -119,6 +128,17 @@ def main():
               "cpu %.2f s  peak RSS %.1f MB  (best of 3)" % (rate, payload_bytes / elapsed / 1e6,
                                                              file_bytes / elapsed / 1e6, cpu, rss))
         print("  " + summary.splitlines()[0])
+
+        profile = os.path.join(tmp, "bench.profile.json")
+        with open(profile, "w") as f:
+            json.dump(PROFILE, f)
+        p_elapsed, _, p_rss, p_summary = min((run_basetap(args.basetap, path, ["--profile", profile]) for _ in range(3)),
+                                           key=lambda r: r[0])
+        if "0 errors" not in p_summary:
+            sys.exit("the benchmark profile found errors: " + p_summary)
+        p_rate = args.messages / p_elapsed
+        print("basetap check --profile: %5.0f messages/s  peak RSS %.1f MB: %.0f%% of the speed without a profile"
+              % (p_rate, p_rss, 100 * p_rate / rate))
 
         count, seconds, errors = run_jsonschema(path, args.baseline_messages)
         if errors:

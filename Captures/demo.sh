@@ -10,6 +10,7 @@ show() {
 show check "$DIR/clean-session.jsonl"
 show check "$DIR/seed-error-example.jsonl"
 show check "$DIR/typical-mistakes.jsonl"
+show check --profile "$DIR/protocol-core.profile.yaml" --rules schema,type,error.code-foreign "$DIR/typical-mistakes.jsonl"
 printf '\n\033[1m$ basetap check --format jsonl --rules chain %s\033[0m\n' "$DIR/typical-mistakes.jsonl"
 "$BIN" check --format jsonl --rules chain "$DIR/typical-mistakes.jsonl"
 exit 0

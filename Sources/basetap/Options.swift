@@ -33,6 +33,10 @@ struct RuleOptions: ParsableArguments {
             valueName: "list"))
     var rules: String?
 
+    @Option(help: ArgumentHelp(
+        "A profile of extension schemas and error codes (JSON or YAML) to check payloads against.", valueName: "file"))
+    var profile: String?
+
     @Option(help: "Deepest JSON nesting read before a message is reported as json.depth.")
     var maxDepth = JSONReader.defaultMaxDepth
 
@@ -46,6 +50,7 @@ struct RuleOptions: ParsableArguments {
         guard maxOpenIds > 0 else { throw BasetapError.usage("--max-open-ids must be at least 1") }
         options.maxDepth = maxDepth
         options.maxOpenIDs = maxOpenIds
+        options.profile = try profile.map { try Profile.load(path: $0) }
         return options
     }
 }

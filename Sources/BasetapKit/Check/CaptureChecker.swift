@@ -15,7 +15,7 @@ public struct CaptureChecker {
     public init(options: CheckOptions = CheckOptions(), sink: @escaping (Violation) throws -> Void) {
         self.options = options
         self.sink = sink
-        messageChecker = MessageChecker(maxDepth: options.maxDepth)
+        messageChecker = MessageChecker(maxDepth: options.maxDepth, profile: options.profile)
     }
 
     /// Consumes one record of a JSONL capture.

@@ -7,6 +7,8 @@ public struct CheckOptions: Sendable {
     public var maxDepth = JSONReader.defaultMaxDepth
     /// Requests remembered per connection for the §5 rules.
     public var maxOpenIDs = ChainTracker.defaultLimit
+    /// Extension schemas and error codes (PROTOCOL.md §6).
+    public var profile: Profile?
 
     public init() {}
 

@@ -13,9 +13,12 @@ public struct MessageChecker: Sendable {
 
     public private(set) var findings: [Finding] = []
     private var reader: JSONReader
+    /// Payload schemas and error codes per type (§6), when a profile was given.
+    public let profile: Profile?
 
-    public init(maxDepth: Int = JSONReader.defaultMaxDepth) {
+    public init(maxDepth: Int = JSONReader.defaultMaxDepth, profile: Profile? = nil) {
         reader = JSONReader(maxDepth: maxDepth)
+        self.profile = profile
     }
 
     /// Checks a message's payload; `binary` for a binary WebSocket message. Findings replace those of the previous call.
@@ -42,7 +45,7 @@ public struct MessageChecker: Sendable {
             }
         }
         return reader.nodes.withUnsafeBufferPointer { nodes in
-            var rules = EnvelopeRules(view: JSONView(bytes: bytes, nodes: nodes))
+            var rules = EnvelopeRules(view: JSONView(bytes: bytes, nodes: nodes), profile: profile)
             rules.run(into: &findings)
             return Envelope(id: rules.id, type: rules.type)
         }
@@ -56,6 +59,7 @@ public struct MessageChecker: Sendable {
 /// The rules of §2-§4 over one parsed message.
 struct EnvelopeRules {
     let view: JSONView
+    let profile: Profile?
     var id: String?
     var type: String?
 
@@ -107,8 +111,9 @@ struct EnvelopeRules {
         }
     }
 
-    init(view: JSONView) {
+    init(view: JSONView, profile: Profile?) {
         self.view = view
+        self.profile = profile
     }
 
     mutating func run(into findings: inout [Finding]) {
@@ -157,6 +162,9 @@ struct EnvelopeRules {
         let ok: Bool? = slots[.ok] >= 0 ? view[slots[.ok]].kind == .true : nil
         let payload = slots[.payload] >= 0 ? slots[.payload] : nil
         if let type { checkErrorConvention(type: type, ok: ok, payload: payload, into: &findings) }
+        if let profile, let type, !type.isEmpty {
+            ProfileRules.check(profile, view: view, type: type, payload: payload, into: &findings)
+        }
     }
 
     static func member(_ view: JSONView, _ key: Int) -> Member? {

@@ -75,6 +75,28 @@ public indirect enum JSONValue: Sendable, Hashable {
 
     public var jsonText: String { String(decoding: serialized(), as: UTF8.self) }
 
+    /// Indented JSON for files people edit: two spaces, short arrays of scalars on one line.
+    public func prettyText(indent: String = "") -> String {
+        let inner = indent + "  "
+        switch self {
+        case .object(let members) where !members.isEmpty:
+            let lines = members.map { inner + JSONString.quoted($0.key) + ": " + $0.value.prettyText(indent: inner) }
+            return "{\n" + lines.joined(separator: ",\n") + "\n" + indent + "}"
+        case .array(let elements) where !elements.isEmpty:
+            if elements.allSatisfy({ $0.kind != .object && $0.kind != .array }) || elements.allSatisfy(\.isShortArray) {
+                return "[" + elements.map(\.jsonText).joined(separator: ", ") + "]"
+            }
+            return "[\n" + elements.map { inner + $0.prettyText(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
+        default:
+            return jsonText
+        }
+    }
+
+    private var isShortArray: Bool {
+        if case .array(let elements) = self { return elements.count <= 4 && elements.allSatisfy { $0.kind == .number } }
+        return false
+    }
+
     public func write(into out: inout [UInt8]) {
         switch self {
         case .object(let members):

@@ -53,6 +53,14 @@ extension Rule {
     public static let chainIDReuse = Rule(
         "chain.id-reuse", .warning, section: "5", "A side reuses an unanswered request's `id` for a request of another type.")
 
+    // §6 Extension profiles
+    public static let schemaViolation = Rule(
+        "schema.violation", .error, section: "6", "The payload breaks its type's schema in the profile (`--profile`).")
+    public static let typeUnknown = Rule(
+        "type.unknown", .warning, section: "6", "No extension of the profile declares the type (severity: the profile's `unknownTypes`).")
+    public static let errorCodeForeign = Rule(
+        "error.code-foreign", .warning, section: "6", "An `X:error`'s `errCode` lies outside the ranges of `X`'s extension.")
+
     public static let all: [Rule] = [
         frameBinaryJSON, frameBinary,
         jsonSyntax, jsonDepth, jsonDuplicateKey, jsonUnsafeInteger,
@@ -60,6 +68,7 @@ extension Rule {
         idSyntax, idRoomNotUUID,
         errorMissing, errorType, errorBare, errorOkTrue, okFalseWithoutError,
         chainTypeMismatch, chainUnknownID, chainIDReuse,
+        schemaViolation, typeUnknown, errorCodeForeign,
     ]
 
     public static func named(_ id: String) -> Rule? { all.first { $0.id == id } }

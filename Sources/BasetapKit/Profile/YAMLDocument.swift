@@ -1,0 +1,61 @@
+import Foundation
+import Yams
+
+/// YAML profiles, turned into the same `JSONValue` a JSON profile gives (member order kept).
+enum YAMLDocument {
+    static func parse(_ text: String, source: String) throws -> JSONValue {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw BasetapError.input(place: source, message: "not valid YAML or JSON: \(describe(error))")
+        } catch {
+            throw BasetapError.input(place: source, message: "not valid YAML or JSON: \(error)")
+        }
+        guard let node else { throw BasetapError.input(place: source, message: "the profile is empty") }
+        return try value(node, source: source)
+    }
+
+    private static func describe(_ error: YamlError) -> String {
+        String(describing: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+    }
+
+    private static func value(_ node: Node, source: String) throws -> JSONValue {
+        switch node {
+        case .scalar(let scalar):
+            switch Tag.Name(rawValue: node.tag.description) {
+            case Tag.Name.null: return .null
+            case Tag.Name.bool: return .bool(node.bool ?? false)
+            case Tag.Name.int: return .number(node.int.map(String.init) ?? scalar.string)
+            case Tag.Name.float:
+                guard let d = node.float, d.isFinite else {
+                    throw BasetapError.input(place: place(node, source), message: "\(scalar.string) is not a JSON number")
+                }
+                return .number(scalar.string)
+            default: return .string(scalar.string)
+            }
+        case .sequence(let sequence):
+            return .array(try sequence.map { try value($0, source: source) })
+        case .mapping(let mapping):
+            var members: [JSONValue.Member] = []
+            var seen = Set<String>()
+            for (key, item) in mapping {
+                guard case .scalar(let k) = key else {
+                    throw BasetapError.input(place: place(key, source), message: "mapping keys must be strings")
+                }
+                guard seen.insert(k.string).inserted else {
+                    throw BasetapError.input(place: place(key, source), message: "duplicate key \(JSONString.quoted(k.string))")
+                }
+                members.append(JSONValue.Member(k.string, try value(item, source: source)))
+            }
+            return .object(members)
+        case .alias:
+            throw BasetapError.input(place: place(node, source), message: "YAML aliases are not supported in profiles")
+        }
+    }
+
+    private static func place(_ node: Node, _ source: String) -> String {
+        guard let mark = node.mark else { return source }
+        return "\(source):\(mark.line):\(mark.column)"
+    }
+}
