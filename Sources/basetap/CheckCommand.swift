@@ -5,7 +5,7 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check captures against the Protocol Core rules and print every violation.",
         discussion: """
-            Reads JSONL captures (basetap's capture format, described in the README). Each message is checked for JSON problems, the BaseMessage envelope, Entity IDs in 'from' and 'to', the ':error' convention, and the request/response chain of its connection. 'basetap rules' lists every rule with its severity.
+            Reads JSONL captures (basetap's capture format, described in the README) and pcap/pcapng files, told apart by content; pcap files are decoded as 'basetap decode' does and also checked for RFC 6455 and TCP problems (ws.*, tcp.*). Each message is checked for JSON problems, the BaseMessage envelope, Entity IDs in 'from' and 'to', the ':error' convention, and the request/response chain of its connection. 'basetap rules' lists every rule with its severity.
 
             Examples:
               basetap check session.jsonl
@@ -19,6 +19,7 @@ struct Check: ParsableCommand {
 
     @OptionGroup var report: ReportOptions
     @OptionGroup var ruleOptions: RuleOptions
+    @OptionGroup var wire: WireOptions
 
     @Option(help: "Exit with 1 when a finding of this severity or worse is reported: 'error' or 'warning'.")
     var failOn: Severity = .error
@@ -36,6 +37,7 @@ struct Check: ParsableCommand {
     func run() throws {
         var run = CheckRun(paths: files)
         run.options = try ruleOptions.checkOptions()
+        run.pcapOptions = try wire.pcapOptions()
         run.format = report.format
         run.style = report.style(for: .standardOutput)
         run.skipBadLines = skipBadLines

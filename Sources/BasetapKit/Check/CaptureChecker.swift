@@ -81,9 +81,12 @@ public struct CaptureChecker {
         try sink(violation)
     }
 
-    /// Reports a violation found outside the message rules (frames, TCP) through the same filter and counts.
-    public mutating func report(_ violation: Violation) throws {
-        if let rules = options.rules, !rules.contains(violation.rule.id) { return }
+    /// Reports a finding of the wire (frames, TCP) through the same filter and counts; its index is
+    /// that of the message the frame belongs to.
+    public mutating func reportWire(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
+        if let rules = options.rules, !rules.contains(rule.id) { return }
+        let index = connections[conn].map { dir == .c2s ? $0.nextIndex[0] : $0.nextIndex[1] }
+        let violation = Violation(conn: conn, dir: dir, index: index, rule: rule, pointer: "", message: message, offset: offset)
         summary.count(violation)
         try sink(violation)
     }

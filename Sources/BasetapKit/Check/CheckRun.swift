@@ -14,6 +14,8 @@ public struct CheckRun {
     public var messages: OutputFile
     /// A progress line on this terminal while a large capture is read.
     public var progress: OutputFile?
+    /// Limits for reading pcap files.
+    public var pcapOptions = PcapDecoder.Options()
 
     public init(paths: [String], output: OutputFile = .standardOutput, messages: OutputFile = .standardError) {
         self.paths = paths
@@ -30,6 +32,7 @@ public struct CheckRun {
             if !quiet { try output.append { formatter.append(violation, into: &$0) } }
         }
         var badLines = 0
+        var pcapSummaries: [DecodeSummary] = []
         for path in paths {
             switch try CaptureFileKind.detect(path: path) {
             case .jsonl:
@@ -47,14 +50,26 @@ public struct CheckRun {
                     try messages.write("basetap: skipped \(reader.badLines) malformed lines; first: \(first)\n")
                 }
             case .pcap, .pcapng:
-                throw BasetapError.input(
-                    place: path, message: "pcap and pcapng captures cannot be checked yet; decode them with a tool that writes basetap JSONL")
+                let sink = CheckingSink(checker: checker)
+                let meter = progress.map { ProgressMeter(output: $0, label: "checking \(path)", total: nil) }
+                let decoded = try PcapDecoder(sink: sink, options: pcapOptions).decode(path: path) { packets in
+                    meter?.update(done: packets, detail: "\(sink.checker.summary.messages) messages")
+                }
+                meter?.finish()
+                checker = sink.checker
+                if let truncation = decoded.truncation {
+                    try messages.write("basetap: \(truncation); what came before was checked\n")
+                }
+                pcapSummaries.append(decoded)
             }
         }
         checker.finish()
         var summary = checker.summary
         summary.badLines = badLines
         try output.flush()
+        for decoded in pcapSummaries where decoded.gaps + decoded.tlsStreams + decoded.midstreamSkipped > 0 {
+            try messages.write("basetap: \(DecodeRun.describe(decoded))\n")
+        }
         let summaryText = formatter.summary(summary)
         if format == .text {
             try output.write(summaryText)

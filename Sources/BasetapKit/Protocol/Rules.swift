@@ -7,6 +7,39 @@ extension Rule {
     public static let frameBinary = Rule(
         "frame.binary", .warning, section: "1", "A binary message that is not JSON (not checked further).")
 
+    public static let wsUnmaskedClientFrame = Rule(
+        "ws.unmasked-client-frame", .error, section: "1", "A client frame without a mask (RFC 6455 §5.1).")
+    public static let wsMaskedServerFrame = Rule(
+        "ws.masked-server-frame", .error, section: "1", "A server frame with a mask (RFC 6455 §5.1).")
+    public static let wsRSVBits = Rule(
+        "ws.rsv-bits", .error, section: "1", "RSV bits set without a negotiated extension that defines them.")
+    public static let wsReservedOpcode = Rule(
+        "ws.reserved-opcode", .error, section: "1", "A frame with a reserved opcode (0x3-0x7, 0xB-0xF).")
+    public static let wsControlTooLong = Rule(
+        "ws.control-too-long", .error, section: "1", "A control frame with more than 125 bytes of payload.")
+    public static let wsControlFragmented = Rule(
+        "ws.control-fragmented", .error, section: "1", "A control frame without FIN.")
+    public static let wsContinuationWithoutStart = Rule(
+        "ws.continuation-without-start", .error, section: "1", "A continuation frame with no fragmented message to continue.")
+    public static let wsDataInsideFragment = Rule(
+        "ws.data-inside-fragment", .error, section: "1", "A new text or binary frame while a fragmented message is unfinished.")
+    public static let wsInvalidUTF8 = Rule(
+        "ws.invalid-utf8", .error, section: "1", "A text message or close reason that is not valid UTF-8.")
+    public static let wsCloseCode = Rule(
+        "ws.close-code", .error, section: "1", "A close code that may not be sent (1005, 1006, 1015, <1000, 1016-2999, ≥5000) or a 1-byte Close body.")
+    public static let wsDataAfterClose = Rule(
+        "ws.data-after-close", .error, section: "1", "A frame sent after the same side's Close frame.")
+    public static let wsInflateError = Rule(
+        "ws.inflate-error", .error, section: "1", "A compressed message that is not valid deflate data.")
+    public static let wsInflateLimit = Rule(
+        "ws.inflate-limit", .error, section: "1", "A compressed message that inflates past the size or ratio limit (`--max-message-size`).")
+    public static let wsMessageLimit = Rule(
+        "ws.message-limit", .error, section: "1", "A frame or message larger than the limit (`--max-message-size`, default 64 MiB).")
+    public static let tcpGap = Rule(
+        "tcp.gap", .error, section: "pcap", "Bytes of a TCP stream are missing from the capture; the rest of that direction is skipped.")
+    public static let tcpOverlapConflict = Rule(
+        "tcp.overlap-conflict", .error, section: "pcap", "A retransmitted TCP segment disagrees with the bytes first seen (the first copy is kept).")
+
     // §2 Envelope and JSON
     public static let jsonSyntax = Rule(
         "json.syntax", .error, section: "2", "The message is not valid UTF-8 or not JSON (lone surrogates, trailing bytes included).")
@@ -63,6 +96,9 @@ extension Rule {
 
     public static let all: [Rule] = [
         frameBinaryJSON, frameBinary,
+        wsUnmaskedClientFrame, wsMaskedServerFrame, wsRSVBits, wsReservedOpcode, wsControlTooLong, wsControlFragmented,
+        wsContinuationWithoutStart, wsDataInsideFragment, wsInvalidUTF8, wsCloseCode, wsDataAfterClose, wsInflateError,
+        wsInflateLimit, wsMessageLimit, tcpGap, tcpOverlapConflict,
         jsonSyntax, jsonDepth, jsonDuplicateKey, jsonUnsafeInteger,
         envelopeNotObject, envelopeMissing, envelopeType, envelopeEmpty, envelopeUnknownMember,
         idSyntax, idRoomNotUUID,

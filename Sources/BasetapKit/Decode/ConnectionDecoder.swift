@@ -1,0 +1,209 @@
+/// Follows one TCP connection from its HTTP upgrade through its WebSocket frames, turning bytes
+/// into capture records. Bytes in, records and findings out: the same path whether they come from
+/// a pcap's reassembled streams or from anywhere else that has both directions' bytes.
+final class ConnectionDecoder {
+    enum Phase {
+        /// Reading the upgrade request and response.
+        case handshake
+        case webSocket
+        /// Not (or no longer) followed: TLS, plain HTTP, a broken stream.
+        case ignored
+    }
+
+    let conn: String
+    private(set) var client: Endpoint
+    private(set) var server: Endpoint
+    private(set) var phase = Phase.handshake
+    private let limits: InflateLimits
+    private let maxFrameSize: Int
+    private var request = HTTPHeadReader()
+    private var response = HTTPHeadReader()
+    private var requestHead: HTTPHead?
+    private var requestRest: [UInt8] = []
+    private var responseRest: [UInt8] = []
+    private var parsers: [FrameParser] = []
+    private var assemblers: [MessageAssembler] = []
+    /// Directions that can no longer be followed (after a gap or an oversized frame).
+    private var lost: [Bool] = [false, false]
+    private(set) var opened = false
+    private(set) var ended = false
+    var summary = DecodeSummary()
+
+    init(conn: String, client: Endpoint, server: Endpoint, limits: InflateLimits, maxFrameSize: Int) {
+        self.conn = conn
+        self.client = client
+        self.server = server
+        self.limits = limits
+        self.maxFrameSize = maxFrameSize
+    }
+
+    func data(_ dir: Direction, _ bytes: [UInt8], timestamp: Int64, sink: DecodeSink) throws {
+        switch phase {
+        case .ignored:
+            summary.skippedBytes += bytes.count
+        case .handshake:
+            try handshake(dir, bytes, timestamp: timestamp, sink: sink)
+        case .webSocket:
+            try frames(dir, bytes, timestamp: timestamp, sink: sink)
+        }
+    }
+
+    private func handshake(_ dir: Direction, _ bytes: [UInt8], timestamp: Int64, sink: DecodeSink) throws {
+        if dir == .c2s {
+            if requestHead != nil {
+                requestRest.append(contentsOf: bytes)  // frames sent before the answer arrived
+                return
+            }
+            if bytes.count >= 3 && bytes[0] == 0x16 && bytes[1] == 0x03 && requestHead == nil {
+                summary.tlsStreams += 1
+                ignore(bytes.count)
+                return
+            }
+            switch request.feed(bytes) {
+            case .needMore: return
+            case .notHTTP:
+                summary.otherStreams += 1
+                ignore(bytes.count)
+            case .head(let head, let rest):
+                requestHead = head
+                requestRest = rest
+            }
+        } else {
+            guard let requestHead else {
+                responseRest.append(contentsOf: bytes)
+                return
+            }
+            switch response.feed(responseRest + bytes) {
+            case .needMore:
+                responseRest = []
+            case .notHTTP:
+                summary.otherStreams += 1
+                ignore(bytes.count)
+            case .head(let head, let rest):
+                responseRest = []
+                guard head.status == 101, requestHead.value("Upgrade")?.lowercased() == "websocket" else {
+                    summary.otherStreams += 1
+                    ignore(rest.count)
+                    return
+                }
+                try open(request: requestHead, response: head, timestamp: timestamp, sink: sink)
+                let early = requestRest
+                requestRest = []
+                if !early.isEmpty { try frames(.c2s, early, timestamp: timestamp, sink: sink) }
+                if !rest.isEmpty { try frames(.s2c, rest, timestamp: timestamp, sink: sink) }
+            }
+        }
+    }
+
+    private func ignore(_ bytes: Int) {
+        phase = .ignored
+        summary.skippedBytes += bytes
+    }
+
+    private func open(request: HTTPHead, response: HTTPHead, timestamp: Int64, sink: DecodeSink) throws {
+        phase = .webSocket
+        opened = true
+        summary.webSocketConnections += 1
+        var record = CaptureRecord(ts: Self.time(timestamp), conn: conn, kind: .open)
+        record.url = request.target
+        record.headers = request.headers
+        record.subprotocol = response.value("Sec-WebSocket-Protocol")
+        record.extensions = response.value("Sec-WebSocket-Extensions")
+        record.client = client.description
+        record.server = server.description
+        try sink.record(record)
+        let deflate = DeflateParameters.negotiated(record.extensions)
+        parsers = [FrameParser(maxFrameSize: maxFrameSize), FrameParser(maxFrameSize: maxFrameSize)]
+        assemblers = [
+            MessageAssembler(direction: .c2s, deflate: deflate, limits: limits),
+            MessageAssembler(direction: .s2c, deflate: deflate, limits: limits),
+        ]
+    }
+
+    private func frames(_ dir: Direction, _ bytes: [UInt8], timestamp: Int64, sink: DecodeSink) throws {
+        let side = dir == .c2s ? 0 : 1
+        guard !lost[side] else {
+            summary.skippedBytes += bytes.count
+            return
+        }
+        parsers[side].append(bytes)
+        while true {
+            let frame: WebSocketFrame?
+            do {
+                frame = try parsers[side].next()
+            } catch {
+                guard case .frameTooLarge(let length, let offset) = error else { return }
+                try sink.violation(
+                    conn: conn, dir: dir, rule: .wsMessageLimit,
+                    message: "frame of \(length) bytes exceeds the limit of \(maxFrameSize); the rest of this direction is skipped",
+                    offset: offset)
+                lose(side)
+                return
+            }
+            guard let frame else { return }
+            for event in assemblers[side].consume(frame) {
+                try emit(event, dir, timestamp: timestamp, sink: sink)
+            }
+        }
+    }
+
+    private func emit(_ event: MessageAssembler.Event, _ dir: Direction, timestamp: Int64, sink: DecodeSink) throws {
+        switch event {
+        case .message(let kind, let payload, let frames, _):
+            summary.messages += 1
+            var record = CaptureRecord(ts: Self.time(timestamp), conn: conn, dir: dir, kind: kind, payload: payload)
+            record.frames = frames
+            try sink.record(record)
+        case .control(let kind, let payload, let frame, let code, let reason, _):
+            summary.controlFrames += 1
+            var record = CaptureRecord(ts: Self.time(timestamp), conn: conn, dir: dir, kind: kind, payload: kind == .close ? [] : payload)
+            record.code = code
+            record.reason = kind == .close ? reason : nil
+            record.frames = [frame]
+            try sink.record(record)
+        case .violation(let rule, let message, let offset):
+            try sink.violation(conn: conn, dir: dir, rule: rule, message: message, offset: offset)
+        }
+    }
+
+    /// The stream of one direction can no longer be followed: count what is left unparsed.
+    func lose(_ side: Int) {
+        guard phase == .webSocket, !lost[side] else { return }
+        lost[side] = true
+        summary.skippedBytes += parsers[side].bufferedBytes
+    }
+
+    func gap(_ dir: Direction, missing: Int, offset: Int, sink: DecodeSink) throws {
+        summary.gaps += 1
+        summary.gapBytes += missing
+        try sink.violation(
+            conn: conn, dir: dir, rule: .tcpGap,
+            message: "\(missing) bytes missing from the capture at stream offset \(offset); the rest of this direction is skipped",
+            offset: offset)
+        lose(dir == .c2s ? 0 : 1)
+        if phase == .handshake { ignore(0) }
+    }
+
+    func conflict(_ dir: Direction, offset: Int, length: Int, sink: DecodeSink) throws {
+        summary.overlapConflicts += 1
+        try sink.violation(
+            conn: conn, dir: dir, rule: .tcpOverlapConflict,
+            message: "a retransmission of \(length) bytes at stream offset \(offset) differs from the first copy, which is kept",
+            offset: offset)
+    }
+
+    /// The connection is over: a clean close, a reset, or the end of the capture.
+    func end(error: String?, timestamp: Int64, sink: DecodeSink) throws {
+        guard !ended else { return }
+        ended = true
+        guard opened else { return }
+        for side in 0..<2 where !lost[side] { summary.skippedBytes += parsers[side].bufferedBytes }
+        var record = CaptureRecord(ts: Self.time(timestamp), conn: conn, kind: .end)
+        record.error = error
+        try sink.record(record)
+    }
+
+    static func time(_ nanoseconds: Int64) -> String {
+        CaptureTime.format(seconds: Int(nanoseconds / 1_000_000_000), microseconds: Int(nanoseconds % 1_000_000_000 / 1000))
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// `basetap decode`: a pcap or pcapng file to the JSONL capture format.
+public struct DecodeRun {
+    public var path: String
+    /// Where the JSONL goes; "-" for standard output.
+    public var output = "-"
+    /// Keep only connections whose id contains this text (e.g. ":8080" or "10.0.0.2:51234>").
+    public var connFilter: String?
+    public var options = PcapDecoder.Options()
+    public var messages: OutputFile = .standardError
+    public var progress: OutputFile?
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public func run() throws -> DecodeSummary {
+        guard try CaptureFileKind.detect(path: path) != .jsonl else {
+            throw BasetapError.input(place: path, message: "not a pcap or pcapng file (JSONL captures need no decoding)")
+        }
+        let writer = try JSONLCaptureWriter(path: output)
+        let sink = WriterSink(writer: writer, filter: connFilter)
+        let meter = progress.map { ProgressMeter(output: $0, label: "decoding \(path)", total: nil) }
+        let decoder = PcapDecoder(sink: sink, options: options)
+        let summary: DecodeSummary
+        do {
+            summary = try decoder.decode(path: path) { meter?.update(done: $0, detail: "\(sink.records) records") }
+        } catch {
+            try? writer.close()  // keep what was decoded before the failure
+            throw error
+        }
+        meter?.finish()
+        try writer.close()
+        var text = Self.describe(summary)
+        if sink.violations > 0 {
+            text += "\n\(sink.violations) WebSocket or TCP findings on the wire; 'basetap check \(path)' lists them"
+        }
+        try messages.write(text + "\n")
+        if let truncation = summary.truncation {
+            try messages.write("basetap: \(truncation); what came before was decoded\n")
+        }
+        try messages.flush()
+        return summary
+    }
+
+    public static func describe(_ s: DecodeSummary) -> String {
+        func n(_ count: Int, _ noun: String) -> String { ViolationFormatter.count(count, noun) }
+        var parts = [
+            n(s.tcpStreams, "TCP stream"), n(s.webSocketConnections, "WebSocket connection"), n(s.messages, "message"),
+            n(s.controlFrames, "control frame"),
+        ]
+        if s.gaps > 0 { parts.append("\(n(s.gaps, "gap")) (\(s.gapBytes) bytes missing)") }
+        if s.overlapConflicts > 0 { parts.append(n(s.overlapConflicts, "conflicting retransmission")) }
+        if s.tlsStreams > 0 { parts.append("\(n(s.tlsStreams, "TLS stream")) skipped (encrypted)") }
+        if s.midstreamSkipped > 0 { parts.append("\(n(s.midstreamSkipped, "mid-stream connection")) skipped (no upgrade seen)") }
+        if s.otherStreams > 0 { parts.append(n(s.otherStreams, "non-WebSocket stream")) }
+        if s.skippedBytes > 0 { parts.append("\(s.skippedBytes) bytes not followed") }
+        return "Decoded \(n(s.packets, "packet")): " + parts.joined(separator: ", ")
+    }
+
+    private final class WriterSink: DecodeSink {
+        let writer: JSONLCaptureWriter
+        let filter: String?
+        var records = 0
+        var violations = 0
+
+        init(writer: JSONLCaptureWriter, filter: String?) {
+            self.writer = writer
+            self.filter = filter
+        }
+
+        func record(_ record: CaptureRecord) throws {
+            if let filter, !record.conn.contains(filter) { return }
+            try writer.write(record)
+            records += 1
+        }
+
+        func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
+            if let filter, !conn.contains(filter) { return }
+            violations += 1
+        }
+    }
+}
+
+/// Feeds a decoded pcap into the checker, exactly as JSONL records are fed.
+final class CheckingSink: DecodeSink {
+    var checker: CaptureChecker
+
+    init(checker: CaptureChecker) {
+        self.checker = checker
+    }
+
+    func record(_ record: CaptureRecord) throws {
+        try checker.consume(record)
+    }
+
+    func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
+        try checker.reportWire(conn: conn, dir: dir, rule: rule, message: message, offset: offset)
+    }
+}

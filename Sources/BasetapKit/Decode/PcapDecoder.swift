@@ -1,0 +1,198 @@
+/// Decodes a pcap or pcapng file into capture records: packets → IP → TCP streams put back in
+/// order → HTTP upgrades → WebSocket frames → messages. WebSocket connections are found by their
+/// upgrade, on any port.
+public final class PcapDecoder {
+    public struct Options: Sendable {
+        public var maxPendingBytes = TCPStreamReassembler.defaultMaxPendingBytes
+        public var maxFrameSize = FrameParser.defaultMaxFrameSize
+        public var inflate = InflateLimits()
+
+        public init() {}
+    }
+
+    private struct FlowKey: Hashable {
+        var a: Endpoint
+        var b: Endpoint
+
+        init(_ x: Endpoint, _ y: Endpoint) {
+            // Both directions of a flow share one key.
+            if (x.address.lexicographicallyPrecedes(y.address)) || (x.address == y.address && x.port <= y.port) {
+                (a, b) = (x, y)
+            } else {
+                (a, b) = (y, x)
+            }
+        }
+    }
+
+    private final class Flow {
+        var client: Endpoint
+        var server: Endpoint
+        var clientISN: UInt32?
+        /// Began before the capture: roles are unknown until its first bytes show an HTTP request or response.
+        var midstream: Bool
+        var streams = [TCPStreamReassembler(), TCPStreamReassembler()]
+        var finished = [false, false]
+        var decoder: ConnectionDecoder?
+        /// A mid-stream connection whose first bytes were not HTTP.
+        var skipped = false
+
+        init(client: Endpoint, server: Endpoint, midstream: Bool, maxPending: Int) {
+            self.client = client
+            self.server = server
+            self.midstream = midstream
+            streams = [TCPStreamReassembler(maxPendingBytes: maxPending), TCPStreamReassembler(maxPendingBytes: maxPending)]
+        }
+    }
+
+    public let options: Options
+    private let sink: DecodeSink
+    private var flows: [FlowKey: Flow] = [:]
+    private var connectionNumbers: [String: Int] = [:]
+    private var ip = IPDecoder()
+    public private(set) var summary = DecodeSummary()
+    private var lastTimestamp: Int64 = 0
+
+    public init(sink: DecodeSink, options: Options = Options()) {
+        self.sink = sink
+        self.options = options
+    }
+
+    /// Decodes a whole file. A damaged file is decoded up to the damage, which `summary.truncation`
+    /// then names; a file with no readable packet at all throws.
+    public func decode(path: String, progress: ((Int) -> Void)? = nil) throws -> DecodeSummary {
+        let file = try PcapFile(path: path)
+        while true {
+            let packet: PcapFile.Packet?
+            do {
+                packet = try file.next()
+            } catch let error as BasetapError {
+                if summary.packets == 0 { throw error }
+                summary.truncation = error.description
+                break
+            }
+            guard let packet else { break }
+            summary.packets += 1
+            lastTimestamp = packet.timestamp
+            try handle(packet, linkType: file.linkType)
+            if summary.packets & 0x3FFF == 0 { progress?(summary.packets) }
+        }
+        try finishAll()
+        return summary
+    }
+
+    private func handle(_ packet: PcapFile.Packet, linkType: Int32) throws {
+        guard let (network, offset) = LinkLayer.ipPayload(packet.data, linkType: linkType), offset <= packet.data.count,
+            let segment = ip.tcpSegment(UnsafeRawBufferPointer(rebasing: packet.data[offset...]), network: network)
+        else { return }
+        let key = FlowKey(segment.source, segment.destination)
+        var flow = flows[key]
+        if segment.syn && !segment.ack {
+            if let existing = flow, existing.clientISN != nil, existing.clientISN != segment.sequence {
+                try finish(key, existing, error: nil, timestamp: packet.timestamp)  // the 4-tuple is reused
+                flow = nil
+            }
+            if flow == nil { flow = newFlow(key, client: segment.source, server: segment.destination, midstream: false) }
+            if flow!.clientISN == nil {
+                flow!.clientISN = segment.sequence
+                flow!.streams[0].syn(segment.sequence)
+            }
+        } else if segment.syn {
+            if flow == nil { flow = newFlow(key, client: segment.destination, server: segment.source, midstream: false) }
+            flow!.streams[flow!.server == segment.source ? 1 : 0].syn(segment.sequence)
+        } else if flow == nil {
+            guard !segment.payload.isEmpty || segment.fin else { return }
+            flow = newFlow(key, client: segment.source, server: segment.destination, midstream: true)
+        }
+        guard let flow else { return }
+        if flow.midstream && flow.decoder == nil && !segment.payload.isEmpty { settleRoles(flow, sender: segment.source, payload: segment.payload) }
+        let side = segment.source == flow.client ? 0 : 1
+        let dir: Direction = side == 0 ? .c2s : .s2c
+        if let decoder = flow.decoder, decoder.phase != .ignored {
+            for event in flow.streams[side].segment(segment.sequence, segment.payload) {
+                try deliver(event, dir, decoder, timestamp: packet.timestamp)
+            }
+        } else {
+            summary.skippedBytes += segment.payload.count
+        }
+        if segment.rst {
+            try finish(key, flow, error: "connection reset by the \(side == 0 ? "client" : "server")", timestamp: packet.timestamp)
+        } else if segment.fin {
+            flow.finished[side] = true
+            if flow.finished[0] && flow.finished[1] { try finish(key, flow, error: nil, timestamp: packet.timestamp) }
+        }
+    }
+
+    private func newFlow(_ key: FlowKey, client: Endpoint, server: Endpoint, midstream: Bool) -> Flow {
+        let flow = Flow(client: client, server: server, midstream: midstream, maxPending: options.maxPendingBytes)
+        if !midstream { flow.decoder = makeDecoder(client: client, server: server) }
+        flows[key] = flow
+        summary.tcpStreams += 1
+        return flow
+    }
+
+    private func makeDecoder(client: Endpoint, server: Endpoint) -> ConnectionDecoder {
+        let base = "\(client)>\(server)"
+        let n = (connectionNumbers[base] ?? 0) + 1
+        connectionNumbers[base] = n
+        return ConnectionDecoder(
+            conn: n == 1 ? base : "\(base)#\(n)", client: client, server: server, limits: options.inflate,
+            maxFrameSize: options.maxFrameSize)
+    }
+
+    /// A connection already running when the capture began: its first bytes say who is the client.
+    /// One that starts inside anything but an HTTP head cannot be followed and is skipped.
+    private func settleRoles(_ flow: Flow, sender: Endpoint, payload: [UInt8]) {
+        guard !flow.skipped else { return }
+        let startsResponse = payload.starts(with: Array("HTTP/".utf8))
+        let startsRequest = !startsResponse && HTTPHeadReader.looksLikeHTTP(payload)
+        guard startsRequest || startsResponse else {
+            flow.skipped = true
+            summary.midstreamSkipped += 1
+            return
+        }
+        let receiver = sender == flow.client ? flow.server : flow.client
+        (flow.client, flow.server) = startsRequest ? (sender, receiver) : (receiver, sender)
+        flow.decoder = makeDecoder(client: flow.client, server: flow.server)
+    }
+
+    private func deliver(_ event: TCPStreamReassembler.Event, _ dir: Direction, _ decoder: ConnectionDecoder, timestamp: Int64) throws {
+        switch event {
+        case .data(let bytes): try decoder.data(dir, bytes, timestamp: timestamp, sink: sink)
+        case .gap(let offset, let missing): try decoder.gap(dir, missing: missing, offset: offset, sink: sink)
+        case .conflict(let offset, let length): try decoder.conflict(dir, offset: offset, length: length, sink: sink)
+        }
+    }
+
+    private func finish(_ key: FlowKey, _ flow: Flow, error: String?, timestamp: Int64) throws {
+        flows[key] = nil
+        guard let decoder = flow.decoder else { return }
+        for side in 0..<2 {
+            for event in flow.streams[side].finish() {
+                try deliver(event, side == 0 ? .c2s : .s2c, decoder, timestamp: timestamp)
+            }
+        }
+        try decoder.end(error: error, timestamp: timestamp, sink: sink)
+        summary.merge(decoder.summary)
+    }
+
+    private func finishAll() throws {
+        for (key, flow) in flows.sorted(by: { $0.value.decoder?.conn ?? "" < $1.value.decoder?.conn ?? "" }) {
+            let closed = flow.finished[0] || flow.finished[1]
+            try finish(key, flow, error: closed ? nil : "the capture ended before the connection closed", timestamp: lastTimestamp)
+        }
+    }
+}
+
+extension DecodeSummary {
+    mutating func merge(_ other: DecodeSummary) {
+        webSocketConnections += other.webSocketConnections
+        messages += other.messages
+        controlFrames += other.controlFrames
+        gaps += other.gaps
+        gapBytes += other.gapBytes
+        overlapConflicts += other.overlapConflicts
+        tlsStreams += other.tlsStreams
+        otherStreams += other.otherStreams
+        skippedBytes += other.skippedBytes
+    }
+}

@@ -1,0 +1,51 @@
+import CPcap
+import Foundation
+
+/// A pcap or pcapng file read through libpcap, packet by packet.
+public final class PcapFile {
+    public struct Packet {
+        /// Capture time in nanoseconds since 1970.
+        public var timestamp: Int64
+        /// Captured bytes (may be fewer than were on the wire), valid until the next `next()`.
+        public var data: UnsafeRawBufferPointer
+        public var originalLength: Int
+    }
+
+    public let path: String
+    public let linkType: Int32
+    public private(set) var packetNumber = 0
+    private let handle: OpaquePointer
+
+    public init(path: String) throws {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        guard let handle = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            let message = String(cString: errbuf)
+            throw BasetapError.input(place: path, message: message.isEmpty ? "cannot open as pcap" : message)
+        }
+        self.path = path
+        self.handle = handle
+        linkType = pcap_datalink(handle)
+    }
+
+    deinit { pcap_close(handle) }
+
+    /// The next packet, nil at the end. A damaged file throws after the last readable packet,
+    /// naming the packet number where reading stopped.
+    public func next() throws -> Packet? {
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        let status = pcap_next_ex(handle, &header, &data)
+        switch status {
+        case 1:
+            packetNumber += 1
+            let h = header!.pointee
+            let ts = Int64(h.ts.tv_sec) * 1_000_000_000 + Int64(h.ts.tv_usec)  // tv_usec holds ns at nano precision
+            return Packet(timestamp: ts, data: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)), originalLength: Int(h.len))
+        case -2:
+            return nil
+        default:
+            let message = String(cString: pcap_geterr(handle))
+            throw BasetapError.input(place: "\(path): packet \(packetNumber + 1)", message: message)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+/// Turns one direction's frames into messages and control events, and says where RFC 6455 is
+/// broken. It decides; whoever feeds it (the pcap decoder, the proxy's tap, replay) acts on the
+/// events it returns.
+public struct MessageAssembler {
+    public enum Event {
+        case message(kind: CaptureRecord.Kind, payload: [UInt8], frames: [CaptureRecord.Frame], offset: Int)
+        case control(kind: CaptureRecord.Kind, payload: [UInt8], frame: CaptureRecord.Frame, code: Int?, reason: String?, offset: Int)
+        case violation(Rule, message: String, offset: Int)
+    }
+
+    public let direction: Direction
+    public let maxMessageSize: Int
+    private let inflater: MessageInflater?
+    private var fragments: [UInt8] = []
+    private var fragmentFrames: [CaptureRecord.Frame] = []
+    private var fragmentOpcode: UInt8?
+    private var fragmentCompressed = false
+    private var fragmentOffset = 0
+    private var closeSent = false
+
+    public init(direction: Direction, deflate: DeflateParameters?, limits: InflateLimits = InflateLimits()) {
+        self.direction = direction
+        maxMessageSize = limits.maxSize
+        inflater = deflate.flatMap { try? MessageInflater(noContextTakeover: $0.noContextTakeover(direction), limits: limits) }
+    }
+
+    public mutating func consume(_ frame: WebSocketFrame) -> [Event] {
+        var events: [Event] = []
+        func violation(_ rule: Rule, _ message: String) {
+            events.append(.violation(rule, message: message, offset: frame.offset))
+        }
+        if closeSent {
+            violation(.wsDataAfterClose, "\(Self.name(frame.opcode)) frame after this side's Close frame")
+        }
+        if direction == .c2s && !frame.masked {
+            violation(.wsUnmaskedClientFrame, "client \(Self.name(frame.opcode)) frame is not masked")
+        } else if direction == .s2c && frame.masked {
+            violation(.wsMaskedServerFrame, "server \(Self.name(frame.opcode)) frame is masked")
+        }
+        let allowedRSV: UInt8 = inflater != nil && !frame.isControl && frame.opcode != 0 ? 4 : 0
+        if frame.rsv & ~allowedRSV != 0 {
+            let why = inflater == nil ? "no extension was negotiated" : "only RSV1 on a message's first frame means compressed"
+            violation(.wsRSVBits, "RSV bits \(Self.rsvText(frame.rsv)) set on a \(Self.name(frame.opcode)) frame; \(why)")
+        }
+        switch frame.opcode {
+        case 0x8, 0x9, 0xA:
+            if frame.payload.count > 125 {
+                violation(.wsControlTooLong, "\(Self.name(frame.opcode)) frame carries \(frame.payload.count) bytes (at most 125)")
+            }
+            if !frame.fin { violation(.wsControlFragmented, "\(Self.name(frame.opcode)) frame is fragmented (FIN not set)") }
+            events.append(control(frame, &events))
+        case 0x0:
+            guard fragmentOpcode != nil else {
+                violation(.wsContinuationWithoutStart, "continuation frame with no message to continue (\(frame.payload.count) bytes dropped)")
+                return events
+            }
+            appendFragment(frame, &events)
+        case 0x1, 0x2:
+            if fragmentOpcode != nil {
+                violation(
+                    .wsDataInsideFragment,
+                    "new \(Self.name(frame.opcode)) frame while a fragmented message is unfinished (\(fragments.count) bytes of it dropped)")
+            }
+            fragments.removeAll(keepingCapacity: true)
+            fragmentFrames.removeAll()
+            fragmentOpcode = frame.opcode
+            fragmentCompressed = inflater != nil && frame.rsv & 4 != 0
+            fragmentOffset = frame.offset
+            appendFragment(frame, &events)
+        default:
+            violation(.wsReservedOpcode, "reserved opcode 0x\(String(frame.opcode, radix: 16, uppercase: true)) (\(frame.payload.count) bytes not interpreted)")
+        }
+        return events
+    }
+
+    private mutating func appendFragment(_ frame: WebSocketFrame, _ events: inout [Event]) {
+        fragments.append(contentsOf: frame.payload)
+        fragmentFrames.append(frame.info)
+        if fragments.count > maxMessageSize {
+            events.append(.violation(.wsMessageLimit, message: "message exceeds \(maxMessageSize) bytes; dropped", offset: frame.offset))
+            fragmentOpcode = nil
+            fragments.removeAll()
+            return
+        }
+        guard frame.fin, let opcode = fragmentOpcode else { return }
+        var payload = fragments
+        let kind: CaptureRecord.Kind = opcode == 0x1 ? .text : .binary
+        if fragmentCompressed, let inflater {
+            do {
+                payload = try inflater.inflate(fragments)
+            } catch {
+                let (rule, why): (Rule, String) = switch error {
+                case .tooLarge(let limit): (.wsInflateLimit, "inflates to more than \(limit) bytes")
+                case .ratio(let limit): (.wsInflateLimit, "inflates more than \(limit) times its compressed size")
+                case .corrupt: (.wsInflateError, "is not valid deflate data")
+                case .broken: (.wsInflateError, "cannot be inflated after an earlier inflate failure in this direction")
+                }
+                events.append(.violation(rule, message: "compressed \(kind.rawValue) message of \(fragments.count) bytes \(why)", offset: fragmentOffset))
+                fragmentOpcode = nil
+                return
+            }
+        }
+        if kind == .text, let bad = payload.withUnsafeBytes({ UTF8Scan.firstInvalid($0) }) {
+            events.append(.violation(.wsInvalidUTF8, message: "text message is not valid UTF-8 (byte \(bad))", offset: fragmentOffset))
+        }
+        events.append(.message(kind: kind, payload: payload, frames: fragmentFrames, offset: fragmentOffset))
+        fragmentOpcode = nil
+        fragments.removeAll(keepingCapacity: true)
+        fragmentFrames.removeAll()
+    }
+
+    private mutating func control(_ frame: WebSocketFrame, _ events: inout [Event]) -> Event {
+        guard frame.opcode == 0x8 else {
+            return .control(kind: frame.opcode == 0x9 ? .ping : .pong, payload: frame.payload, frame: frame.info, code: nil, reason: nil, offset: frame.offset)
+        }
+        closeSent = true
+        var code: Int?
+        var reason: String?
+        if frame.payload.count == 1 {
+            events.append(.violation(.wsCloseCode, message: "Close frame with a 1-byte body (a code takes 2)", offset: frame.offset))
+        } else if frame.payload.count >= 2 {
+            let value = Int(frame.payload[0]) << 8 | Int(frame.payload[1])
+            code = value
+            if !CloseCode.isValidOnWire(value) {
+                events.append(.violation(.wsCloseCode, message: "close code \(value) may not be sent", offset: frame.offset))
+            }
+            let reasonBytes = Array(frame.payload[2...])
+            if let bad = reasonBytes.withUnsafeBytes({ UTF8Scan.firstInvalid($0) }) {
+                events.append(.violation(.wsInvalidUTF8, message: "close reason is not valid UTF-8 (byte \(bad + 2))", offset: frame.offset))
+            }
+            reason = String(decoding: reasonBytes, as: UTF8.self)
+        }
+        return .control(kind: .close, payload: frame.payload, frame: frame.info, code: code, reason: reason, offset: frame.offset)
+    }
+
+    static func name(_ opcode: UInt8) -> String {
+        switch opcode {
+        case 0x0: "continuation"
+        case 0x1: "text"
+        case 0x2: "binary"
+        case 0x8: "Close"
+        case 0x9: "Ping"
+        case 0xA: "Pong"
+        default: "opcode-0x\(String(opcode, radix: 16, uppercase: true))"
+        }
+    }
+
+    static func rsvText(_ rsv: UInt8) -> String {
+        [(4, "RSV1"), (2, "RSV2"), (1, "RSV3")].filter { rsv & UInt8($0.0) != 0 }.map(\.1).joined(separator: "+")
+    }
+}

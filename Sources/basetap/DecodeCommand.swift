@@ -1,0 +1,53 @@
+import ArgumentParser
+import BasetapKit
+
+/// Limits for reading captures off the wire; shared by decode and check.
+struct WireOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Largest frame or (inflated) message accepted, in bytes; past it a ws.message-limit or ws.inflate-limit is reported.", valueName: "bytes"))
+    var maxMessageSize = InflateLimits.defaultMaxSize
+
+    @Option(help: ArgumentHelp("Out-of-order TCP bytes buffered per direction before the missing ones are declared a gap.", valueName: "bytes"))
+    var maxTcpBuffer = TCPStreamReassembler.defaultMaxPendingBytes
+
+    func pcapOptions() throws -> PcapDecoder.Options {
+        guard maxMessageSize > 0, maxTcpBuffer > 0 else { throw BasetapError.usage("--max-message-size and --max-tcp-buffer must be positive") }
+        var options = PcapDecoder.Options()
+        options.maxFrameSize = maxMessageSize
+        options.inflate.maxSize = maxMessageSize
+        options.maxPendingBytes = maxTcpBuffer
+        return options
+    }
+}
+
+struct Decode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Turn a pcap or pcapng capture into a JSONL capture of WebSocket messages.",
+        discussion: """
+            Reads classic pcap (either byte order, micro- or nanosecond) and pcapng through libpcap: Ethernet (with VLAN tags), raw IP, Linux cooked (SLL, SLL2) and BSD loopback links; IPv4 and IPv6 with fragments. TCP streams are put back in order; WebSocket connections are found by their HTTP upgrade on any port; frames are reassembled into messages and permessage-deflate is inflated. Each message record lists the frames it came in.
+
+            Examples:
+              basetap decode session.pcap -o session.jsonl
+              basetap decode --conn :8080 big.pcapng > one-server.jsonl
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The pcap or pcapng file.", valueName: "file"))
+    var file: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the JSONL capture (default: standard output).", valueName: "file"))
+    var output = "-"
+
+    @Option(help: ArgumentHelp("Keep only connections whose id (client>server) contains this text.", valueName: "filter"))
+    var conn: String?
+
+    @OptionGroup var wire: WireOptions
+
+    func run() throws {
+        var run = DecodeRun(path: file)
+        run.output = output
+        run.connFilter = conn
+        run.options = try wire.pcapOptions()
+        if OutputFile.standardError.isTerminal { run.progress = .standardError }
+        _ = try run.run()
+    }
+}
