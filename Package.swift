@@ -38,7 +38,11 @@ let package = Package(
         ),
         .testTarget(
             name: "BasetapKitTests",
-            dependencies: ["BasetapKit"],
+            dependencies: [
+                "BasetapKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
             resources: [.copy("Resources")]
         ),
     ]

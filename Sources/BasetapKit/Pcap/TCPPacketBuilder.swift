@@ -57,18 +57,27 @@ public struct TCPPacketBuilder: Sendable {
     public mutating func packet(_ dir: Direction, flags: UInt8, payload: [UInt8], sequence: UInt32? = nil) -> [UInt8] {
         let side = dir == .c2s ? 0 : 1
         let (from, to) = dir == .c2s ? (client, server) : (server, client)
+        ipID &+= 1
+        return Self.ipPacket(
+            from: from, to: to, sequence: sequence ?? next[side], acknowledgment: flags & Self.flagACK != 0 ? next[1 - side] : 0,
+            flags: flags, payload: payload, ipID: ipID)
+    }
+
+    /// One IPv4 or IPv6 packet carrying one TCP segment.
+    public static func ipPacket(
+        from: Endpoint, to: Endpoint, sequence: UInt32, acknowledgment: UInt32, flags: UInt8, payload: [UInt8], ipID: UInt16 = 1
+    ) -> [UInt8] {
         var tcp: [UInt8] = []
         tcp += [UInt8(from.port >> 8), UInt8(from.port & 0xFF), UInt8(to.port >> 8), UInt8(to.port & 0xFF)]
-        tcp += Self.be32(sequence ?? next[side])
-        tcp += Self.be32(flags & Self.flagACK != 0 ? next[1 - side] : 0)
+        tcp += be32(sequence)
+        tcp += be32(acknowledgment)
         tcp += [0x50, flags, 0xFF, 0xFF, 0, 0, 0, 0]
         tcp += payload
-        ipID &+= 1
         if from.address.count == 4 {
             let total = 20 + tcp.count
             var ip: [UInt8] = [0x45, 0, UInt8(total >> 8 & 0xFF), UInt8(total & 0xFF), UInt8(ipID >> 8), UInt8(ipID & 0xFF), 0x40, 0, 64, 6, 0, 0]
             ip += from.address + to.address
-            let sum = Self.checksum(ip)
+            let sum = checksum(ip)
             ip[10] = UInt8(sum >> 8)
             ip[11] = UInt8(sum & 0xFF)
             return ip + tcp

@@ -83,7 +83,8 @@ public struct TCPStreamReassembler: Sendable {
         delivered += bytes.count
         nextSequence = nextSequence! &+ UInt32(truncatingIfNeeded: bytes.count)
         history.append(contentsOf: bytes.suffix(Self.historySize))
-        if history.count > Self.historySize { history.removeFirst(history.count - Self.historySize) }
+        // Trim in large steps: removing from the front on every segment would be quadratic.
+        if history.count > 2 * Self.historySize { history.removeFirst(history.count - Self.historySize) }
     }
 
     private mutating func skipTo(_ offset: Int, _ events: inout [Event]) {

@@ -1,0 +1,144 @@
+import CompressNIO
+import NIOCore
+import Testing
+@testable import BasetapKit
+
+@Suite struct FrameParserTests {
+    @Test(arguments: [0, 1, 125, 126, 300, 65535, 65536, 70000])
+    func parsesEveryLengthEncodingWholeOrByteByByte(length: Int) throws {
+        let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let masked = WebSocketFrame(opcode: 2, maskKey: (1, 2, 3, 4), payload: payload)
+        let plain = WebSocketFrame(fin: false, rsv: 4, opcode: 1, payload: payload)
+        let wire = FrameEncoder.encode(masked) + FrameEncoder.encode(plain)
+
+        var whole = FrameParser()
+        whole.append(wire)
+        let a = try #require(try whole.next())
+        let b = try #require(try whole.next())
+        #expect(try whole.next() == nil)
+        #expect(a.payload == payload && a.masked && a.opcode == 2 && a.fin)
+        #expect(b.payload == payload && !b.masked && b.rsv == 4 && !b.fin)
+        #expect(b.offset == a.wireLength)
+
+        var bytewise = FrameParser()
+        var frames: [WebSocketFrame] = []
+        for byte in wire {
+            bytewise.append([byte])
+            while let frame = try bytewise.next() { frames.append(frame) }
+        }
+        #expect(frames == [a, b])
+    }
+
+    @Test func refusesFramesPastTheLimitWithoutAllocating() {
+        var parser = FrameParser(maxFrameSize: 1000)
+        parser.append([0x82, 127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(throws: FrameParser.Failure.frameTooLarge(length: 0x7FFF_FFFF_FFFF_FFFF, offset: 0)) { try parser.next() }
+    }
+}
+
+@Suite struct MessageAssemblerTests {
+    private func rules(_ dir: Direction, _ frames: [WebSocketFrame], deflate: DeflateParameters? = nil) -> [String] {
+        var assembler = MessageAssembler(direction: dir, deflate: deflate)
+        var found: [String] = []
+        for frame in frames {
+            for event in assembler.consume(frame) {
+                switch event {
+                case .violation(let rule, _, _): found.append(rule.id)
+                case .message(let kind, _, let infos, _): found.append("\(kind.rawValue):\(infos.count)")
+                case .control(let kind, _, _, let code, _, _): found.append("\(kind.rawValue)\(code.map { ":\($0)" } ?? "")")
+                }
+            }
+        }
+        return found
+    }
+
+    static let m: (UInt8, UInt8, UInt8, UInt8) = (9, 8, 7, 6)
+
+    private func text(_ s: String, fin: Bool = true, opcode: UInt8 = 1, masked: Bool = true, rsv: UInt8 = 0) -> WebSocketFrame {
+        WebSocketFrame(fin: fin, rsv: rsv, opcode: opcode, maskKey: masked ? Self.m : nil, payload: Array(s.utf8))
+    }
+
+    @Test func assemblesFragmentedMessagesAroundControlFrames() {
+        let frames = [
+            text("{\"a\":", fin: false), WebSocketFrame(opcode: 9, maskKey: Self.m, payload: [1]),
+            text("1}", fin: true, opcode: 0),
+        ]
+        #expect(rules(.c2s, frames) == ["ping", "text:2"])
+    }
+
+    @Test(arguments: [
+        (Direction.c2s, [WebSocketFrame(opcode: 1, payload: Array("x".utf8))], ["ws.unmasked-client-frame", "text:1"]),
+        (.s2c, [WebSocketFrame(opcode: 1, maskKey: m, payload: [0x78])], ["ws.masked-server-frame", "text:1"]),
+        (.s2c, [WebSocketFrame(rsv: 2, opcode: 2, payload: [1])], ["ws.rsv-bits", "binary:1"]),
+        (.s2c, [WebSocketFrame(opcode: 0x3, payload: [1])], ["ws.reserved-opcode"]),
+        (.s2c, [WebSocketFrame(opcode: 0x9, payload: [UInt8](repeating: 0, count: 126))], ["ws.control-too-long", "ping"]),
+        (.s2c, [WebSocketFrame(fin: false, opcode: 0xA, payload: [])], ["ws.control-fragmented", "pong"]),
+        (.s2c, [WebSocketFrame(opcode: 0, payload: [1])], ["ws.continuation-without-start"]),
+        (.s2c, [WebSocketFrame(fin: false, opcode: 1, payload: [0x61]), WebSocketFrame(opcode: 2, payload: [1])], ["ws.data-inside-fragment", "binary:1"]),
+        (.s2c, [WebSocketFrame(opcode: 1, payload: [0x61, 0xFF])], ["ws.invalid-utf8", "text:1"]),
+        (.s2c, [WebSocketFrame(opcode: 8, payload: [0x03, 0xED])], ["ws.close-code", "close:1005"]),
+        (.s2c, [WebSocketFrame(opcode: 8, payload: [0x03])], ["ws.close-code", "close"]),
+        (.s2c, [WebSocketFrame(opcode: 8, payload: [0x03, 0xE8, 0xC3])], ["ws.invalid-utf8", "close:1000"]),
+        (.s2c, [WebSocketFrame(opcode: 8, payload: [0x0F, 0xA0])], ["close:4000"]),
+        (.s2c, [WebSocketFrame(opcode: 8, payload: []), WebSocketFrame(opcode: 1, payload: [0x61])], ["close", "ws.data-after-close", "text:1"]),
+    ])
+    func reportsEachRFC6455Breach(dir: Direction, frames: [WebSocketFrame], expected: [String]) {
+        #expect(rules(dir, frames) == expected)
+    }
+
+    @Test func rsv1IsCompressionOnlyWhenDeflateWasNegotiated() throws {
+        let compressed = try deflate(["{\"id\":\"1\"}"], takeover: true)[0]
+        let frame = WebSocketFrame(rsv: 4, opcode: 1, payload: compressed)
+        #expect(rules(.s2c, [frame], deflate: DeflateParameters()) == ["text:1"])
+        #expect(rules(.s2c, [frame]) == ["ws.rsv-bits", "ws.invalid-utf8", "text:1"])
+        let continuation = [WebSocketFrame(fin: false, rsv: 4, opcode: 1, payload: []), WebSocketFrame(rsv: 4, opcode: 0, payload: [])]
+        #expect(rules(.s2c, continuation, deflate: DeflateParameters()).contains("ws.rsv-bits"))
+    }
+}
+
+/// Raw-deflate messages as a permessage-deflate sender makes them (sync flush, tail stripped).
+func deflate(_ messages: [String], takeover: Bool) throws -> [[UInt8]] {
+    let compressor = try ZlibCompressor(algorithm: .deflate)
+    return try messages.map { message in
+        if !takeover { try compressor.reset() }
+        var input = ByteBuffer(string: message)
+        var output = ByteBuffer()
+        output.reserveCapacity(compressor.maxSize(from: input) + 64)
+        try compressor.deflate(from: &input, to: &output, flush: .sync)
+        var bytes = output.readBytes(length: output.readableBytes)!
+        if bytes.suffix(4) == [0, 0, 0xFF, 0xFF] { bytes.removeLast(4) }
+        return bytes
+    }
+}
+
+@Suite struct PerMessageDeflateTests {
+    @Test func parsesNegotiatedParameters() {
+        let p = DeflateParameters.negotiated("x-other, permessage-deflate; server_no_context_takeover; client_max_window_bits=10")
+        #expect(p?.serverNoContextTakeover == true)
+        #expect(p?.clientNoContextTakeover == false)
+        #expect(p?.clientMaxWindowBits == 10)
+        #expect(DeflateParameters.negotiated("x-webkit-deflate-frame") == nil)
+        #expect(DeflateParameters.negotiated(nil) == nil)
+    }
+
+    @Test(arguments: [true, false])
+    func inflatesWithAndWithoutContextTakeover(takeover: Bool) throws {
+        let messages = (0..<5).map { #"{"id":"\#($0)","type":"chat.send","payload":{"text":"hello hello hello"}}"# }
+        let compressed = try deflate(messages, takeover: takeover)
+        let inflater = try MessageInflater(noContextTakeover: !takeover)
+        #expect(try compressed.map { String(decoding: try inflater.inflate($0), as: UTF8.self) } == messages)
+        if takeover { #expect(compressed[4].count < compressed[0].count, "later messages reuse the window") }
+    }
+
+    @Test func stopsADeflateBombAtTheLimit() throws {
+        let bomb = try deflate([String(repeating: "0", count: 8 << 20)], takeover: false)[0]
+        var limits = InflateLimits()
+        limits.maxSize = 1 << 20
+        let inflater = try MessageInflater(noContextTakeover: true, limits: limits)
+        #expect(throws: MessageInflater.Failure.tooLarge(limit: 1 << 20)) { try inflater.inflate(bomb) }
+        var ratio = InflateLimits()
+        ratio.maxRatio = 50
+        #expect(throws: MessageInflater.Failure.ratio(limit: 50)) { try MessageInflater(noContextTakeover: true, limits: ratio).inflate(bomb) }
+        #expect(throws: MessageInflater.Failure.corrupt) { try MessageInflater(noContextTakeover: true).inflate([0xFF, 0xFF, 0xFF]) }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+@testable import BasetapKit
+
+/// Real captures recorded by Tests/Peers/record_session.py, and ways to bend them.
+enum PcapFixtures {
+    static var python: String {
+        ProcessInfo.processInfo.environment["BASETAP_PYTHON"] ?? repositoryRoot.appendingPathComponent(".venv/bin/python").path
+    }
+
+    /// Records a real session on loopback; returns the pcap path and what the clients sent and received.
+    static func record(_ arguments: [String], in directory: URL) throws -> (path: String, expected: JSONValue) {
+        let path = directory.appendingPathComponent("session-\(UUID().uuidString.prefix(8)).pcap").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [repositoryRoot.appendingPathComponent("Tests/Peers/record_session.py").path, path] + arguments
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BasetapError.usage("record_session.py failed with \(process.terminationStatus)") }
+        let expected = try JSONValue(parsing: [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + ".expected.json"))))
+        return (path, expected)
+    }
+
+    final class Collector: DecodeSink {
+        var records: [CaptureRecord] = []
+        var violations: [(conn: String, rule: String, message: String)] = []
+
+        func record(_ record: CaptureRecord) throws { records.append(record) }
+        func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
+            violations.append((conn, rule.id, message))
+        }
+    }
+
+    static func decode(_ path: String, options: PcapDecoder.Options = PcapDecoder.Options()) throws -> (Collector, DecodeSummary) {
+        let collector = Collector()
+        let summary = try PcapDecoder(sink: collector, options: options).decode(path: path)
+        return (collector, summary)
+    }
+
+    /// Records without their timestamps, which re-segmenting legitimately changes.
+    static func timeless(_ records: [CaptureRecord]) -> [CaptureRecord] {
+        records.map { var r = $0; r.ts = ""; return r }
+    }
+
+    struct Segment {
+        var timestamp: Int64
+        var segment: TCPSegment
+    }
+
+    /// The TCP segments of a capture, in file order.
+    static func segments(_ path: String) throws -> [Segment] {
+        let file = try PcapFile(path: path)
+        var ip = IPDecoder()
+        var result: [Segment] = []
+        while let packet = try file.next() {
+            guard let (network, offset) = LinkLayer.ipPayload(packet.data, linkType: file.linkType),
+                let segment = ip.tcpSegment(UnsafeRawBufferPointer(rebasing: packet.data[offset...]), network: network)
+            else { continue }
+            result.append(Segment(timestamp: packet.timestamp, segment: segment))
+        }
+        return result
+    }
+
+    struct Mangling {
+        var segmentSize = Int.max
+        /// Swap each pair of consecutive pieces of one segment.
+        var reorder = false
+        /// Send every third piece twice.
+        var retransmit = false
+        /// Follow each segment with one that re-sends its last bytes and the next piece's first.
+        var overlap = false
+        var link = PcapWriter.Link.ethernet
+        var format = PcapWriter.Format.pcap(nanosecond: false, bigEndian: false)
+    }
+
+    /// Rewrites a capture with its TCP payloads cut, shuffled and repeated; the byte streams stay the same.
+    static func mangle(_ source: String, to path: String, _ m: Mangling) throws {
+        let writer = try PcapWriter(path: path, link: m.link, format: m.format)
+        for item in try segments(source) {
+            let s = item.segment
+            func packet(_ seq: UInt32, _ bytes: [UInt8], flags: UInt8) -> [UInt8] {
+                TCPPacketBuilder.ipPacket(from: s.source, to: s.destination, sequence: seq, acknowledgment: s.acknowledgment, flags: flags, payload: bytes)
+            }
+            if s.payload.isEmpty {
+                try writer.write(ipPacket: packet(s.sequence, [], flags: s.flags), timestamp: item.timestamp)
+                continue
+            }
+            var pieces: [(UInt32, [UInt8])] = stride(from: 0, to: s.payload.count, by: min(m.segmentSize, s.payload.count)).map { start in
+                (s.sequence &+ UInt32(start), Array(s.payload[start..<min(s.payload.count, start + m.segmentSize)]))
+            }
+            if m.reorder {
+                for i in stride(from: 0, to: pieces.count - 1, by: 2) { pieces.swapAt(i, i + 1) }
+            }
+            var out: [(UInt32, [UInt8])] = []
+            for (i, piece) in pieces.enumerated() {
+                out.append(piece)
+                if m.retransmit && i % 3 == 0 { out.append(piece) }
+                if m.overlap && piece.1.count > 2 {
+                    let start = piece.1.count / 2
+                    let all = Array(s.payload)
+                    let from = Int(piece.0 &- s.sequence) + start
+                    out.append((piece.0 &+ UInt32(start), Array(all[from..<min(all.count, from + piece.1.count)])))
+                }
+            }
+            // FIN or RST goes on the last piece only, after all data.
+            for (i, piece) in out.enumerated() {
+                let flags = i == out.count - 1 ? s.flags : s.flags & ~(TCPPacketBuilder.flagFIN | TCPPacketBuilder.flagRST)
+                try writer.write(ipPacket: packet(piece.0, piece.1, flags: flags), timestamp: item.timestamp)
+            }
+        }
+        try writer.close()
+    }
+
+    /// Messages per connection as tshark's WebSocket dissector counts them (an independent oracle).
+    static func tsharkMessageCounts(_ path: String, port: Int) throws -> [Int] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/tshark")
+        process.arguments = [
+            "-r", path, "-d", "tcp.port==\(port),http", "-Y",
+            "websocket && websocket.fin == 1 && (websocket.opcode == 0 || websocket.opcode == 1 || websocket.opcode == 2)",
+            "-T", "fields", "-e", "tcp.stream",
+        ]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        var counts: [String: Int] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") { counts[String(line), default: 0] += 1 }
+        return counts.keys.sorted { Int($0)! < Int($1)! }.map { counts[$0]! }
+    }
+}

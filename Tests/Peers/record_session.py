@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Records real WebSocket sessions on loopback with tcpdump, for basetap's decode tests and samples.
+
+usage: record_session.py OUT.pcap [--deflate] [--ipv6] [--connections N] [--peer python|lws]
+
+--peer python (default): a Python `websockets` BaseMessage server and scripted clients exchanging
+  requests and answers: 16- and 64-bit frame lengths, a fragmented message, a binary message,
+  ping/pong, a message with rule violations, and a close with a code. Writes OUT.expected.json
+  with every message each client sent and received, in order, for the tests to compare with.
+--peer lws: the libwebsockets test server and test client (dumb-increment and mirror protocols).
+
+tcpdump runs on `lo` with a filter for the session's port and is stopped with SIGTERM (SIGINT may be
+ignored by processes started from a test runner).
+"""
+import argparse
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+
+def default_signals():
+    """Runs in each child before exec: a test runner may start us with signals blocked or ignored,
+    and both survive exec, which would leave tcpdump and the peers deaf to SIGTERM."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def free_port(family):
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_tcpdump(path, port):
+    proc = subprocess.Popen(["tcpdump", "-i", "lo", "--immediate-mode", "-U", "-s", "0", "-w", path, "tcp port %d" % port],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_signals)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        line = proc.stderr.readline()
+        if "listening on" in line:
+            return proc
+        if proc.poll() is not None:
+            sys.exit("tcpdump failed: " + line + proc.stderr.read())
+    sys.exit("tcpdump did not start listening")
+
+
+def stop_tcpdump(proc):
+    time.sleep(0.5)  # let the last packets reach the capture
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    stats = proc.stderr.read()
+    dropped = [line for line in stats.splitlines() if "dropped by kernel" in line and not line.startswith("0 ")]
+    if dropped:
+        print("tcpdump: " + dropped[0], file=sys.stderr)
+
+
+def answer(message):
+    """The sample server's answer to one text message."""
+    try:
+        request = json.loads(message)
+        rid, rtype, sender = request["id"], request["type"], request.get("from", "")
+    except (ValueError, KeyError, TypeError):
+        return json.dumps({"id": "0", "type": "parse:error", "from": "server.example.org", "to": "",
+                           "payload": {"errCode": 1, "errText": "not a BaseMessage"}})
+    if not rtype.startswith("chat.") and rtype != "auth.login":
+        return json.dumps({"id": rid, "type": rtype + ":error", "from": "server.example.org", "to": sender,
+                           "payload": {"errCode": 0, "errText": "Incorrect type of message", "errPayload": {}}})
+    return json.dumps({"id": rid, "type": rtype, "from": "server.example.org", "to": sender, "ok": True,
+                       "payload": {"received": len(message)}})
+
+
+def python_session(args):
+    from websockets.sync.server import serve
+
+    family = socket.AF_INET6 if args.ipv6 else socket.AF_INET
+    host = "::1" if args.ipv6 else "127.0.0.1"
+    port = free_port(family)
+    compression = "deflate" if args.deflate else None
+
+    from websockets.exceptions import ConnectionClosed
+
+    def handler(ws):
+        try:
+            for message in ws:
+                ws.send(message if isinstance(message, bytes) else answer(message))
+        except ConnectionClosed:
+            pass  # the clients close with codes of their own
+
+    listener = socket.create_server((host, port), family=family)
+    server = serve(handler, sock=listener, compression=compression, subprotocols=["basemessage.v1"])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    dump = start_tcpdump(args.out, port)
+    try:
+        run_clients(args, port, compression)
+    finally:
+        stop_tcpdump(dump)
+        server.shutdown()
+
+
+def run_clients(args, port, compression):
+    from websockets.sync.client import connect
+
+    results = [None] * args.connections
+
+    def client(n):
+        sent, received = [], []
+        url = "ws://[::1]:%d/ws?client=%d" % (port, n) if args.ipv6 else "ws://127.0.0.1:%d/ws?client=%d" % (port, n)
+        with connect(url, compression=compression, subprotocols=["basemessage.v1"]) as ws:
+            def exchange(message):
+                ws.send(message)
+                sent.append(message)
+                reply = ws.recv()
+                received.append(reply)
+
+            user = "@user%d@chat.example.org" % n
+            exchange(json.dumps({"id": "1", "type": "auth.login", "from": user, "to": "chat.example.org",
+                                 "payload": {"password": "secret"}}))
+            exchange(json.dumps({"id": "2", "type": "chat.send", "from": user, "to": "#general:chat.example.org",
+                                 "payload": {"text": "m" * 300}}))
+            exchange(json.dumps({"id": "3", "type": "chat.send", "from": user, "to": "#general:chat.example.org",
+                                 "payload": {"text": "".join(chr(97 + (i * 7 + n) % 26) for i in range(70000))}}))
+            parts = ['{"id":"4","type":"chat.send",', '"from":"%s","to":"#general:chat.example.org",' % user,
+                     '"payload":{"text":"in three fragments"}}']
+            ws.send(parts)  # an iterable is sent as a fragmented message
+            sent.append("".join(parts))
+            received.append(ws.recv())
+            binary = json.dumps({"id": "5", "type": "chat.send", "from": user, "to": "", "payload": {}}).encode()
+            ws.send(binary)
+            sent.append(binary)
+            received.append(ws.recv())
+            ws.ping(b"heartbeat").wait(5)
+            exchange(json.dumps({"id": "6", "type": "room.join", "from": "@Bad@chat.example.org",
+                                 "to": "#general:chat.example.org:99999", "payload": {}}))
+            ws.close(code=4000 + n, reason="done")
+        results[n] = {"sent": [encode(m) for m in sent], "received": [encode(m) for m in received],
+                      "close": 4000 + n}
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(args.connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if None in results:
+        sys.exit("a client failed")
+    with open(args.out + ".expected.json", "w") as f:
+        json.dump({"port": port, "connections": results}, f, indent=1)
+
+
+def encode(message):
+    if isinstance(message, bytes):
+        return {"kind": "binary", "base64": base64.b64encode(message).decode()}
+    return {"kind": "text", "text": message}
+
+
+def lws_session(args):
+    port = free_port(socket.AF_INET)
+    dump = start_tcpdump(args.out, port)
+    server = subprocess.Popen(["libwebsockets-test-server", "--port=%d" % port], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_signals)
+    try:
+        time.sleep(0.5)
+        client = subprocess.Popen(["libwebsockets-test-client", "127.0.0.1", "--port=%d" % port],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  preexec_fn=default_signals)
+        time.sleep(0.4)  # the mirror protocol is chatty: a short session keeps tcpdump from dropping packets
+        client.send_signal(signal.SIGTERM)
+        try:
+            client.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            client.kill()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        stop_tcpdump(dump)
+    with open(args.out + ".expected.json", "w") as f:
+        json.dump({"port": port}, f)
+
+
+def main():
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out")
+    parser.add_argument("--deflate", action="store_true")
+    parser.add_argument("--ipv6", action="store_true")
+    parser.add_argument("--connections", type=int, default=1)
+    parser.add_argument("--peer", choices=["python", "lws"], default="python")
+    args = parser.parse_args()
+    if os.path.exists(args.out):
+        os.remove(args.out)
+    if args.peer == "lws":
+        lws_session(args)
+    else:
+        python_session(args)
+
+
+if __name__ == "__main__":
+    main()
