@@ -4,7 +4,7 @@
 SWIFT      ?= swift
 VENV       ?= .venv
 PYTHON     ?= python3
-APT_PACKAGES = libpcap-dev zlib1g-dev libwebsockets-dev libwebsockets-test-server tcpdump
+APT_PACKAGES = libpcap-dev zlib1g-dev libwebsockets-dev libwebsockets-test-server tcpdump tshark
 PY_PACKAGES  = websockets==13.1 jsonschema
 BIN         = .build/debug/basetap
 RELEASE_BIN = .build/release/basetap
@@ -44,7 +44,7 @@ demo: build
 	@sh Captures/demo.sh $(BIN)
 
 bench: release venv
-	@sh Benchmarks/check.sh $(RELEASE_BIN) $(VENV)/bin/python
+	@sh Benchmarks/run.sh $(RELEASE_BIN) $(VENV)/bin/python
 
 clean:
 	rm -rf .build $(VENV)

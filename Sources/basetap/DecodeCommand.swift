@@ -28,6 +28,8 @@ struct Decode: ParsableCommand {
             Examples:
               basetap decode session.pcap -o session.jsonl
               basetap decode --conn :8080 big.pcapng > one-server.jsonl
+
+            A damaged or truncated file is decoded up to the damage, which is named on standard error, and the exit code is 1; it is 2 when not a single packet could be read.
             """
     )
 
@@ -48,6 +50,7 @@ struct Decode: ParsableCommand {
         run.connFilter = conn
         run.options = try wire.pcapOptions()
         if OutputFile.standardError.isTerminal { run.progress = .standardError }
-        _ = try run.run()
+        // A damaged file was decoded up to the damage: the output is kept, the exit code says so.
+        if try run.run().truncation != nil { throw ExitCode(1) }
     }
 }

@@ -77,14 +77,15 @@ import Testing
         #expect(try runBasetap(["check", "--fail-on", "fatal", capturePath("clean-session.jsonl")]).status == 2)
     }
 
-    @Test func pcapInputIsDetectedByContentAndRefusedClearly() throws {
+    @Test func aPcapIsRecognisedByContentAndAnUnreadableOneIsAnInputError() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("capture.jsonl").path
         try Data([0xD4, 0xC3, 0xB2, 0xA1, 2, 0, 4, 0]).write(to: URL(fileURLWithPath: path))
         let result = try runBasetap(["check", path])
         #expect(result.status == 2)
-        #expect(result.stderr.contains("pcap"))
+        #expect(result.stderr.hasPrefix("basetap: \(path): truncated dump file"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
     @Test func helpTeachesAndExitsZero() throws {

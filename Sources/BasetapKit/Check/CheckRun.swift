@@ -66,6 +66,7 @@ public struct CheckRun {
         checker.finish()
         var summary = checker.summary
         summary.badLines = badLines
+        summary.damagedFiles = pcapSummaries.filter { $0.truncation != nil }.count
         try output.flush()
         for decoded in pcapSummaries where decoded.gaps + decoded.tlsStreams + decoded.midstreamSkipped > 0 {
             try messages.write("basetap: \(DecodeRun.describe(decoded))\n")

@@ -10,6 +10,8 @@ public struct CheckSummary: Sendable, Equatable {
     public var badLines = 0
     /// Requests forgotten because a connection had more open ids than the limit.
     public var chainEvicted = 0
+    /// Capture files that ended in damage (checked up to it).
+    public var damagedFiles = 0
 
     public init() {}
 
@@ -20,7 +22,7 @@ public struct CheckSummary: Sendable, Equatable {
 
     /// Whether any finding reaches `threshold`.
     public func fails(at threshold: Severity) -> Bool {
-        threshold == .warning ? errors + warnings > 0 : errors > 0
+        damagedFiles > 0 || (threshold == .warning ? errors + warnings > 0 : errors > 0)
     }
 
     public static func + (a: CheckSummary, b: CheckSummary) -> CheckSummary {
@@ -32,6 +34,7 @@ public struct CheckSummary: Sendable, Equatable {
         sum.warnings += b.warnings
         sum.badLines += b.badLines
         sum.chainEvicted += b.chainEvicted
+        sum.damagedFiles += b.damagedFiles
         sum.byRule.merge(b.byRule, uniquingKeysWith: +)
         return sum
     }

@@ -5,3 +5,6 @@ BASETAP=$1
 PYTHON=$2
 echo "== check throughput (issue: 1 000 000 messages/s on one core)"
 "$PYTHON" "$(dirname "$0")/check_throughput.py" "$BASETAP"
+echo
+echo "== decode throughput (issue: 10x tshark, flat memory)"
+"$PYTHON" "$(dirname "$0")/decode_throughput.py" "$BASETAP"
