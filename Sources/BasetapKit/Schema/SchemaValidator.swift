@@ -172,11 +172,15 @@ public struct SchemaValidator: Sendable {
             }
         }
 
+        /// minProperties/maxProperties, minItems/maxItems, minLength/maxLength.
+        mutating func bounds(_ count: Int, _ min: Int?, _ max: Int?, _ keywords: (String, String), _ noun: String) -> Bool {
+            if let min, count < min { return fail(keywords.0, "\(count) \(noun), at least \(min) required") }
+            if let max, count > max { return fail(keywords.1, "\(count) \(noun), at most \(max) allowed") }
+            return true
+        }
+
         mutating func validateObject(_ node: Int, _ s: SchemaNode, depth: Int) -> Bool {
-            var ok = true
-            let count = Int(view[node].count)
-            if let min = s.minProperties, count < min { ok = fail("minProperties", "has \(count) members, at least \(min) required") }
-            if let max = s.maxProperties, count > max { ok = fail("maxProperties", "has \(count) members, at most \(max) allowed") }
+            var ok = bounds(Int(view[node].count), s.minProperties, s.maxProperties, ("minProperties", "maxProperties"), "members")
             if !ok && !collect { return false }
             var names: Set<String>?
             if !s.required.isEmpty || !s.dependentRequired.isEmpty || !s.dependentSchemas.isEmpty {
@@ -229,10 +233,8 @@ public struct SchemaValidator: Sendable {
         }
 
         mutating func validateArray(_ node: Int, _ s: SchemaNode, depth: Int) -> Bool {
-            var ok = true
             let count = Int(view[node].count)
-            if let min = s.minItems, count < min { ok = fail("minItems", "has \(count) items, at least \(min) required") }
-            if let max = s.maxItems, count > max { ok = fail("maxItems", "has \(count) items, at most \(max) allowed") }
+            var ok = bounds(count, s.minItems, s.maxItems, ("minItems", "maxItems"), "items")
             if !ok && !collect { return false }
             if s.uniqueItems && count > 1 {
                 let values = view.elements(node).map { JSONValue(view, $0) }
@@ -271,8 +273,7 @@ public struct SchemaValidator: Sendable {
             if s.minLength != nil || s.maxLength != nil {
                 // Length in Unicode code points: every byte that does not continue a UTF-8 sequence starts one.
                 let length = view.withStringBytes(node) { bytes in bytes.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) } }
-                if let min = s.minLength, length < min { ok = fail("minLength", "\(length) characters, at least \(min) required") }
-                if let max = s.maxLength, length > max { ok = fail("maxLength", "\(length) characters, at most \(max) allowed") }
+                ok = bounds(length, s.minLength, s.maxLength, ("minLength", "maxLength"), "characters")
             }
             if let pattern = s.pattern, !pattern.matches(view.string(node)) {
                 ok = fail("pattern", "does not match \(JSONString.quoted(pattern.source))")
