@@ -1,0 +1,129 @@
+import Foundation
+
+/// Everything the proxy does with the traffic besides relaying it, on one serial queue: decoding
+/// (the same `ConnectionDecoder` as for pcap files), checking, printing findings, and recording
+/// to JSONL and pcap. The relay only hands bytes over; a slow disk or checker never holds it up.
+final class Inspector: @unchecked Sendable {
+    struct Options {
+        var check = CheckOptions()
+        var format = OutputFormat.text
+        var style = Style(enabled: false)
+        var logMessages = false
+        var quiet = false
+        var record: String?
+        var pcap: String?
+        var limits = InflateLimits()
+        var maxFrameSize = FrameParser.defaultMaxFrameSize
+    }
+
+    private struct Connection {
+        var decoder: ConnectionDecoder
+        var packets: TCPPacketBuilder
+    }
+
+    let queue = DispatchQueue(label: "basetap.inspector")
+    private let options: Options
+    private let output: OutputFile
+    private var checker: CaptureChecker!
+    private var recorder: JSONLCaptureWriter?
+    private var pcap: PcapWriter?
+    private var connections: [Int: Connection] = [:]
+    private(set) var summary = DecodeSummary()
+    private(set) var recordsWritten = 0
+    private(set) var recordError: String?
+    private let formatter: ViolationFormatter
+
+    init(options: Options, output: OutputFile = .standardOutput) throws {
+        self.options = options
+        self.output = output
+        formatter = ViolationFormatter(format: options.format, style: options.style)
+        recorder = try options.record.map { try JSONLCaptureWriter(path: $0) }
+        pcap = try options.pcap.map { try PcapWriter(path: $0) }
+        let formatter = self.formatter
+        let quiet = options.quiet
+        checker = CaptureChecker(options: options.check) { [output] violation in
+            if !quiet {
+                try output.append { formatter.append(violation, into: &$0) }
+                try output.flush()
+            }
+        }
+    }
+
+    func open(_ conn: Int, client: Endpoint, server: Endpoint) {
+        queue.async { [self] in
+            let decoder = ConnectionDecoder(
+                conn: "c\(conn)", client: client, server: server, limits: options.limits, maxFrameSize: options.maxFrameSize)
+            var packets = TCPPacketBuilder(client: client, server: server)
+            for packet in packets.handshake() { writePacket(packet) }
+            connections[conn] = Connection(decoder: decoder, packets: packets)
+        }
+    }
+
+    func bytes(_ conn: Int, _ dir: Direction, _ bytes: [UInt8]) {
+        queue.async { [self] in
+            guard connections[conn] != nil else { return }
+            for packet in connections[conn]!.packets.data(dir, bytes) { writePacket(packet) }
+            try? connections[conn]!.decoder.data(dir, bytes, timestamp: Self.now(), sink: self)
+        }
+    }
+
+    func end(_ conn: Int, error: String?) {
+        queue.async { [self] in
+            guard var connection = connections.removeValue(forKey: conn) else { return }
+            writePacket(connection.packets.fin(.c2s))
+            writePacket(connection.packets.fin(.s2c))
+            try? connection.decoder.end(error: error, timestamp: Self.now(), sink: self)
+            summary.merge(connection.decoder.summary)
+            summary.tcpStreams += 1
+        }
+    }
+
+    /// Waits for everything queued, then flushes and closes the recordings. Returns the check summary.
+    func finish() -> CheckSummary {
+        queue.sync {
+            for conn in connections.keys.sorted() {
+                let connection = connections[conn]!
+                try? connection.decoder.end(error: "basetap stopped", timestamp: Self.now(), sink: self)
+                summary.merge(connection.decoder.summary)
+            }
+            connections.removeAll()
+            do { try recorder?.close() } catch { recordError = "\(error)" }
+            do { try pcap?.close() } catch { recordError = "\(error)" }
+            try? output.flush()
+            checker.finish()
+            return checker.summary
+        }
+    }
+
+    private func writePacket(_ packet: [UInt8]) {
+        guard let pcap else { return }
+        do { try pcap.write(ipPacket: packet, timestamp: Self.now()) } catch { recordError = "\(error)" }
+    }
+
+    static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
+
+extension Inspector: DecodeSink {
+    func record(_ record: CaptureRecord) throws {
+        do {
+            try recorder?.write(record)
+            if recorder != nil { recordsWritten += 1 }
+        } catch {
+            recordError = "\(error)"
+        }
+        if options.logMessages && record.kind != .open && record.kind != .end && !options.quiet {
+            let body = record.kind.isMessage ? (record.text.map { JSONReader.abbreviate($0, limit: 160) } ?? "\(record.payload.count) bytes") : "\(record.code.map(String.init) ?? "")"
+            try output.write(options.style.dim("\(record.conn) \(record.dir?.rawValue ?? "") \(record.kind.rawValue)") + " \(body)\n")
+            try output.flush()
+        }
+        try checker.consume(record)
+    }
+
+    func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
+        try checker.reportWire(conn: conn, dir: dir, rule: rule, message: message, offset: offset)
+    }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""A small BaseMessage server on Python `websockets`, for basetap's demo and proxy tests.
+
+usage: sample_server.py PORT [--host 127.0.0.1] [--no-deflate]
+
+Answers each text request with the same id and type (an `X:error` for types it does not know,
+errCode 0 as in the draft) and echoes binary messages. Prints "listening" once it accepts.
+"""
+import argparse
+import json
+import signal
+import sys
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import serve
+
+
+def answer(message):
+    try:
+        request = json.loads(message)
+        rid, rtype, sender = request["id"], request["type"], request.get("from", "")
+    except (ValueError, KeyError, TypeError):
+        return json.dumps({"id": "0", "type": "parse:error", "from": "server.example.org", "to": "",
+                           "payload": {"errCode": 1, "errText": "not a BaseMessage"}})
+    if not rtype.startswith(("chat.", "auth.", "room.")):
+        return json.dumps({"id": rid, "type": rtype + ":error", "from": "server.example.org", "to": sender,
+                           "payload": {"errCode": 0, "errText": "Incorrect type of message", "errPayload": {}}})
+    return json.dumps({"id": rid, "type": rtype, "from": "server.example.org", "to": sender, "ok": True,
+                       "payload": {"received": len(message)}})
+
+
+def handler(ws):
+    try:
+        for message in ws:
+            ws.send(message if isinstance(message, bytes) else answer(message))
+    except ConnectionClosed:
+        pass
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("port", type=int)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--no-deflate", action="store_true")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with serve(handler, args.host, args.port, compression=None if args.no_deflate else "deflate",
+               subprotocols=["basemessage.v1"]) as server:
+        print("listening", flush=True)
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
