@@ -40,8 +40,8 @@ test: deps venv
 	$(SWIFT) build --build-tests
 	BASETAP_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test --skip-build --disable-xctest
 
-demo: build
-	@sh Captures/demo.sh $(BIN)
+demo: build venv
+	@sh Captures/demo.sh $(BIN) $(VENV)/bin/python
 
 bench: release venv
 	@sh Benchmarks/run.sh $(RELEASE_BIN) $(VENV)/bin/python

@@ -59,6 +59,13 @@ struct Proxy: ParsableCommand {
         options.maxMessageSize = maxMessageSize
         let proxy = try ReverseProxy(options: options)
         let stop = DispatchSemaphore(value: 0)
+        // A parent (a test runner, a supervisor) may have started us with these signals blocked,
+        // and a blocked mask survives exec: unblock them, or Ctrl-C would never reach the handler.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)

@@ -10,6 +10,7 @@ import argparse
 import json
 import signal
 import sys
+import uuid
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import serve
@@ -25,8 +26,13 @@ def answer(message):
     if not rtype.startswith(("chat.", "auth.", "room.")):
         return json.dumps({"id": rid, "type": rtype + ":error", "from": "server.example.org", "to": sender,
                            "payload": {"errCode": 0, "errText": "Incorrect type of message", "errPayload": {}}})
+    payload = {}
+    if rtype == "auth.login":
+        payload = {"session": "9f2c01"}
+    elif rtype == "chat.send":
+        payload = {"messageId": "&%s:chat.example.org" % uuid.uuid4()}
     return json.dumps({"id": rid, "type": rtype, "from": "server.example.org", "to": sender, "ok": True,
-                       "payload": {"received": len(message)}})
+                       "payload": payload})
 
 
 def handler(ws):
@@ -43,9 +49,13 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--no-deflate", action="store_true")
     args = parser.parse_args()
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])  # a test runner may start us with signals blocked
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    def select_subprotocol(connection, offered):
+        return "basemessage.v1" if "basemessage.v1" in offered else None  # also serve clients that offer none
+
     with serve(handler, args.host, args.port, compression=None if args.no_deflate else "deflate",
-               subprotocols=["basemessage.v1"]) as server:
+               select_subprotocol=select_subprotocol) as server:
         print("listening", flush=True)
         server.serve_forever()
 

@@ -1,0 +1,218 @@
+import Foundation
+import Testing
+@testable import BasetapKit
+
+/// A process started for a test, stopped by PID.
+final class Peer {
+    let process = Process()
+    let output = Pipe()
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+    }
+
+    /// Waits until the peer prints a line containing `text`.
+    func waitFor(_ text: String, seconds: Double = 10) throws {
+        var seen = ""
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            seen += String(decoding: data, as: UTF8.self)
+            if seen.contains(text) { return }
+        }
+        throw BasetapError.usage("peer did not say '\(text)': \(seen)")
+    }
+
+    func stop(_ sig: Int32 = SIGTERM) -> String {
+        if process.isRunning { kill(process.processIdentifier, sig) }
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            Issue.record("\(process.executableURL!.lastPathComponent) ignored signal \(sig)")
+        }
+        process.waitUntilExit()
+        return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+}
+
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+@Suite(.serialized) struct ProxyTests {
+    static let peers = repositoryRoot.appendingPathComponent("Tests/Peers")
+
+    static func sampleServer(port: Int, deflate: Bool = true) throws -> Peer {
+        let server = try Peer(PcapFixtures.python, [peers.appendingPathComponent("sample_server.py").path, String(port)] + (deflate ? [] : ["--no-deflate"]))
+        try server.waitFor("listening")
+        return server
+    }
+
+    static func proxy(listen: Int, upstream: Int, _ extra: [String] = []) throws -> Peer {
+        let proxy = try Peer(basetapExecutable, ["proxy", "--listen", "127.0.0.1:\(listen)", "--upstream", "ws://127.0.0.1:\(upstream)", "--color", "never"] + extra)
+        try proxy.waitFor("proxying")
+        return proxy
+    }
+
+    static func client(_ port: Int, _ arguments: [String]) throws -> (Int32, String) {
+        let client = try Peer(PcapFixtures.python, [peers.appendingPathComponent("sample_client.py").path, "ws://127.0.0.1:\(port)/ws?room=1"] + arguments)
+        client.process.waitUntilExit()
+        return (client.process.terminationStatus, String(decoding: client.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    @Test func pythonPeersThroughTheProxyWithLiveFindingsAndALosslessRecording() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (serverPort, proxyPort) = (freePort(), freePort())
+        let server = try Self.sampleServer(port: serverPort)
+        defer { _ = server.stop() }
+        let record = directory.appendingPathComponent("session.jsonl").path
+        let pcap = directory.appendingPathComponent("session.pcap").path
+        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--record", record, "--pcap", pcap, "--format", "jsonl"])
+        let (status, output) = try Self.client(proxyPort, ["--messages", "9", "--size", "200", "--quiet"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("9 answers"))
+        Thread.sleep(forTimeInterval: 0.3)
+        let log = proxy.stop(SIGINT)
+        #expect(proxy.process.terminationStatus == 1, "errors were found")
+        let findings = log.split(separator: "\n").compactMap { try? JSONValue(parsing: String($0)) }
+        let rules = findings.compactMap { $0["rule"]?.stringValue }
+        #expect(rules.contains("id.syntax") && rules.contains("json.duplicate-key") && rules.contains("error.ok-true"))
+        #expect(log.contains("Checked 22 messages in 1 connection"))
+        let records = try JSONLCaptureReader(path: record).readAll()
+        // login, 9 messages and the forged error, each answered: 22 messages, plus open, close both ways, end.
+        #expect(records.filter(\.kind.isMessage).count == 22)
+        #expect(records.first?.kind == .open && records.first?.extensions?.contains("permessage-deflate") == true)
+        #expect(records.first?.url == "/ws?room=1")
+        #expect(records.filter { $0.kind == .close }.map(\.code) == [1000, 1000])
+        #expect(records.filter(\.kind.isMessage).allSatisfy { $0.frames?.first?.rsv == 4 }, "deflate stayed negotiated end to end")
+        let (decoded, _) = try PcapFixtures.decode(pcap)
+        #expect(PcapFixtures.timeless(decoded.records.filter(\.kind.isMessage)).map(\.payload) == records.filter(\.kind.isMessage).map(\.payload))
+    }
+
+    @Test func theRelayIsByteExactEvenForFramesRFC6455Forbids() throws {
+        let upstreamPort = freePort(), proxyPort = freePort()
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(upstreamPort).bigEndian)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(listener, 1)
+        nonisolated(unsafe) var received: [UInt8] = []
+        let serverDone = DispatchSemaphore(value: 0)
+        Thread {
+            let fd = accept(listener, nil, nil)
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            var sentAnswer = false
+            while true {
+                let n = read(fd, &buffer, buffer.count)
+                if n <= 0 { break }
+                received += buffer[0..<n]
+                if !sentAnswer, received.firstRange(of: Array("\r\n\r\n".utf8)) != nil {
+                    let answer = Array("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".utf8)
+                    _ = write(fd, answer, answer.count)
+                    sentAnswer = true
+                }
+            }
+            close(fd)
+            close(listener)
+            serverDone.signal()
+        }.start()
+        let proxy = try Self.proxy(listen: proxyPort, upstream: upstreamPort, ["--format", "jsonl"])
+        let head = Array("GET /raw?x=1 HTTP/1.1\r\nHost: 127.0.0.1:\(proxyPort)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Trace: keep me\r\n\r\n".utf8)
+        var frames: [UInt8] = []
+        let m: (UInt8, UInt8, UInt8, UInt8) = (1, 2, 3, 4)
+        frames += FrameEncoder.encode(WebSocketFrame(opcode: 1, maskKey: m, payload: Array(#"{"id":"1","type":"a","from":"","to":"","payload":{}}"#.utf8)))
+        frames += FrameEncoder.encode(WebSocketFrame(rsv: 2, opcode: 1, maskKey: m, payload: Array("{}".utf8)))
+        frames += FrameEncoder.encode(WebSocketFrame(opcode: 1, payload: Array("unmasked".utf8)))
+        frames += FrameEncoder.encode(WebSocketFrame(fin: false, opcode: 9, maskKey: m, payload: [1, 2]))
+        frames += FrameEncoder.encode(WebSocketFrame(opcode: 2, maskKey: m, payload: [UInt8](repeating: 7, count: 70000)))
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var proxyAddress = address
+        proxyAddress.sin_port = in_port_t(UInt16(proxyPort).bigEndian)
+        let connected = withUnsafePointer(to: &proxyAddress) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        #expect(connected == 0)
+        _ = write(fd, head, head.count)
+        var answer = [UInt8](repeating: 0, count: 4096)
+        let n = read(fd, &answer, answer.count)
+        #expect(String(decoding: answer[0..<max(0, n)], as: UTF8.self).hasPrefix("HTTP/1.1 101"))
+        // Frames in awkward pieces, as a real network might deliver them.
+        var offset = 0
+        for size in [3, 1, 50, 7, 100_000] where offset < frames.count {
+            let end = min(frames.count, offset + size)
+            _ = frames[offset..<end].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            offset = end
+        }
+        shutdown(fd, Int32(SHUT_WR))
+        #expect(serverDone.wait(timeout: .now() + 10) == .success)
+        close(fd)
+        let log = proxy.stop(SIGINT)
+        let expectedHead = String(decoding: head, as: UTF8.self).replacingOccurrences(of: "Host: 127.0.0.1:\(proxyPort)", with: "Host: 127.0.0.1:\(upstreamPort)")
+        #expect(received == Array(expectedHead.utf8) + frames, "only the Host header may change")
+        for rule in ["ws.rsv-bits", "ws.unmasked-client-frame", "ws.control-fragmented"] {
+            #expect(log.contains(#""rule":"\#(rule)""#), "\(rule) in \(log)")
+        }
+    }
+
+    @Test func anUnreachableUpstreamGivesTheClientA502() throws {
+        let proxyPort = freePort(), deadPort = freePort()
+        let proxy = try Self.proxy(listen: proxyPort, upstream: deadPort)
+        let (status, output) = try Self.client(proxyPort, ["--quiet"])
+        #expect(status != 0)
+        #expect(output.contains("502"), "\(output)")
+        let log = proxy.stop(SIGINT)
+        #expect(log.contains("upstream 127.0.0.1:\(deadPort) unreachable"))
+        #expect(proxy.process.terminationStatus == 0)
+    }
+
+    @Test func manyConcurrentConnectionsAreAllRelayedAndRecorded() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (serverPort, proxyPort) = (freePort(), freePort())
+        let server = try Self.sampleServer(port: serverPort, deflate: false)
+        defer { _ = server.stop() }
+        let record = directory.appendingPathComponent("many.jsonl").path
+        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--record", record, "--quiet"])
+        let script = """
+            import asyncio, json, sys
+            from websockets.asyncio.client import connect
+            async def one(n):
+                async with connect("ws://127.0.0.1:\(proxyPort)/c%d" % n, compression=None) as ws:
+                    for k in range(5):
+                        await ws.send(json.dumps({"id": "%d-%d" % (n, k), "type": "chat.send", "from": "", "to": "", "payload": {}}))
+                        await ws.recv()
+            async def main():
+                await asyncio.gather(*(one(n) for n in range(200)))
+                print("done")
+            asyncio.run(main())
+            """
+        let clients = try Peer(PcapFixtures.python, ["-c", script])
+        clients.process.waitUntilExit()
+        let clientOutput = String(decoding: clients.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(clients.process.terminationStatus == 0, "\(clientOutput)")
+        Thread.sleep(forTimeInterval: 0.5)
+        let log = proxy.stop(SIGINT)
+        #expect(log.contains("stopped after 200 connections (200 WebSocket)"), "\(log)")
+        let records = try JSONLCaptureReader(path: record).readAll()
+        #expect(records.filter(\.kind.isMessage).count == 2000)
+        #expect(Set(records.map(\.conn)).count == 200)
+    }
+}
