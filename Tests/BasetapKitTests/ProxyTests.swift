@@ -15,6 +15,13 @@ final class Peer {
         try process.run()
     }
 
+    /// Starts `executable` with SIGINT and SIGTERM deliverable: the test runner's blocked signal mask
+    /// would otherwise survive exec and make the peer deaf to being stopped.
+    static func unblocked(_ executable: String, _ arguments: [String]) throws -> Peer {
+        let exec = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])"
+        return try Peer(PcapFixtures.python, ["-c", exec, executable] + arguments)
+    }
+
     /// Waits until the peer prints a line containing `text`.
     func waitFor(_ text: String, seconds: Double = 10) throws {
         var seen = ""
@@ -214,5 +221,65 @@ func freePort() -> Int {
         let records = try JSONLCaptureReader(path: record).readAll()
         #expect(records.filter(\.kind.isMessage).count == 2000)
         #expect(Set(records.map(\.conn)).count == 200)
+    }
+
+    @Test func aClientThatVanishesMidFrameIsRecordedWithItsErrorAndOthersGoOn() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (serverPort, proxyPort) = (freePort(), freePort())
+        let server = try Self.sampleServer(port: serverPort)
+        defer { _ = server.stop() }
+        let record = directory.appendingPathComponent("reset.jsonl").path
+        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--record", record])
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(proxyPort).bigEndian)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let head = Array("GET /vanish HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
+        _ = write(fd, head, head.count)
+        var answer = [UInt8](repeating: 0, count: 4096)
+        #expect(read(fd, &answer, answer.count) > 0)
+        let partial = Array(FrameEncoder.encode(WebSocketFrame(opcode: 1, maskKey: (1, 2, 3, 4), payload: [UInt8](repeating: 0x61, count: 100))).prefix(20))
+        _ = write(fd, partial, partial.count)
+        Thread.sleep(forTimeInterval: 0.2)
+        var linger = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+        close(fd)  // with linger 0: a reset, in the middle of the frame
+        let (status, output) = try Self.client(proxyPort, ["--messages", "3", "--clean", "--quiet"])
+        #expect(status == 0, "\(output)")
+        Thread.sleep(forTimeInterval: 0.3)
+        let log = proxy.stop(SIGINT)
+        let records = try JSONLCaptureReader(path: record).readAll()
+        let vanished = records.first { $0.kind == .open && $0.url == "/vanish" }?.conn
+        let end = records.first { $0.kind == .end && $0.conn == vanished }
+        #expect(end?.error?.contains("middle of a client frame (20 bytes of it received)") == true, "\(end?.error ?? "no end") / \(log)")
+        #expect(records.filter { $0.conn != vanished && $0.kind.isMessage }.count == 8, "the other session went on")
+    }
+
+    @Test func libwebsocketsPeersThroughTheProxy() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (serverPort, proxyPort) = (freePort(), freePort())
+        let server = try Peer.unblocked("libwebsockets-test-server", ["--port=\(serverPort)"])
+        defer { _ = server.stop() }
+        Thread.sleep(forTimeInterval: 0.5)
+        let record = directory.appendingPathComponent("lws.jsonl").path
+        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--record", record, "--quiet"])
+        let client = try Peer.unblocked("libwebsockets-test-client", ["127.0.0.1", "--port=\(proxyPort)"])
+        Thread.sleep(forTimeInterval: 1.0)
+        _ = client.stop()
+        Thread.sleep(forTimeInterval: 0.3)
+        let log = proxy.stop(SIGINT)
+        let records = try JSONLCaptureReader(path: record).readAll()
+        let opens = records.filter { $0.kind == .open }
+        #expect(opens.count >= 2, "dumb-increment and mirror connections: \(log)")
+        #expect(Set(opens.compactMap(\.subprotocol)).isSuperset(of: ["dumb-increment-protocol"]))
+        // dumb-increment sends "0", "1", "2", ... in order: the recording must have them all, none lost.
+        let counts = records.filter { $0.kind == .text && $0.dir == .s2c }.compactMap { Int($0.text ?? "") }
+        #expect(counts.count > 5)
+        #expect(counts == Array(counts.first!..<(counts.first! + counts.count)))
+        #expect(log.contains("WebSocket"))
     }
 }

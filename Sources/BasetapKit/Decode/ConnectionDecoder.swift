@@ -197,9 +197,14 @@ final class ConnectionDecoder {
         guard !ended else { return }
         ended = true
         guard opened else { return }
-        for side in 0..<2 where !lost[side] { summary.skippedBytes += parsers[side].bufferedBytes }
+        var reason = error
+        for side in 0..<2 where !lost[side] && parsers[side].bufferedBytes > 0 {
+            summary.skippedBytes += parsers[side].bufferedBytes
+            let unfinished = "the connection ended in the middle of a \(side == 0 ? "client" : "server") frame (\(parsers[side].bufferedBytes) bytes of it received)"
+            reason = reason.map { "\($0); \(unfinished)" } ?? unfinished
+        }
         var record = CaptureRecord(ts: Self.time(timestamp), conn: conn, kind: .end)
-        record.error = error
+        record.error = reason
         try sink.record(record)
     }
 

@@ -88,4 +88,9 @@ final class TapHandler: ChannelInboundHandler {
         inspector.bytes(conn, dir, Array(buffer.readableBytesView))
         context.fireChannelRead(data)
     }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        inspector.failure(conn, "\(dir == .c2s ? "client" : "server") connection failed: \(error)")
+        context.fireErrorCaught(error)
+    }
 }

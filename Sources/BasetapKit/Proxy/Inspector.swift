@@ -19,6 +19,8 @@ final class Inspector: @unchecked Sendable {
     private struct Connection {
         var decoder: ConnectionDecoder
         var packets: TCPPacketBuilder
+        /// The first failure seen on either side, for the `end` record.
+        var failure: String?
     }
 
     let queue = DispatchQueue(label: "basetap.inspector")
@@ -33,9 +35,12 @@ final class Inspector: @unchecked Sendable {
     private(set) var recordError: String?
     private let formatter: ViolationFormatter
 
-    init(options: Options, output: OutputFile = .standardOutput) throws {
+    private let messages: OutputFile
+
+    init(options: Options, output: OutputFile = .standardOutput, messages: OutputFile = .standardError) throws {
         self.options = options
         self.output = output
+        self.messages = messages
         formatter = ViolationFormatter(format: options.format, style: options.style)
         recorder = try options.record.map { try JSONLCaptureWriter(path: $0) }
         pcap = try options.pcap.map { try PcapWriter(path: $0) }
@@ -67,12 +72,21 @@ final class Inspector: @unchecked Sendable {
         }
     }
 
+    /// A connection error (a reset, a timeout), kept for the connection's `end` record and logged.
+    func failure(_ conn: Int, _ text: String) {
+        queue.async { [self] in
+            guard connections[conn] != nil, connections[conn]!.failure == nil else { return }
+            connections[conn]!.failure = text
+            if !options.quiet { try? messages.write("basetap: c\(conn): \(text)\n") }
+        }
+    }
+
     func end(_ conn: Int, error: String?) {
         queue.async { [self] in
             guard var connection = connections.removeValue(forKey: conn) else { return }
             writePacket(connection.packets.fin(.c2s))
             writePacket(connection.packets.fin(.s2c))
-            try? connection.decoder.end(error: error, timestamp: Self.now(), sink: self)
+            try? connection.decoder.end(error: error ?? connection.failure, timestamp: Self.now(), sink: self)
             summary.merge(connection.decoder.summary)
             summary.tcpStreams += 1
         }

@@ -49,7 +49,7 @@ public final class ReverseProxy: @unchecked Sendable {
         inspect.pcap = options.pcap
         inspect.limits.maxSize = options.maxMessageSize
         inspect.maxFrameSize = options.maxMessageSize
-        inspector = try Inspector(options: inspect, output: output)
+        inspector = try Inspector(options: inspect, output: output, messages: messages)
     }
 
     /// Starts listening; returns the bound address (useful with port 0).
