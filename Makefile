@@ -44,6 +44,7 @@ demo: build venv
 	@sh Captures/demo.sh $(BIN) $(VENV)/bin/python
 
 bench: release venv
+	@$(VENV)/bin/pip install -q mitmproxy==11.0.2 || echo "mitmproxy could not be installed; the proxy benchmark runs without it"
 	@sh Benchmarks/run.sh $(RELEASE_BIN) $(VENV)/bin/python
 
 clean:

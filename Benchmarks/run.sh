@@ -8,3 +8,6 @@ echo "== check throughput (issue: 1 000 000 messages/s on one core)"
 echo
 echo "== decode throughput (issue: 10x tshark, flat memory)"
 "$PYTHON" "$(dirname "$0")/decode_throughput.py" "$BASETAP"
+echo
+echo "== proxy throughput (issue: >= 90% of direct, >= 50x mitmproxy)"
+"$PYTHON" "$(dirname "$0")/proxy_throughput.py" "$BASETAP"
