@@ -48,6 +48,21 @@ final class Peer {
     }
 }
 
+/// A TCP socket connected to a loopback port, or -1 when the connection failed.
+func connectLoopback(_ port: Int) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    let status = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard status == 0 else {
+        close(fd)
+        return -1
+    }
+    return fd
+}
+
 func freePort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
@@ -152,11 +167,8 @@ func freePort() -> Int {
         frames += FrameEncoder.encode(WebSocketFrame(opcode: 1, payload: Array("unmasked".utf8)))
         frames += FrameEncoder.encode(WebSocketFrame(fin: false, opcode: 9, maskKey: m, payload: [1, 2]))
         frames += FrameEncoder.encode(WebSocketFrame(opcode: 2, maskKey: m, payload: [UInt8](repeating: 7, count: 70000)))
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var proxyAddress = address
-        proxyAddress.sin_port = in_port_t(UInt16(proxyPort).bigEndian)
-        let connected = withUnsafePointer(to: &proxyAddress) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        #expect(connected == 0)
+        let fd = connectLoopback(proxyPort)
+        #expect(fd >= 0)
         _ = write(fd, head, head.count)
         var answer = [UInt8](repeating: 0, count: 4096)
         let n = read(fd, &answer, answer.count)
@@ -231,12 +243,8 @@ func freePort() -> Int {
         defer { _ = server.stop() }
         let record = directory.appendingPathComponent("reset.jsonl").path
         let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--record", record])
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(proxyPort).bigEndian)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let fd = connectLoopback(proxyPort)
+        #expect(fd >= 0)
         let head = Array("GET /vanish HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
         _ = write(fd, head, head.count)
         var answer = [UInt8](repeating: 0, count: 4096)

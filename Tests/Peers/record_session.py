@@ -65,23 +65,11 @@ def stop_tcpdump(proc):
     return dropped[0] if dropped else 0
 
 
-def answer(message):
-    """The sample server's answer to one text message."""
-    try:
-        request = json.loads(message)
-        rid, rtype, sender = request["id"], request["type"], request.get("from", "")
-    except (ValueError, KeyError, TypeError):
-        return json.dumps({"id": "0", "type": "parse:error", "from": "server.example.org", "to": "",
-                           "payload": {"errCode": 1, "errText": "not a BaseMessage"}})
-    if not rtype.startswith("chat.") and rtype != "auth.login":
-        return json.dumps({"id": rid, "type": rtype + ":error", "from": "server.example.org", "to": sender,
-                           "payload": {"errCode": 0, "errText": "Incorrect type of message", "errPayload": {}}})
-    return json.dumps({"id": rid, "type": rtype, "from": "server.example.org", "to": sender, "ok": True,
-                       "payload": {"received": len(message)}})
-
-
 def python_session(args):
     from websockets.sync.server import serve
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from sample_server import answer
 
     family = socket.AF_INET6 if args.ipv6 else socket.AF_INET
     host = "::1" if args.ipv6 else "127.0.0.1"
