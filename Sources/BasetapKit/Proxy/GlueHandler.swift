@@ -68,10 +68,13 @@ extension GlueHandler: ChannelDuplexHandler {
 }
 
 /// Copies every byte a channel reads to the inspector, then passes it on untouched: inspection
-/// happens beside the relay, on the inspector's own queue, never in front of it.
-final class TapHandler: ChannelInboundHandler {
+/// happens beside the relay, on the inspector's own queue, never in front of it. Only when the
+/// inspector falls far behind (its backlog past the high-water mark) does the tap hold back the
+/// channel's next read, so that memory stays bounded and the recording stays lossless.
+final class TapHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+    typealias OutboundIn = NIOAny
 
     private let conn: Int
     private let dir: Direction
@@ -87,6 +90,14 @@ final class TapHandler: ChannelInboundHandler {
         let buffer = unwrapInboundIn(data)
         inspector.bytes(conn, dir, Array(buffer.readableBytesView))
         context.fireChannelRead(data)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        let loop = context.eventLoop
+        let resume = NIOLoopBound(context, eventLoop: loop)
+        if !inspector.whenBelowLowWater({ loop.execute { resume.value.read() } }) {
+            context.read()
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -24,6 +24,12 @@ final class Inspector: @unchecked Sendable {
     }
 
     let queue = DispatchQueue(label: "basetap.inspector")
+    /// Bytes handed over but not inspected yet, and reads waiting for that to shrink.
+    static let highWater = 32 << 20
+    static let lowWater = 8 << 20
+    private let backlogLock = NSLock()
+    private var backlog = 0
+    private var waiting: [@Sendable () -> Void] = []
     private let options: Options
     private let output: OutputFile
     private var checker: CaptureChecker!
@@ -64,8 +70,31 @@ final class Inspector: @unchecked Sendable {
         }
     }
 
+    /// Runs `resume` once the backlog is under the low-water mark and returns true, or returns
+    /// false at once when the backlog is fine.
+    func whenBelowLowWater(_ resume: @escaping @Sendable () -> Void) -> Bool {
+        backlogLock.lock()
+        defer { backlogLock.unlock() }
+        guard backlog > Self.highWater else { return false }
+        waiting.append(resume)
+        return true
+    }
+
+    private func drained(_ count: Int) {
+        backlogLock.lock()
+        backlog -= count
+        let ready = backlog < Self.lowWater ? waiting : []
+        if !ready.isEmpty { waiting.removeAll() }
+        backlogLock.unlock()
+        for resume in ready { resume() }
+    }
+
     func bytes(_ conn: Int, _ dir: Direction, _ bytes: [UInt8]) {
+        backlogLock.lock()
+        backlog += bytes.count
+        backlogLock.unlock()
         queue.async { [self] in
+            defer { drained(bytes.count) }
             guard connections[conn] != nil else { return }
             for packet in connections[conn]!.packets.data(dir, bytes) { writePacket(packet) }
             try? connections[conn]!.decoder.data(dir, bytes, timestamp: Self.now(), sink: self)
