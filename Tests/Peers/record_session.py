@@ -39,7 +39,7 @@ def free_port(family):
 
 
 def start_tcpdump(path, port):
-    proc = subprocess.Popen(["tcpdump", "-i", "lo", "--immediate-mode", "-U", "-s", "0", "-w", path, "tcp port %d" % port],
+    proc = subprocess.Popen(["tcpdump", "-i", "lo", "--immediate-mode", "-B", "65536", "-U", "-s", "0", "-w", path, "tcp port %d" % port],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             preexec_fn=default_signals)
     deadline = time.time() + 10
@@ -192,7 +192,7 @@ def main():
     parser.add_argument("--peer", choices=["python", "lws"], default="python")
     args = parser.parse_args()
     # A capture that lost packets in the kernel is no reference: record again (a busy machine drops some).
-    for attempt in range(4):
+    for attempt in range(8):
         if os.path.exists(args.out):
             os.remove(args.out)
         dropped = lws_session(args) if args.peer == "lws" else python_session(args)

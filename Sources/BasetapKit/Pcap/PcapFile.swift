@@ -19,7 +19,7 @@ public final class PcapFile {
     public init(path: String) throws {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let handle = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
-            let message = String(cString: errbuf)
+            let message = String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw BasetapError.input(place: path, message: message.isEmpty ? "cannot open as pcap" : message)
         }
         self.path = path
