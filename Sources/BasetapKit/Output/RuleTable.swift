@@ -5,16 +5,21 @@ public enum RuleTable {
         return Rule.all.map { rule in
             let pad = String(repeating: " ", count: width - rule.id.count)
             let severity = rule.severity.rawValue + String(repeating: " ", count: 7 - rule.severity.rawValue.count)
-            return "\(rule.id)\(pad)  \(severity)  §\(rule.section)  \(rule.meaning)\n"
+            return "\(rule.id)\(pad)  \(severity)  \(source(rule))  \(rule.meaning)\n"
         }.joined()
     }
 
     public static func markdown() -> String {
-        var lines = ["| rule | severity | PROTOCOL.md | meaning |", "|---|---|---|---|"]
+        var lines = ["| rule | severity | defined in | meaning |", "|---|---|---|---|"]
         for rule in Rule.all {
-            lines.append("| `\(rule.id)` | \(rule.severity.rawValue) | §\(rule.section) | \(rule.meaning) |")
+            lines.append("| `\(rule.id)` | \(rule.severity.rawValue) | \(source(rule)) | \(rule.meaning) |")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// "§2" for a section of PROTOCOL.md, the document's name otherwise.
+    static func source(_ rule: Rule) -> String {
+        rule.section.allSatisfy(\.isNumber) ? "§\(rule.section)" : rule.section
     }
 
     public static func jsonl() -> String {

@@ -36,9 +36,9 @@ extension Rule {
     public static let wsMessageLimit = Rule(
         "ws.message-limit", .error, section: "1", "A frame or message larger than the limit (`--max-message-size`, default 64 MiB).")
     public static let tcpGap = Rule(
-        "tcp.gap", .error, section: "pcap", "Bytes of a TCP stream are missing from the capture; the rest of that direction is skipped.")
+        "tcp.gap", .error, section: "CAPTURE-FORMAT.md", "Bytes of a TCP stream are missing from the capture; the rest of that direction is skipped.")
     public static let tcpOverlapConflict = Rule(
-        "tcp.overlap-conflict", .error, section: "pcap", "A retransmitted TCP segment disagrees with the bytes first seen (the first copy is kept).")
+        "tcp.overlap-conflict", .error, section: "CAPTURE-FORMAT.md", "A retransmitted TCP segment disagrees with the bytes first seen (the first copy is kept).")
 
     // §2 Envelope and JSON
     public static let jsonSyntax = Rule(
