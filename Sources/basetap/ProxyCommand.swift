@@ -39,6 +39,12 @@ struct Proxy: ParsableCommand {
     @Option(help: ArgumentHelp("Largest frame or inflated message inspected, in bytes (larger ones are still relayed).", valueName: "bytes"))
     var maxMessageSize = InflateLimits.defaultMaxSize
 
+    @Option(help: ArgumentHelp("Close connections with no traffic either way for this many seconds.", valueName: "seconds"))
+    var idleTimeout: Int?
+
+    @Flag(help: "Close a connection with 1008 (naming the rule) when an error-level violation crosses it. The message that broke the rule has already been relayed.")
+    var block = false
+
     @Option(help: "Exit with 1 when a finding of this severity or worse was reported: 'error' or 'warning'.")
     var failOn: Severity = .error
 
@@ -57,6 +63,11 @@ struct Proxy: ParsableCommand {
         options.pcap = pcap
         options.maxConnections = maxConnections
         options.maxMessageSize = maxMessageSize
+        if let idleTimeout {
+            guard idleTimeout > 0 else { throw BasetapError.usage("--idle-timeout must be at least 1 second") }
+            options.idleTimeout = idleTimeout
+        }
+        options.block = block
         let proxy = try ReverseProxy(options: options)
         let stop = DispatchSemaphore(value: 0)
         // A parent (a test runner, a supervisor) may have started us with these signals blocked,

@@ -290,4 +290,34 @@ func freePort() -> Int {
         #expect(counts == Array(counts.first!..<(counts.first! + counts.count)))
         #expect(log.contains("WebSocket"))
     }
+
+    @Test func blockClosesWith1008NamingTheRuleAndIdleConnectionsAreClosed() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (serverPort, proxyPort) = (freePort(), freePort())
+        let server = try Self.sampleServer(port: serverPort)
+        defer { _ = server.stop() }
+        let record = directory.appendingPathComponent("block.jsonl").path
+        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--block", "--idle-timeout", "1", "--record", record])
+        // The third message has an upper-case user name: id.syntax, an error.
+        let (status, output) = try Self.client(proxyPort, ["--messages", "6"])
+        #expect(status != 0)
+        #expect(output.contains("1008") && output.contains("basetap: id.syntax"), "\(output)")
+        // A connection that upgrades and then says nothing is closed after the idle timeout.
+        let fd = connectLoopback(proxyPort)
+        #expect(fd >= 0)
+        let head = Array("GET /idle HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
+        _ = write(fd, head, head.count)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let started = Date()
+        while read(fd, &buffer, buffer.count) > 0 {}
+        #expect(Date().timeIntervalSince(started) < 5)
+        close(fd)
+        let log = proxy.stop(SIGINT)
+        #expect(log.contains("blocked with 1008 (id.syntax at /from)"), "\(log)")
+        let records = try JSONLCaptureReader(path: record).readAll()
+        let idle = records.first { $0.kind == .open && $0.url == "/idle" }?.conn
+        #expect(records.first { $0.kind == .end && $0.conn == idle }?.error?.contains("without traffic") == true)
+        #expect(records.contains { $0.kind == .close && $0.dir == .s2c && $0.code == 1008 }, "the server answered basetap's Close 1008")
+    }
 }

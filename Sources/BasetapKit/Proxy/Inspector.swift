@@ -14,6 +14,8 @@ final class Inspector: @unchecked Sendable {
         var pcap: String?
         var limits = InflateLimits()
         var maxFrameSize = FrameParser.defaultMaxFrameSize
+        /// Called (on the inspector's queue) for each error-level finding, with the connection number.
+        var onError: (@Sendable (Int, Violation) -> Void)?
     }
 
     private struct Connection {
@@ -52,11 +54,13 @@ final class Inspector: @unchecked Sendable {
         pcap = try options.pcap.map { try PcapWriter(path: $0) }
         let formatter = self.formatter
         let quiet = options.quiet
+        let onError = options.onError
         checker = CaptureChecker(options: options.check) { [output] violation in
             if !quiet {
                 try output.append { formatter.append(violation, into: &$0) }
                 try output.flush()
             }
+            if violation.severity == .error, let onError, let conn = Int(violation.conn.dropFirst()) { onError(conn, violation) }
         }
     }
 

@@ -18,6 +18,10 @@ public final class ReverseProxy: @unchecked Sendable {
         public var pcap: String?
         public var maxConnections = 1024
         public var maxMessageSize = InflateLimits.defaultMaxSize
+        /// Close a connection whose both directions were silent this many seconds.
+        public var idleTimeout: Int?
+        /// Close a connection with 1008 when an error-level violation crosses it.
+        public var block = false
 
         public init(listen: ProxyTarget, upstream: ProxyTarget) {
             self.listen = listen
@@ -32,6 +36,7 @@ public final class ReverseProxy: @unchecked Sendable {
     private var server: Channel?
     private let lock = NSLock()
     private var clients: [Int: Channel] = [:]
+    private var upstreams: [Int: Channel] = [:]
     private var nextConn = 0
     public private(set) var connectionsAccepted = 0
 
@@ -49,7 +54,10 @@ public final class ReverseProxy: @unchecked Sendable {
         inspect.pcap = options.pcap
         inspect.limits.maxSize = options.maxMessageSize
         inspect.maxFrameSize = options.maxMessageSize
+        let blocker = Blocker()
+        if options.block { inspect.onError = { conn, violation in blocker.proxy?.block(conn, violation) } }
         inspector = try Inspector(options: inspect, output: output, messages: messages)
+        blocker.proxy = self
     }
 
     /// Starts listening; returns the bound address (useful with port 0).
@@ -91,9 +99,11 @@ public final class ReverseProxy: @unchecked Sendable {
         channel.closeFuture.whenComplete { [self] _ in
             lock.lock()
             clients[conn] = nil
+            upstreams[conn] = nil
             lock.unlock()
             inspector.end(conn, error: nil)
         }
+        try addIdleTimeout(channel, conn: conn)
         try channel.pipeline.syncOperations.addHandler(TapHandler(conn: conn, dir: .c2s, inspector: inspector))
         try channel.pipeline.syncOperations.addHandler(UpgradeHandler(conn: conn, proxy: self))
     }
@@ -103,8 +113,9 @@ public final class ReverseProxy: @unchecked Sendable {
         ClientBootstrap(group: client.eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .connectTimeout(.seconds(10))
-            .channelInitializer { [inspector] channel in
+            .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try addIdleTimeout(channel, conn: conn)
                     try channel.pipeline.syncOperations.addHandler(TapHandler(conn: conn, dir: .s2c, inspector: inspector))
                 }
             }
@@ -112,6 +123,9 @@ public final class ReverseProxy: @unchecked Sendable {
             .whenComplete { [self] result in
                 switch result {
                 case .success(let upstream):
+                    lock.lock()
+                    upstreams[conn] = upstream
+                    lock.unlock()
                     let (a, b) = GlueHandler.matchedPair()
                     do {
                         try client.pipeline.syncOperations.addHandler(a)
@@ -156,6 +170,35 @@ public final class ReverseProxy: @unchecked Sendable {
 
     public var recordsWritten: Int { inspector.queue.sync { inspector.recordsWritten } }
 
+    private func addIdleTimeout(_ channel: Channel, conn: Int) throws {
+        guard let seconds = options.idleTimeout else { return }
+        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: .seconds(Int64(seconds))))
+        try channel.pipeline.syncOperations.addHandler(IdleCloser(conn: conn, seconds: seconds, inspector: inspector))
+    }
+
+    /// `--block`: a Close 1008 naming the rule to both peers, then the connection is closed.
+    /// The offending message has already been relayed: inspection runs beside the relay.
+    fileprivate func block(_ conn: Int, _ violation: Violation) {
+        lock.lock()
+        let client = clients[conn]
+        let upstream = upstreams[conn]
+        clients[conn] = nil
+        lock.unlock()
+        guard let client else { return }
+        let reason = Array("basetap: \(violation.rule.id)".utf8.prefix(120))
+        note("c\(conn): blocked with 1008 (\(violation.rule.id) at \(violation.pointer.isEmpty ? "\"\"" : violation.pointer))")
+        inspector.failure(conn, "blocked by basetap: \(violation.rule.id)")
+        var generator = SystemRandomNumberGenerator()
+        let toClient = FrameEncoder.encode(WebSocketFrame(opcode: 0x8, payload: [0x03, 0xF0] + reason))
+        let toServer = FrameEncoder.encode(WebSocketFrame(opcode: 0x8, maskKey: FrameEncoder.randomMask(using: &generator), payload: [0x03, 0xF0] + reason))
+        for (channel, bytes) in [(client, toClient), (upstream, toServer)] {
+            guard let channel else { continue }
+            channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).whenComplete { _ in
+                channel.eventLoop.scheduleTask(in: .milliseconds(100)) { channel.close(promise: nil) }
+            }
+        }
+    }
+
     private func note(_ text: String) {
         try? messages.write("basetap: \(text)\n")
         try? messages.flush()
@@ -177,6 +220,35 @@ public final class ReverseProxy: @unchecked Sendable {
     static func describe(_ error: Error) -> String {
         if let error = error as? NIOConnectionError, let first = error.connectionErrors.first { return "\(first.error)" }
         return "\(error)"
+    }
+}
+
+/// Lets the proxy hand itself to the inspector's callback once both exist.
+private final class Blocker: @unchecked Sendable {
+    weak var proxy: ReverseProxy?
+}
+
+/// Closes a connection that saw no traffic for `--idle-timeout`, noting why for its `end` record.
+private final class IdleCloser: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    private let conn: Int
+    private let seconds: Int
+    private let inspector: Inspector
+
+    init(conn: Int, seconds: Int, inspector: Inspector) {
+        self.conn = conn
+        self.seconds = seconds
+        self.inspector = inspector
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
+            inspector.failure(conn, "closed after \(seconds) s without traffic (--idle-timeout)")
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }
 
