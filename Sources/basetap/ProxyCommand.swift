@@ -42,6 +42,9 @@ struct Proxy: ParsableCommand {
     @Option(help: ArgumentHelp("Close connections with no traffic either way for this many seconds.", valueName: "seconds"))
     var idleTimeout: Int?
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics (connections, messages, bytes, violations by rule, queue depth) on this address.", valueName: "host:port"))
+    var metrics: String?
+
     @Flag(help: "Close a connection with 1008 (naming the rule) when an error-level violation crosses it. The message that broke the rule has already been relayed.")
     var block = false
 
@@ -68,6 +71,7 @@ struct Proxy: ParsableCommand {
             options.idleTimeout = idleTimeout
         }
         options.block = block
+        options.metrics = try metrics.map { try ProxyTarget(hostPort: $0, defaultPort: nil, flag: "--metrics") }
         let proxy = try ReverseProxy(options: options)
         let stop = DispatchSemaphore(value: 0)
         // A parent (a test runner, a supervisor) may have started us with these signals blocked,

@@ -320,4 +320,35 @@ func freePort() -> Int {
         #expect(records.first { $0.kind == .end && $0.conn == idle }?.error?.contains("without traffic") == true)
         #expect(records.contains { $0.kind == .close && $0.dir == .s2c && $0.code == 1008 }, "the server answered basetap's Close 1008")
     }
+
+    @Test func metricsArePrometheusText() throws {
+        let (serverPort, proxyPort, metricsPort) = (freePort(), freePort(), freePort())
+        let server = try Self.sampleServer(port: serverPort)
+        defer { _ = server.stop() }
+        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--metrics", "127.0.0.1:\(metricsPort)", "--quiet"])
+        let (status, _) = try Self.client(proxyPort, ["--messages", "3", "--quiet"])
+        #expect(status == 0)
+        Thread.sleep(forTimeInterval: 0.3)
+        let fd = connectLoopback(metricsPort)
+        #expect(fd >= 0)
+        let request = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        _ = write(fd, request, request.count)
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            response += buffer[0..<n]
+        }
+        close(fd)
+        _ = proxy.stop(SIGINT)
+        let text = String(decoding: response, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(text.contains("basetap_connections_total 1"))
+        // login, 3 messages and the forged error: 5 each way.
+        #expect(text.contains("basetap_messages_total{dir=\"c2s\"} 5"), "\(text)")
+        #expect(text.contains("basetap_messages_total{dir=\"s2c\"} 5"))
+        #expect(text.contains("basetap_violations_total{rule=\"error.ok-true\",severity=\"error\"} 2"))
+        #expect(text.contains("# TYPE basetap_inspector_backlog_bytes gauge"))
+    }
 }

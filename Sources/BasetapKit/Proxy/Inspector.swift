@@ -39,6 +39,9 @@ final class Inspector: @unchecked Sendable {
     private var pcap: PcapWriter?
     private var connections: [Int: Connection] = [:]
     private(set) var summary = DecodeSummary()
+    /// Bytes and messages per direction (c2s, s2c), for --metrics.
+    private var bytesSeen = [0, 0]
+    private var messagesSeen = [0, 0]
     private(set) var recordsWritten = 0
     private(set) var recordError: String?
     private let formatter: ViolationFormatter
@@ -99,6 +102,7 @@ final class Inspector: @unchecked Sendable {
         backlogLock.unlock()
         queue.async { [self] in
             defer { drained(bytes.count) }
+            bytesSeen[dir == .c2s ? 0 : 1] += bytes.count
             guard connections[conn] != nil else { return }
             for packet in connections[conn]!.packets.data(dir, bytes) { writePacket(packet) }
             try? connections[conn]!.decoder.data(dir, bytes, timestamp: Self.now(), sink: self)
@@ -142,6 +146,32 @@ final class Inspector: @unchecked Sendable {
         }
     }
 
+    /// Prometheus text exposition of what the inspector has seen so far.
+    func metrics(connectionsAccepted: Int, connectionsOpen: Int) -> String {
+        backlogLock.lock()
+        let backlogNow = backlog
+        backlogLock.unlock()
+        return queue.sync {
+            var lines: [String] = []
+            func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Int)]) {
+                lines.append("# HELP basetap_\(name) \(help)")
+                lines.append("# TYPE basetap_\(name) \(type)")
+                for (labels, value) in samples { lines.append("basetap_\(name)\(labels) \(value)") }
+            }
+            metric("connections_total", "counter", "Client connections accepted.", [("", connectionsAccepted)])
+            metric("connections_open", "gauge", "Client connections open now.", [("", connectionsOpen)])
+            metric("websocket_connections_total", "counter", "Connections upgraded to WebSocket (closed ones).", [("", summary.webSocketConnections)])
+            metric("messages_total", "counter", "WebSocket messages relayed and inspected.", [("{dir=\"c2s\"}", messagesSeen[0]), ("{dir=\"s2c\"}", messagesSeen[1])])
+            metric("bytes_total", "counter", "Bytes relayed.", [("{dir=\"c2s\"}", bytesSeen[0]), ("{dir=\"s2c\"}", bytesSeen[1])])
+            let byRule = checker.summary.byRule.sorted { $0.key < $1.key }.map { rule, count in
+                ("{rule=\"\(rule)\",severity=\"\(Rule.named(rule)?.severity.rawValue ?? "error")\"}", count)
+            }
+            metric("violations_total", "counter", "Rule violations found, by rule.", byRule)
+            metric("inspector_backlog_bytes", "gauge", "Bytes relayed but not yet inspected (the queue depth).", [("", backlogNow)])
+            return lines.joined(separator: "\n") + "\n"
+        }
+    }
+
     private func writePacket(_ packet: [UInt8]) {
         guard let pcap else { return }
         do { try pcap.write(ipPacket: packet, timestamp: Self.now()) } catch { recordError = "\(error)" }
@@ -156,6 +186,7 @@ final class Inspector: @unchecked Sendable {
 
 extension Inspector: DecodeSink {
     func record(_ record: CaptureRecord) throws {
+        if record.kind.isMessage { messagesSeen[record.dir == .c2s ? 0 : 1] += 1 }
         do {
             try recorder?.write(record)
             if recorder != nil { recordsWritten += 1 }

@@ -22,6 +22,8 @@ public final class ReverseProxy: @unchecked Sendable {
         public var idleTimeout: Int?
         /// Close a connection with 1008 when an error-level violation crosses it.
         public var block = false
+        /// Serve Prometheus metrics here.
+        public var metrics: ProxyTarget?
 
         public init(listen: ProxyTarget, upstream: ProxyTarget) {
             self.listen = listen
@@ -34,6 +36,7 @@ public final class ReverseProxy: @unchecked Sendable {
     private let inspector: Inspector
     private let messages: OutputFile
     private var server: Channel?
+    private var metricsServer: Channel?
     private let lock = NSLock()
     private var clients: [Int: Channel] = [:]
     private var upstreams: [Int: Channel] = [:]
@@ -74,6 +77,27 @@ public final class ReverseProxy: @unchecked Sendable {
             server = try bootstrap.bind(host: options.listen.host, port: options.listen.port).wait()
         } catch {
             throw BasetapError.usage("--listen \(options.listen.authority): cannot listen: \(error)")
+        }
+        if let metrics = options.metrics {
+            let metricsBootstrap = ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { [self] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(MetricsHandler { [self] in
+                            lock.lock()
+                            let open = clients.count
+                            let accepted = connectionsAccepted
+                            lock.unlock()
+                            return inspector.metrics(connectionsAccepted: accepted, connectionsOpen: open)
+                        })
+                    }
+                }
+            do {
+                metricsServer = try metricsBootstrap.bind(host: metrics.host, port: metrics.port).wait()
+            } catch {
+                try? server?.close().wait()
+                throw BasetapError.usage("--metrics \(metrics.authority): cannot listen: \(error)")
+            }
         }
         return server!.localAddress!
     }
@@ -152,6 +176,7 @@ public final class ReverseProxy: @unchecked Sendable {
     /// the inspector to drain, closes the recordings, and returns the check summary.
     public func stop() -> (CheckSummary, DecodeSummary, String?) {
         try? server?.close().wait()
+        try? metricsServer?.close().wait()
         lock.lock()
         let open = clients
         lock.unlock()
@@ -220,6 +245,39 @@ public final class ReverseProxy: @unchecked Sendable {
     static func describe(_ error: Error) -> String {
         if let error = error as? NIOConnectionError, let first = error.connectionErrors.first { return "\(first.error)" }
         return "\(error)"
+    }
+}
+
+/// Answers any HTTP request with the Prometheus text of the moment, then closes.
+private final class MetricsHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let body: @Sendable () -> String
+    private var request: [UInt8] = []
+
+    init(body: @escaping @Sendable () -> String) {
+        self.body = body
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        request += unwrapInboundIn(data).readableBytesView
+        guard request.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) != nil || request.count > 8192 else { return }
+        request.removeAll()
+        // The numbers come from the inspector's queue: gather them off the event loop, which also relays traffic.
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(context, eventLoop: loop)
+        let body = self.body
+        DispatchQueue.global().async {
+            let text = body()
+            loop.execute {
+                let context = bound.value
+                let response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n" + text
+                context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: response))).whenComplete { _ in
+                    context.close(promise: nil)
+                }
+            }
+        }
     }
 }
 
