@@ -111,7 +111,64 @@ enum PcapFixtures {
         try writer.close()
     }
 
-    /// Messages per connection as tshark's WebSocket dissector counts them (an independent oracle).
+    static func tshark(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/tshark")
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Complete data messages per TCP stream, counted from tshark's own TCP reassembly
+    /// (`follow,tcp,raw`) with a minimal frame walk written apart from basetap's parser.
+    /// tshark's WebSocket dissector undercounts when frames share segments, so this is the exact oracle.
+    static func tsharkReassembledMessageCounts(_ path: String) throws -> [Int] {
+        let streams = Set(try tshark(["-r", path, "-T", "fields", "-e", "tcp.stream"]).split(separator: "\n").compactMap { Int($0) })
+        return try streams.sorted().map { stream in
+            var directions: [[UInt8]] = [[], []]
+            var started = false
+            for line in try tshark(["-r", path, "-q", "-z", "follow,tcp,raw,\(stream)"]).split(separator: "\n") {
+                if line.hasPrefix("Node 1") { started = true; continue }
+                guard started, !line.hasPrefix("==="), !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+                let hex = line.trimmingCharacters(in: .whitespaces)
+                let bytes = stride(from: 0, to: hex.count - 1, by: 2).compactMap { i -> UInt8? in
+                    let start = hex.index(hex.startIndex, offsetBy: i)
+                    return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)
+                }
+                directions[line.hasPrefix("\t") ? 1 : 0] += bytes
+            }
+            return directions.map(countFinishedDataFrames).reduce(0, +)
+        }.filter { $0 > 0 }
+    }
+
+    private static func countFinishedDataFrames(_ stream: [UInt8]) -> Int {
+        guard let head = stream.firstRange(of: Array("\r\n\r\n".utf8)) else { return 0 }
+        var i = head.upperBound
+        var count = 0
+        while i + 2 <= stream.count {
+            var length = Int(stream[i + 1] & 0x7F)
+            var j = i + 2
+            if length == 126, j + 2 <= stream.count {
+                length = Int(stream[j]) << 8 | Int(stream[j + 1])
+                j += 2
+            } else if length == 127, j + 8 <= stream.count {
+                length = stream[j..<j + 8].reduce(0) { $0 << 8 | Int($1) }
+                j += 8
+            }
+            if stream[i + 1] & 0x80 != 0 { j += 4 }
+            guard j + length <= stream.count else { break }
+            if stream[i] & 0x80 != 0 && [0, 1, 2].contains(stream[i] & 0x0F) { count += 1 }
+            i = j + length
+        }
+        return count
+    }
+
+    /// Messages per connection as tshark's WebSocket dissector counts them.
     static func tsharkMessageCounts(_ path: String, port: Int) throws -> [Int] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/tshark")
