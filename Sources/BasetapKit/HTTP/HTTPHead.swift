@@ -7,7 +7,6 @@ public struct HTTPHead: Sendable, Equatable {
     public var headers: [CaptureRecord.Header]
 
     public var isRequest: Bool { !(startLine.first?.hasPrefix("HTTP/") ?? false) }
-    public var method: String? { isRequest ? startLine.first : nil }
     public var target: String? { isRequest && startLine.count > 1 ? startLine[1] : nil }
     public var status: Int? { !isRequest && startLine.count > 1 ? Int(startLine[1]) : nil }
 
@@ -16,12 +15,6 @@ public struct HTTPHead: Sendable, Equatable {
         headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
     }
 
-    /// Whether a comma-separated header lists `token` (case-insensitive), as `Connection: keep-alive, Upgrade` does.
-    public func lists(_ name: String, _ token: String) -> Bool {
-        headers.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }.contains { header in
-            header.value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).caseInsensitiveCompare(token) == .orderedSame }
-        }
-    }
 }
 
 /// Collects bytes until a complete HTTP head (`\r\n\r\n`) is there, then parses it.

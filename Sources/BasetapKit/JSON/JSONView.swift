@@ -78,11 +78,6 @@ public struct JSONView {
         return Int64(rawText(index))
     }
 
-    public func double(_ index: Int) -> Double? {
-        guard nodes[index].kind == .number else { return nil }
-        return Double(rawText(index))
-    }
-
     public struct MemberSequence: Sequence, IteratorProtocol {
         let nodes: UnsafeBufferPointer<JSONNode>
         var first: Int

@@ -49,10 +49,6 @@ public struct TCPPacketBuilder: Sendable {
         return p
     }
 
-    public mutating func reset(_ dir: Direction) -> [UInt8] {
-        packet(dir, flags: Self.flagRST | Self.flagACK, payload: [])
-    }
-
     /// A packet with an explicit sequence number (retransmissions, overlaps).
     public mutating func packet(_ dir: Direction, flags: UInt8, payload: [UInt8], sequence: UInt32? = nil) -> [UInt8] {
         let side = dir == .c2s ? 0 : 1

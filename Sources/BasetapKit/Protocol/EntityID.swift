@@ -9,19 +9,6 @@ public enum EntityKind: String, Sendable, CaseIterable {
     case messageID = "message id"
     case roomID = "room id"
     case server = "server"
-
-    /// The sigil that introduces this kind, or nil for a bare server part.
-    public var sigil: Character? {
-        switch self {
-        case .roomAlias: "#"
-        case .username: "@"
-        case .msisdn: "%"
-        case .email: "^"
-        case .messageID: "&"
-        case .roomID: "!"
-        case .server: nil
-        }
-    }
 }
 
 /// Why a string is not an Entity ID: the kind it was read as, the part at fault and what is wrong.

@@ -26,11 +26,6 @@ public struct SchemaValidator: Sendable {
         return run.failures
     }
 
-    public func isValid(_ view: JSONView, _ node: Int) -> Bool {
-        var run = Run(schema: schema, view: view, collect: false)
-        return run.validate(node, schema.root, depth: 0)
-    }
-
     /// Validates a value (tests, profile inference): parses its serialization.
     public func failures(_ value: JSONValue) -> [SchemaFailure] {
         var reader = JSONReader()

@@ -46,9 +46,6 @@ public struct FrameParser: Sendable {
     /// Bytes received but not yet part of a complete frame.
     public var bufferedBytes: Int { buffer.count - readIndex }
 
-    /// Stream offset up to which input has been consumed into frames.
-    public var consumedOffset: Int { streamOffset }
-
     public mutating func append<C: Collection<UInt8>>(_ bytes: C) {
         if readIndex > 0 && readIndex >= buffer.count / 2 {
             buffer.removeFirst(readIndex)
