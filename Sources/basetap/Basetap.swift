@@ -16,6 +16,14 @@ struct Basetap: AsyncParsableCommand {
 
     /// Maps every failure to the documented exit codes: 2 with a one-line message for usage and input errors.
     static func main() async {
+        // A parent (a test runner, a supervisor) may have started us with SIGINT/SIGTERM blocked, and a
+        // blocked mask survives exec. Unblock them first, before basetap starts its event-loop threads,
+        // so that those threads inherit the unblocked mask and Ctrl-C reaches the handlers.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

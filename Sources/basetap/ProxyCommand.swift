@@ -74,13 +74,6 @@ struct Proxy: ParsableCommand {
         options.metrics = try metrics.map { try ProxyTarget(hostPort: $0, defaultPort: nil, flag: "--metrics") }
         let proxy = try ReverseProxy(options: options)
         let stop = DispatchSemaphore(value: 0)
-        // A parent (a test runner, a supervisor) may have started us with these signals blocked,
-        // and a blocked mask survives exec: unblock them, or Ctrl-C would never reach the handler.
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        sigaddset(&unblock, SIGINT)
-        sigaddset(&unblock, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
