@@ -3,9 +3,19 @@ import Foundation
 /// RFC 3339 UTC timestamps with microseconds, as the capture format writes them.
 public enum CaptureTime {
     public static func now() -> String {
+        format(nanoseconds: nanoseconds())
+    }
+
+    /// A timestamp in nanoseconds since 1970 (pcap, the proxy's clock) as capture text.
+    public static func format(nanoseconds ns: Int64) -> String {
+        format(seconds: Int(ns / 1_000_000_000), microseconds: Int(ns % 1_000_000_000 / 1000))
+    }
+
+    /// Wall-clock time in nanoseconds since 1970.
+    public static func nanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        return format(seconds: Int(ts.tv_sec), microseconds: Int(ts.tv_nsec / 1000))
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     public static func format(seconds: Int, microseconds: Int) -> String {

@@ -104,7 +104,7 @@ final class ConnectionDecoder {
         phase = .webSocket
         opened = true
         summary.webSocketConnections += 1
-        var record = CaptureRecord(ts: Self.time(timestamp), conn: conn, kind: .open)
+        var record = CaptureRecord(ts: CaptureTime.format(nanoseconds: timestamp), conn: conn, kind: .open)
         record.url = request.target
         record.headers = request.headers
         record.subprotocol = response.value("Sec-WebSocket-Protocol")
@@ -151,12 +151,12 @@ final class ConnectionDecoder {
         switch event {
         case .message(let kind, let payload, let frames, _):
             summary.messages += 1
-            var record = CaptureRecord(ts: Self.time(timestamp), conn: conn, dir: dir, kind: kind, payload: payload)
+            var record = CaptureRecord(ts: CaptureTime.format(nanoseconds: timestamp), conn: conn, dir: dir, kind: kind, payload: payload)
             record.frames = frames
             try sink.record(record)
         case .control(let kind, let payload, let frame, let code, let reason, _):
             summary.controlFrames += 1
-            var record = CaptureRecord(ts: Self.time(timestamp), conn: conn, dir: dir, kind: kind, payload: kind == .close ? [] : payload)
+            var record = CaptureRecord(ts: CaptureTime.format(nanoseconds: timestamp), conn: conn, dir: dir, kind: kind, payload: kind == .close ? [] : payload)
             record.code = code
             record.reason = kind == .close ? reason : nil
             record.frames = [frame]
@@ -203,12 +203,8 @@ final class ConnectionDecoder {
             let unfinished = "the connection ended in the middle of a \(side == 0 ? "client" : "server") frame (\(parsers[side].bufferedBytes) bytes of it received)"
             reason = reason.map { "\($0); \(unfinished)" } ?? unfinished
         }
-        var record = CaptureRecord(ts: Self.time(timestamp), conn: conn, kind: .end)
+        var record = CaptureRecord(ts: CaptureTime.format(nanoseconds: timestamp), conn: conn, kind: .end)
         record.error = reason
         try sink.record(record)
-    }
-
-    static func time(_ nanoseconds: Int64) -> String {
-        CaptureTime.format(seconds: Int(nanoseconds / 1_000_000_000), microseconds: Int(nanoseconds % 1_000_000_000 / 1000))
     }
 }

@@ -93,11 +93,13 @@ final class TapHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        let loop = context.eventLoop
-        let resume = NIOLoopBound(context, eventLoop: loop)
-        if !inspector.whenBelowLowWater({ loop.execute { resume.value.read() } }) {
-            context.read()
+        // The usual case costs one locked read; the resume closure is built only when holding back.
+        if inspector.isBacklogged {
+            let loop = context.eventLoop
+            let resume = NIOLoopBound(context, eventLoop: loop)
+            if inspector.whenBelowLowWater({ loop.execute { resume.value.read() } }) { return }
         }
+        context.read()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

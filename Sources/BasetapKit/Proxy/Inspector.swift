@@ -77,6 +77,12 @@ final class Inspector: @unchecked Sendable {
         }
     }
 
+    var isBacklogged: Bool {
+        backlogLock.lock()
+        defer { backlogLock.unlock() }
+        return backlog > Self.highWater
+    }
+
     /// Runs `resume` once the backlog is under the low-water mark and returns true, or returns
     /// false at once when the backlog is fine.
     func whenBelowLowWater(_ resume: @escaping @Sendable () -> Void) -> Bool {
@@ -105,7 +111,7 @@ final class Inspector: @unchecked Sendable {
             bytesSeen[dir == .c2s ? 0 : 1] += bytes.count
             guard connections[conn] != nil else { return }
             for packet in connections[conn]!.packets.data(dir, bytes) { writePacket(packet) }
-            try? connections[conn]!.decoder.data(dir, bytes, timestamp: Self.now(), sink: self)
+            try? connections[conn]!.decoder.data(dir, bytes, timestamp: CaptureTime.nanoseconds(), sink: self)
         }
     }
 
@@ -123,7 +129,7 @@ final class Inspector: @unchecked Sendable {
             guard var connection = connections.removeValue(forKey: conn) else { return }
             writePacket(connection.packets.fin(.c2s))
             writePacket(connection.packets.fin(.s2c))
-            try? connection.decoder.end(error: error ?? connection.failure, timestamp: Self.now(), sink: self)
+            try? connection.decoder.end(error: error ?? connection.failure, timestamp: CaptureTime.nanoseconds(), sink: self)
             summary.merge(connection.decoder.summary)
             summary.tcpStreams += 1
         }
@@ -134,7 +140,7 @@ final class Inspector: @unchecked Sendable {
         queue.sync {
             for conn in connections.keys.sorted() {
                 let connection = connections[conn]!
-                try? connection.decoder.end(error: "basetap stopped", timestamp: Self.now(), sink: self)
+                try? connection.decoder.end(error: "basetap stopped", timestamp: CaptureTime.nanoseconds(), sink: self)
                 summary.merge(connection.decoder.summary)
             }
             connections.removeAll()
@@ -174,14 +180,9 @@ final class Inspector: @unchecked Sendable {
 
     private func writePacket(_ packet: [UInt8]) {
         guard let pcap else { return }
-        do { try pcap.write(ipPacket: packet, timestamp: Self.now()) } catch { recordError = "\(error)" }
+        do { try pcap.write(ipPacket: packet, timestamp: CaptureTime.nanoseconds()) } catch { recordError = "\(error)" }
     }
 
-    static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
 }
 
 extension Inspector: DecodeSink {
