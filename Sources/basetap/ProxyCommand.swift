@@ -6,10 +6,16 @@ struct Proxy: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sit between WebSocket clients and a server, relay every byte, and show rule violations live.",
         discussion: """
-            Reverse mode: clients connect to --listen, basetap connects each of them to --upstream. The upgrade request goes upstream with its path, query, headers, subprotocols and Sec-WebSocket-Key (only Host is changed), so the server's answer, extensions included, reaches the client unchanged; then every byte is relayed as it arrives, frames RFC 6455 forbids included. A copy of each direction is decoded and checked beside the relay. Ctrl-C (or SIGTERM) stops accepting, closes WebSocket connections with 1001, writes out the recordings and prints the summary.
+            Reverse mode (--upstream): clients connect to --listen, basetap connects each of them to --upstream. The upgrade request goes upstream with its path, query, headers, subprotocols and Sec-WebSocket-Key (only Host is changed), so the server's answer, extensions included, reaches the client unchanged; then every byte is relayed as it arrives, frames RFC 6455 forbids included. A copy of each direction is decoded and checked beside the relay. Ctrl-C (or SIGTERM) stops accepting, closes WebSocket connections with 1001, writes out the recordings and prints the summary.
+
+            Forward mode (--forward): basetap is an HTTP proxy. Plain ws goes through absolute-form requests (GET ws://host/path); wss goes through CONNECT host:443, whose TLS basetap terminates with a certificate for the requested name signed by its own CA (see `basetap ca`; created on first use), and re-encrypts toward the server, verifying the server's certificate unless --insecure-upstream.
+
+            TLS: --tls-cert/--tls-key make the listener speak wss (reverse mode); a wss:// upstream is verified against the system's roots plus --upstream-ca. --sslkeylog writes the keys of both legs for Wireshark. Recordings always hold the plaintext.
 
             Examples:
               basetap proxy --upstream ws://127.0.0.1:9000
+              basetap proxy --upstream wss://api.example.com --tls-cert server.pem --tls-key server-key.pem
+              basetap proxy --forward --listen 127.0.0.1:8080 --record session.jsonl
               basetap proxy --listen 127.0.0.1:8080 --upstream ws://10.0.0.5:80 --record session.jsonl --pcap session.pcap
               basetap proxy --upstream ws://localhost:9000 --format jsonl --quiet > violations.jsonl
             """
@@ -18,8 +24,32 @@ struct Proxy: ParsableCommand {
     @Option(help: ArgumentHelp("Address to listen on (loopback unless you say otherwise).", valueName: "host:port"))
     var listen = "127.0.0.1:8080"
 
-    @Option(help: ArgumentHelp("The server to forward to.", valueName: "ws://host:port"))
-    var upstream: String
+    @Option(help: ArgumentHelp("Reverse mode: the server to forward to.", valueName: "ws[s]://host:port"))
+    var upstream: String?
+
+    @Flag(help: "Forward mode: be an HTTP proxy (absolute-form ws:// requests and CONNECT tunnels, TLS intercepted).")
+    var forward = false
+
+    @Option(help: ArgumentHelp("Certificate chain (PEM) for a wss listener.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("Private key (PEM) for --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
+    @Flag(help: "Do not verify upstream certificates (self-signed test servers).")
+    var insecureUpstream = false
+
+    @Option(help: ArgumentHelp("Also trust these CA certificates (PEM) for upstreams.", valueName: "file"))
+    var upstreamCa: String?
+
+    @Option(help: ArgumentHelp("Forward mode: the CA directory (default: $BASETAP_CA_DIR or ~/.basetap).", valueName: "dir"))
+    var caDir: String?
+
+    @Option(help: ArgumentHelp("Append NSS key-log lines for both TLS legs to this file (Wireshark: TLS > (Pre)-Master-Secret log).", valueName: "file"))
+    var sslkeylog: String?
+
+    @Option(help: ArgumentHelp("Forward mode: the only hosts clients may reach, comma-separated (`*.example.com` allowed). Required when listening on a non-loopback address.", valueName: "hosts"))
+    var allowHosts: String?
 
     @Option(help: ArgumentHelp("Record every connection, message and control frame to this JSONL capture.", valueName: "file"))
     var record: String?
@@ -55,8 +85,12 @@ struct Proxy: ParsableCommand {
     @OptionGroup var ruleOptions: RuleOptions
 
     func run() throws {
-        var options = ReverseProxy.Options(
-            listen: try ProxyTarget(hostPort: listen, defaultPort: nil, flag: "--listen"), upstream: try ProxyTarget(url: upstream))
+        let listenAt = try ProxyTarget(hostPort: listen, defaultPort: nil, flag: "--listen")
+        var options = ProxyServer.Options(listen: listenAt, mode: try mode(listen: listenAt))
+        options.listenerTLS = try listenerTLS()
+        options.upstreamTLS = UpstreamTLS(verify: !insecureUpstream, caFile: upstreamCa)
+        options.keyLog = sslkeylog
+        options.allowHosts = allowHosts.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         options.check = try ruleOptions.checkOptions()
         options.format = report.format
         options.style = report.style(for: .standardOutput)
@@ -72,7 +106,7 @@ struct Proxy: ParsableCommand {
         }
         options.block = block
         options.metrics = try metrics.map { try ProxyTarget(hostPort: $0, defaultPort: nil, flag: "--metrics") }
-        let proxy = try ReverseProxy(options: options)
+        let proxy = try ProxyServer(options: options)
         let stop = DispatchSemaphore(value: 0)
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {
@@ -83,7 +117,13 @@ struct Proxy: ParsableCommand {
             sources.append(source)
         }
         let address = try proxy.start()
-        FileHandle.standardError.write(Data("basetap: proxying ws://\(options.listen.host):\(address.port ?? 0) to ws://\(options.upstream.authority) (Ctrl-C to stop)\n".utf8))
+        let listening = ProxyTarget(host: options.listen.host, port: address.port ?? options.listen.port, tls: options.listenerTLS != nil)
+        switch options.mode {
+        case .reverse(let upstream):
+            FileHandle.standardError.write(Data("basetap: proxying \(listening.url) to \(upstream.url) (Ctrl-C to stop)\n".utf8))
+        case .forward:
+            FileHandle.standardError.write(Data("basetap: forward proxy on http://\(listening.authority) (Ctrl-C to stop)\n".utf8))
+        }
         stop.wait()
         let (summary, decoded, recordError) = proxy.stop()
         let text = ViolationFormatter(format: .text, style: Style.auto(for: .standardError)).summary(summary)
@@ -92,5 +132,38 @@ struct Proxy: ParsableCommand {
         FileHandle.standardError.write(Data((lines + "\n" + text).utf8))
         if let recordError { throw BasetapError.input(place: record ?? pcap ?? "recording", message: recordError) }
         if summary.fails(at: failOn) { throw ExitCode(1) }
+    }
+
+    private func mode(listen: ProxyTarget) throws -> ProxyServer.Mode {
+        switch (upstream, forward) {
+        case (let upstream?, false):
+            return .reverse(upstream: try ProxyTarget(url: upstream))
+        case (nil, true):
+            if allowHosts == nil && !["127.0.0.1", "::1", "localhost"].contains(listen.host) {
+                throw BasetapError.usage("--forward on \(listen.host) would let anyone who can reach it use basetap as an open proxy: add --allow-hosts")
+            }
+            let directory = caDir ?? CertificateAuthority.defaultDirectory
+            let (authority, created) = try CertificateAuthority.loadOrCreate(directory: directory)
+            if created {
+                FileHandle.standardError.write(Data("basetap: created a CA in \(directory) (see 'basetap ca show' for how to trust it)\n".utf8))
+            }
+            return .forward(authority: authority)
+        case (nil, false):
+            throw BasetapError.usage("say where to proxy: --upstream ws://host:port (reverse mode) or --forward")
+        case (_?, true):
+            throw BasetapError.usage("--upstream and --forward exclude each other")
+        }
+    }
+
+    private func listenerTLS() throws -> ListenerTLS? {
+        switch (tlsCert, tlsKey) {
+        case (nil, nil):
+            return nil
+        case (let cert?, let key?):
+            if forward { throw BasetapError.usage("--tls-cert applies to reverse mode; forward-mode clients reach TLS servers through CONNECT") }
+            return ListenerTLS(certificateFile: cert, keyFile: key)
+        default:
+            throw BasetapError.usage("--tls-cert and --tls-key go together")
+        }
     }
 }

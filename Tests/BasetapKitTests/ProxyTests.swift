@@ -79,8 +79,8 @@ func freePort() -> Int {
 @Suite(.serialized) struct ProxyTests {
     static let peers = repositoryRoot.appendingPathComponent("Tests/Peers")
 
-    static func sampleServer(port: Int, deflate: Bool = true) throws -> Peer {
-        let server = try Peer(PcapFixtures.python, [peers.appendingPathComponent("sample_server.py").path, String(port)] + (deflate ? [] : ["--no-deflate"]))
+    static func sampleServer(port: Int, deflate: Bool = true, _ extra: [String] = []) throws -> Peer {
+        let server = try Peer(PcapFixtures.python, [peers.appendingPathComponent("sample_server.py").path, String(port)] + (deflate ? [] : ["--no-deflate"]) + extra)
         try server.waitFor("listening")
         return server
     }
@@ -92,7 +92,11 @@ func freePort() -> Int {
     }
 
     static func client(_ port: Int, _ arguments: [String]) throws -> (Int32, String) {
-        let client = try Peer(PcapFixtures.python, [peers.appendingPathComponent("sample_client.py").path, "ws://127.0.0.1:\(port)/ws?room=1"] + arguments)
+        try client(url: "ws://127.0.0.1:\(port)/ws?room=1", arguments)
+    }
+
+    static func client(url: String, _ arguments: [String]) throws -> (Int32, String) {
+        let client = try Peer(PcapFixtures.python, [peers.appendingPathComponent("sample_client.py").path, url] + arguments)
         client.process.waitUntilExit()
         return (client.process.terminationStatus, String(decoding: client.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
     }

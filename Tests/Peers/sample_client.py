@@ -2,15 +2,20 @@
 """A scripted BaseMessage client for basetap's demo and proxy tests.
 
 usage: sample_client.py URL [--messages N] [--size BYTES] [--no-deflate] [--quiet]
+                        [--ca PEM] [--proxy HOST:PORT]
 
 Logs in, sends N chat messages (some with protocol mistakes: an uppercase user name, a port out
 of range, a duplicated key, an error type the server never asked for), waits for every answer,
 and closes with 1000. Prints one line per exchange, or a count with --quiet; exits non-zero if an
-answer is missing.
+answer is missing. A wss URL is verified against --ca (or the system's roots); --proxy reaches the
+server through an HTTP proxy's CONNECT tunnel.
 """
 import argparse
 import json
+import socket
+import ssl
 import sys
+from urllib.parse import urlsplit
 
 from websockets.sync.client import connect
 
@@ -29,9 +34,19 @@ def main():
     parser.add_argument("--no-deflate", action="store_true")
     parser.add_argument("--clean", action="store_true", help="send only messages without mistakes")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--ca", help="trust this CA certificate for wss")
+    parser.add_argument("--proxy", help="HTTP proxy HOST:PORT to CONNECT through")
     args = parser.parse_args()
+    url = urlsplit(args.url)
+    options = {}
+    if url.scheme == "wss":
+        options["ssl"] = ssl.create_default_context(cafile=args.ca)
+    if args.proxy:
+        options["sock"] = tunnel(args.proxy, url.hostname, url.port or (443 if url.scheme == "wss" else 80))
+        if url.scheme == "wss":
+            options["server_hostname"] = url.hostname
     with connect(args.url, compression=None if args.no_deflate else "deflate", subprotocols=["basemessage.v1"],
-                 max_size=None) as ws:
+                 max_size=None, **options) as ws:
         ws.send(json.dumps({"id": "login", "type": "auth.login", "from": "@alice@chat.example.org",
                             "to": "chat.example.org", "payload": {"password": "secret"}}))
         ws.recv(timeout=10)
@@ -55,6 +70,22 @@ def main():
         ws.close(code=1000, reason="done")
     if args.quiet:
         print("%d answers" % answered)
+
+
+def tunnel(proxy, host, port):
+    proxy_host, proxy_port = proxy.rsplit(":", 1)
+    sock = socket.create_connection((proxy_host, int(proxy_port)), timeout=10)
+    sock.sendall(("CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (host, port, host, port)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(1)
+        if not chunk:
+            sys.exit("proxy closed the tunnel: %r" % head)
+        head += chunk
+    if not head.startswith(b"HTTP/1.1 200"):
+        sys.exit("proxy refused: %s" % head.decode(errors="replace").splitlines()[0])
+    sock.settimeout(None)
+    return sock
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small BaseMessage server on Python `websockets`, for basetap's demo and proxy tests.
 
-usage: sample_server.py PORT [--host 127.0.0.1] [--no-deflate]
+usage: sample_server.py PORT [--host 127.0.0.1] [--no-deflate] [--tls-cert PEM --tls-key PEM]
 
 Answers each text request with the same id and type (an `X:error` for types it does not know,
 errCode 0 as in the draft) and echoes binary messages. Prints "listening" once it accepts.
@@ -9,6 +9,7 @@ errCode 0 as in the draft) and echoes binary messages. Prints "listening" once i
 import argparse
 import json
 import signal
+import ssl
 import sys
 import uuid
 
@@ -48,14 +49,20 @@ def main():
     parser.add_argument("port", type=int)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--no-deflate", action="store_true")
+    parser.add_argument("--tls-cert", help="serve wss with this certificate")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
+    context = None
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])  # a test runner may start us with signals blocked
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     def select_subprotocol(connection, offered):
         return "basemessage.v1" if "basemessage.v1" in offered else None  # also serve clients that offer none
 
     with serve(handler, args.host, args.port, compression=None if args.no_deflate else "deflate",
-               select_subprotocol=select_subprotocol) as server:
+               select_subprotocol=select_subprotocol, ssl=context) as server:
         print("listening", flush=True)
         server.serve_forever()
 

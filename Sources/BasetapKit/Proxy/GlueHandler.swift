@@ -7,12 +7,17 @@ final class GlueHandler {
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    private let halfClose: Bool
 
-    private init() {}
+    private init(halfClose: Bool) {
+        self.halfClose = halfClose
+    }
 
-    static func matchedPair() -> (GlueHandler, GlueHandler) {
-        let first = GlueHandler()
-        let second = GlueHandler()
+    /// `halfClose`: pass a peer's end of input on as the partner's end of output, as plain TCP
+    /// allows; over TLS a half-closed leg would only linger, so the end closes the partner.
+    static func matchedPair(halfClose: Bool) -> (GlueHandler, GlueHandler) {
+        let first = GlueHandler(halfClose: halfClose)
+        let second = GlueHandler(halfClose: halfClose)
         first.partner = second
         second.partner = first
         return (first, second)
@@ -20,7 +25,7 @@ final class GlueHandler {
 
     private func partnerWrite(_ data: NIOAny) { context?.write(data, promise: nil) }
     private func partnerFlush() { context?.flush() }
-    private func partnerWriteEOF() { context?.close(mode: .output, promise: nil) }
+    private func partnerWriteEOF() { context?.close(mode: halfClose ? .output : .all, promise: nil) }
     private func partnerCloseFull() { context?.close(promise: nil) }
     private var partnerWritable: Bool { context?.channel.isWritable ?? false }
 
@@ -64,46 +69,5 @@ extension GlueHandler: ChannelDuplexHandler {
         } else {
             pendingRead = true
         }
-    }
-}
-
-/// Copies every byte a channel reads to the inspector, then passes it on untouched: inspection
-/// happens beside the relay, on the inspector's own queue, never in front of it. Only when the
-/// inspector falls far behind (its backlog past the high-water mark) does the tap hold back the
-/// channel's next read, so that memory stays bounded and the recording stays lossless.
-final class TapHandler: ChannelDuplexHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    typealias OutboundIn = NIOAny
-
-    private let conn: Int
-    private let dir: Direction
-    private let inspector: Inspector
-
-    init(conn: Int, dir: Direction, inspector: Inspector) {
-        self.conn = conn
-        self.dir = dir
-        self.inspector = inspector
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        inspector.bytes(conn, dir, Array(buffer.readableBytesView))
-        context.fireChannelRead(data)
-    }
-
-    func read(context: ChannelHandlerContext) {
-        // The usual case costs one locked read; the resume closure is built only when holding back.
-        if inspector.isBacklogged {
-            let loop = context.eventLoop
-            let resume = NIOLoopBound(context, eventLoop: loop)
-            if inspector.whenBelowLowWater({ loop.execute { resume.value.read() } }) { return }
-        }
-        context.read()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        inspector.failure(conn, "\(dir == .c2s ? "client" : "server") connection failed: \(error)")
-        context.fireErrorCaught(error)
     }
 }

@@ -1,14 +1,29 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
-/// `basetap proxy` in reverse mode: clients connect to basetap, basetap connects to one upstream.
-/// Every byte is relayed as it arrives, except that the upgrade request's Host header names the
-/// upstream; a copy of each direction goes to the `Inspector`.
-public final class ReverseProxy: @unchecked Sendable {
+/// `basetap proxy`. In reverse mode clients connect to basetap and basetap connects each of them to
+/// one upstream; in forward mode basetap is an HTTP proxy (absolute-form requests and CONNECT
+/// tunnels, TLS intercepted with basetap's CA). Every byte is relayed as it arrives, except that
+/// the upgrade request's Host header (reverse) or request target (forward) names the upstream; a
+/// copy of each direction's plaintext goes to the `Inspector`.
+public final class ProxyServer: @unchecked Sendable {
+    public enum Mode: Sendable {
+        case reverse(upstream: ProxyTarget)
+        case forward(authority: CertificateAuthority)
+    }
+
     public struct Options: Sendable {
         public var listen: ProxyTarget
-        public var upstream: ProxyTarget
+        public var mode: Mode
+        /// Speak wss to clients (reverse mode).
+        public var listenerTLS: ListenerTLS?
+        public var upstreamTLS = UpstreamTLS()
+        /// NSS key-log file for both TLS legs.
+        public var keyLog: String?
+        /// Forward mode: hosts clients may reach (exact names, or `*.suffix`); nil allows all.
+        public var allowHosts: [String]?
         public var check = CheckOptions()
         public var format = OutputFormat.text
         public var style = Style(enabled: false)
@@ -25,9 +40,9 @@ public final class ReverseProxy: @unchecked Sendable {
         /// Serve Prometheus metrics here.
         public var metrics: ProxyTarget?
 
-        public init(listen: ProxyTarget, upstream: ProxyTarget) {
+        public init(listen: ProxyTarget, mode: Mode) {
             self.listen = listen
-            self.upstream = upstream
+            self.mode = mode
         }
     }
 
@@ -35,6 +50,9 @@ public final class ReverseProxy: @unchecked Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let inspector: Inspector
     private let messages: OutputFile
+    private let listenerContext: NIOSSLContext?
+    private let upstreamContext: NIOSSLContext
+    private let issuer: LeafIssuer?
     private var server: Channel?
     private var metricsServer: Channel?
     private let lock = NSLock()
@@ -46,6 +64,14 @@ public final class ReverseProxy: @unchecked Sendable {
     public init(options: Options, output: OutputFile = .standardOutput, messages: OutputFile = .standardError) throws {
         self.options = options
         self.messages = messages
+        let keyLog = try options.keyLog.map { try KeyLogFile(path: $0) }
+        listenerContext = try options.listenerTLS?.context(keyLog: keyLog)
+        upstreamContext = try options.upstreamTLS.context(keyLog: keyLog)
+        if case .forward(let authority) = options.mode {
+            issuer = LeafIssuer(authority: authority, keyLog: keyLog)
+        } else {
+            issuer = nil
+        }
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         var inspect = Inspector.Options()
         inspect.check = options.check
@@ -117,9 +143,6 @@ public final class ReverseProxy: @unchecked Sendable {
             note("connection refused: --max-connections \(options.maxConnections) reached")
             return
         }
-        let client = Self.endpoint(channel.remoteAddress)
-        let server = Self.endpoint(channel.localAddress)
-        inspector.open(conn, client: client, server: server)
         channel.closeFuture.whenComplete { [self] _ in
             lock.lock()
             clients[conn] = nil
@@ -127,30 +150,74 @@ public final class ReverseProxy: @unchecked Sendable {
             lock.unlock()
             inspector.end(conn, error: nil)
         }
+        if let listenerContext {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: listenerContext))
+        }
         try addIdleTimeout(channel, conn: conn)
-        try channel.pipeline.syncOperations.addHandler(TapHandler(conn: conn, dir: .c2s, inspector: inspector))
-        try channel.pipeline.syncOperations.addHandler(UpgradeHandler(conn: conn, proxy: self))
+        switch options.mode {
+        case .reverse(let upstream):
+            try attachRelay(channel, conn: conn, route: upstream, rewriteHost: true)
+        case .forward:
+            try channel.pipeline.syncOperations.addHandler(ForwardHandler(conn: conn, proxy: self, issuer: issuer!))
+        }
     }
 
-    /// Connects the upstream for a client whose request head is complete, on the client's event loop.
-    fileprivate func connectUpstream(conn: Int, client: Channel, firstBytes: ByteBuffer) {
+    /// From here on the client's plaintext is inspected, and its first request head decides the upstream.
+    func attachRelay(_ channel: Channel, conn: Int, route: ProxyTarget, rewriteHost: Bool) throws {
+        inspector.open(conn, client: Self.endpoint(channel.remoteAddress), server: Self.endpoint(channel.localAddress))
+        try channel.pipeline.syncOperations.addHandler(TapHandler(conn: conn, dir: .c2s, inspector: inspector))
+        try channel.pipeline.syncOperations.addHandler(UpgradeHandler(conn: conn, route: route, rewriteHost: rewriteHost, proxy: self))
+    }
+
+    /// Forward mode's `--allow-hosts`: exact names, or `*.example.com` for any name under it.
+    func allows(_ host: String) -> Bool {
+        guard let allowed = options.allowHosts else { return true }
+        let name = host.lowercased()
+        return allowed.contains { pattern in
+            let pattern = pattern.lowercased()
+            return pattern.hasPrefix("*.") ? name.hasSuffix(pattern.dropFirst()) : name == pattern
+        }
+    }
+
+    /// Connects the upstream for a client whose request head is complete, on the client's event
+    /// loop; over TLS the relay starts only after the handshake, so a bad certificate is a 502.
+    func connectUpstream(conn: Int, client: Channel, route: ProxyTarget, firstBytes: ByteBuffer) {
+        let handshake = client.eventLoop.makePromise(of: Void.self)
         ClientBootstrap(group: client.eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .connectTimeout(.seconds(10))
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if route.tls {
+                        let tls = try NIOSSLClientHandler(context: upstreamContext, serverHostname: UpstreamTLS.serverName(route.host))
+                        try channel.pipeline.syncOperations.addHandler(tls)
+                        try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
+                    } else {
+                        handshake.succeed()
+                    }
                     try addIdleTimeout(channel, conn: conn)
                     try channel.pipeline.syncOperations.addHandler(TapHandler(conn: conn, dir: .s2c, inspector: inspector))
                 }
             }
-            .connect(host: options.upstream.host, port: options.upstream.port)
+            .connect(host: route.host, port: route.port)
+            .flatMapError { error in
+                handshake.fail(error)
+                return client.eventLoop.makeFailedFuture(error)
+            }
+            .flatMap { upstream in
+                handshake.futureResult.map { upstream }.flatMapErrorThrowing { error in
+                    upstream.close(promise: nil)
+                    throw UpstreamTLSFailure(error: error)
+                }
+            }
             .whenComplete { [self] result in
                 switch result {
                 case .success(let upstream):
                     lock.lock()
                     upstreams[conn] = upstream
                     lock.unlock()
-                    let (a, b) = GlueHandler.matchedPair()
+                    let clientTLS = (try? client.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) != nil
+                    let (a, b) = GlueHandler.matchedPair(halfClose: !route.tls && !clientTLS)
                     do {
                         try client.pipeline.syncOperations.addHandler(a)
                         try upstream.pipeline.syncOperations.addHandler(b)
@@ -162,11 +229,10 @@ public final class ReverseProxy: @unchecked Sendable {
                     upstream.writeAndFlush(firstBytes, promise: nil)
                     client.setOption(.autoRead, value: true).whenComplete { _ in client.read() }
                 case .failure(let error):
-                    let reason = "upstream \(options.upstream.authority) unreachable: \(Self.describe(error))"
+                    let reason = (error as? UpstreamTLSFailure).map { "upstream \(route.authority): \(TapHandler.describe($0.error, dir: .s2c))" }
+                        ?? "upstream \(route.authority) unreachable: \(Self.describe(error))"
                     note("c\(conn): \(reason)")
-                    var response = client.allocator.buffer(capacity: 256)
-                    response.writeString("HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: \(reason.utf8.count + 10)\r\nConnection: close\r\n\r\nbasetap: \(reason)\n")
-                    client.writeAndFlush(response).whenComplete { _ in client.close(promise: nil) }
+                    client.writeAndFlush(Self.httpError(502, reason, allocator: client.allocator)).whenComplete { _ in client.close(promise: nil) }
                     inspector.end(conn, error: reason)
                 }
             }
@@ -224,7 +290,14 @@ public final class ReverseProxy: @unchecked Sendable {
         }
     }
 
-    private func note(_ text: String) {
+    /// A short plain-text HTTP error that closes the connection.
+    static func httpError(_ status: Int, _ reason: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let phrases = [400: "Bad Request", 403: "Forbidden", 431: "Request Header Fields Too Large", 502: "Bad Gateway"]
+        let body = "basetap: \(reason)\n"
+        return allocator.buffer(string: "HTTP/1.1 \(status) \(phrases[status] ?? "Error")\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body)
+    }
+
+    func note(_ text: String) {
         try? messages.write("basetap: \(text)\n")
         try? messages.flush()
     }
@@ -248,108 +321,7 @@ public final class ReverseProxy: @unchecked Sendable {
     }
 }
 
-/// Answers any HTTP request with the Prometheus text of the moment, then closes.
-private final class MetricsHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    private let body: @Sendable () -> String
-    private var request: [UInt8] = []
-
-    init(body: @escaping @Sendable () -> String) {
-        self.body = body
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        request += unwrapInboundIn(data).readableBytesView
-        guard request.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) != nil || request.count > 8192 else { return }
-        request.removeAll()
-        // The numbers come from the inspector's queue: gather them off the event loop, which also relays traffic.
-        let loop = context.eventLoop
-        let bound = NIOLoopBound(context, eventLoop: loop)
-        let body = self.body
-        DispatchQueue.global().async {
-            let text = body()
-            loop.execute {
-                let context = bound.value
-                let response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n" + text
-                context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: response))).whenComplete { _ in
-                    context.close(promise: nil)
-                }
-            }
-        }
-    }
-}
-
 /// Lets the proxy hand itself to the inspector's callback once both exist.
 private final class Blocker: @unchecked Sendable {
-    weak var proxy: ReverseProxy?
-}
-
-/// Closes a connection that saw no traffic for `--idle-timeout`, noting why for its `end` record.
-private final class IdleCloser: ChannelInboundHandler {
-    typealias InboundIn = NIOAny
-
-    private let conn: Int
-    private let seconds: Int
-    private let inspector: Inspector
-
-    init(conn: Int, seconds: Int, inspector: Inspector) {
-        self.conn = conn
-        self.seconds = seconds
-        self.inspector = inspector
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
-            inspector.failure(conn, "closed after \(seconds) s without traffic (--idle-timeout)")
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-}
-
-/// Reads the client's first request head, rewrites its Host header for the upstream, and then
-/// hands the channel to the relay. It is the only place basetap changes a byte.
-private final class UpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let conn: Int
-    private let proxy: ReverseProxy
-    private var buffer: ByteBuffer?
-
-    init(conn: Int, proxy: ReverseProxy) {
-        self.conn = conn
-        self.proxy = proxy
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
-        if buffer == nil { buffer = incoming } else { buffer!.writeBuffer(&incoming) }
-        let view = buffer!.readableBytesView
-        guard let end = view.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) else {
-            if view.count > HTTPHeadReader.defaultMaxHeadSize { context.close(promise: nil) }
-            return
-        }
-        let headLength = end.upperBound - view.startIndex
-        let head = Array(view.prefix(headLength))
-        let rest = Array(view.dropFirst(headLength))
-        var first = context.channel.allocator.buffer(capacity: buffer!.readableBytes + 64)
-        first.writeBytes(Self.rewritingHost(head, to: proxy.options.upstream.authority))
-        first.writeBytes(rest)
-        buffer = nil
-        context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
-        context.pipeline.syncOperations.removeHandler(self, promise: nil)
-        proxy.connectUpstream(conn: conn, client: context.channel, firstBytes: first)
-    }
-
-    static func rewritingHost(_ head: [UInt8], to authority: String) -> [UInt8] {
-        let text = String(decoding: head, as: UTF8.self)
-        var lines = text.components(separatedBy: "\r\n")
-        if let i = lines.firstIndex(where: { $0.lowercased().hasPrefix("host:") }) {
-            lines[i] = "Host: \(authority)"
-        }
-        return Array(lines.joined(separator: "\r\n").utf8)
-    }
+    weak var proxy: ProxyServer?
 }

@@ -1,0 +1,122 @@
+import NIOCore
+import NIOSSL
+
+/// The first request on a forward-mode connection. `CONNECT host:port` opens a tunnel: when the
+/// client then starts TLS, basetap answers it with a leaf from its CA and speaks TLS to the real
+/// server too; otherwise the tunnel carries plain ws. An absolute-form request (`GET ws://host/path`)
+/// is rewritten to origin form and goes to that host. Then the channel becomes an ordinary relay.
+final class ForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private enum State {
+        case head
+        /// 200 sent; the tunnel's first byte tells TLS (0x16, a handshake record) from plain ws.
+        case tunnel(ProxyTarget)
+    }
+
+    private let conn: Int
+    private let proxy: ProxyServer
+    private let issuer: LeafIssuer
+    private var state = State.head
+    private var buffer: ByteBuffer?
+
+    init(conn: Int, proxy: ProxyServer, issuer: LeafIssuer) {
+        self.conn = conn
+        self.proxy = proxy
+        self.issuer = issuer
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if buffer == nil { buffer = incoming } else { buffer!.writeBuffer(&incoming) }
+        switch state {
+        case .head:
+            readHead(context: context)
+        case .tunnel(let target):
+            startTunnel(context: context, target: target)
+        }
+    }
+
+    private func readHead(context: ChannelHandlerContext) {
+        let view = buffer!.readableBytesView
+        guard let end = view.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) else {
+            if view.count > HTTPHeadReader.defaultMaxHeadSize { refuse(context, 431, "request head too large") }
+            return
+        }
+        let headLength = end.upperBound - view.startIndex
+        let head = String(decoding: view.prefix(headLength), as: UTF8.self)
+        let rest = Array(view.dropFirst(headLength))
+        // Split on "\r\n" as a string: as Characters it is one grapheme, never equal to "\r".
+        let lineEnd = head.range(of: "\r\n")!
+        let requestLine = head[..<lineEnd.lowerBound].split(separator: " ", omittingEmptySubsequences: false)
+        guard requestLine.count == 3 else { return refuse(context, 400, "malformed request line") }
+        let method = requestLine[0]
+        let target = String(requestLine[1])
+        do {
+            if method == "CONNECT" {
+                let destination = try ProxyTarget(hostPort: target, defaultPort: nil, flag: "CONNECT")
+                guard proxy.allows(destination.host) else { return refuse(context, 403, "\(destination.host) is not in --allow-hosts") }
+                buffer = rest.isEmpty ? nil : context.channel.allocator.buffer(bytes: rest)
+                state = .tunnel(destination)
+                context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: "HTTP/1.1 200 Connection Established\r\n\r\n")), promise: nil)
+                if buffer != nil { startTunnel(context: context, target: destination) }
+                return
+            }
+            guard target.contains("://") else {
+                return refuse(context, 400, "basetap is a forward proxy here: send an absolute URL (GET ws://host/path) or CONNECT host:port")
+            }
+            let destination = try ProxyTarget(url: target, flag: "request target")
+            guard proxy.allows(destination.host) else { return refuse(context, 403, "\(destination.host) is not in --allow-hosts") }
+            let afterScheme = target[target.range(of: "://")!.upperBound...]
+            let path = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }).map { String(afterScheme[$0...]) } ?? "/"
+            let originForm = "\(method) \(path.hasPrefix("?") ? "/" + path : path) \(requestLine[2])"
+            var rewritten = context.channel.allocator.buffer(capacity: headLength + rest.count)
+            rewritten.writeString(originForm + head[lineEnd.lowerBound...])
+            rewritten.writeBytes(rest)
+            hand(context: context, to: destination, bytes: rewritten)
+        } catch {
+            refuse(context, 400, "\(error)")
+        }
+    }
+
+    private func startTunnel(context: ChannelHandlerContext, target: ProxyTarget) {
+        var route = target
+        route.tls = buffer!.readableBytesView.first == 0x16
+        if route.tls {
+            do {
+                let tls = NIOSSLServerHandler(context: try issuer.context(for: target.host))
+                try context.pipeline.syncOperations.addHandler(tls, position: .first)
+            } catch {
+                proxy.note("c\(conn): cannot intercept TLS for \(target.host): \(error)")
+                context.close(promise: nil)
+                return
+            }
+        }
+        hand(context: context, to: route, bytes: buffer!)
+    }
+
+    /// Turns the channel into a relay to `route` and replays what was read from the pipeline's
+    /// head, so that bytes of a TLS handshake reach the TLS handler just added.
+    private func hand(context: ChannelHandlerContext, to route: ProxyTarget, bytes: ByteBuffer) {
+        let channel = context.channel
+        buffer = nil
+        do {
+            try proxy.attachRelay(channel, conn: conn, route: route, rewriteHost: false)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        let pipeline = context.pipeline.syncOperations
+        pipeline.removeHandler(self, promise: nil)
+        pipeline.fireChannelRead(NIOAny(bytes))
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, _ status: Int, _ reason: String) {
+        buffer = nil
+        proxy.note("c\(conn): refused (\(status)): \(reason)")
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(ProxyServer.httpError(status, reason, allocator: channel.allocator))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import NIOCore
+
+/// Answers any HTTP request with the Prometheus text of the moment, then closes.
+final class MetricsHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let body: @Sendable () -> String
+    private var request: [UInt8] = []
+
+    init(body: @escaping @Sendable () -> String) {
+        self.body = body
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        request += unwrapInboundIn(data).readableBytesView
+        guard request.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) != nil || request.count > 8192 else { return }
+        request.removeAll()
+        // The numbers come from the inspector's queue: gather them off the event loop, which also relays traffic.
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(context, eventLoop: loop)
+        let body = self.body
+        DispatchQueue.global().async {
+            let text = body()
+            loop.execute {
+                let context = bound.value
+                let response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n" + text
+                context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: response))).whenComplete { _ in
+                    context.close(promise: nil)
+                }
+            }
+        }
+    }
+}

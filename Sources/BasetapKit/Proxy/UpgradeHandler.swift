@@ -1,0 +1,48 @@
+import NIOCore
+
+/// Reads the client's first request head, rewrites its Host header for the upstream in reverse
+/// mode, and then hands the channel to the relay. It is the only place basetap changes a byte.
+final class UpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let conn: Int
+    private let route: ProxyTarget
+    private let rewriteHost: Bool
+    private let proxy: ProxyServer
+    private var buffer: ByteBuffer?
+
+    init(conn: Int, route: ProxyTarget, rewriteHost: Bool, proxy: ProxyServer) {
+        self.conn = conn
+        self.route = route
+        self.rewriteHost = rewriteHost
+        self.proxy = proxy
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if buffer == nil { buffer = incoming } else { buffer!.writeBuffer(&incoming) }
+        let view = buffer!.readableBytesView
+        guard let end = view.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) else {
+            if view.count > HTTPHeadReader.defaultMaxHeadSize { context.close(promise: nil) }
+            return
+        }
+        let headLength = end.upperBound - view.startIndex
+        let head = Array(view.prefix(headLength))
+        var first = context.channel.allocator.buffer(capacity: buffer!.readableBytes + 64)
+        first.writeBytes(rewriteHost ? Self.rewritingHost(head, to: route.hostHeader) : head)
+        first.writeBytes(view.dropFirst(headLength))
+        buffer = nil
+        context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+        context.pipeline.syncOperations.removeHandler(self, promise: nil)
+        proxy.connectUpstream(conn: conn, client: context.channel, route: route, firstBytes: first)
+    }
+
+    static func rewritingHost(_ head: [UInt8], to authority: String) -> [UInt8] {
+        let text = String(decoding: head, as: UTF8.self)
+        var lines = text.components(separatedBy: "\r\n")
+        if let i = lines.firstIndex(where: { $0.lowercased().hasPrefix("host:") }) {
+            lines[i] = "Host: \(authority)"
+        }
+        return Array(lines.joined(separator: "\r\n").utf8)
+    }
+}
