@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import BasetapKit
 
 extension OutputFormat: ExpressibleByArgument {}
@@ -52,5 +53,53 @@ struct RuleOptions: ParsableArguments {
         options.maxOpenIDs = maxOpenIds
         options.profile = try profile.map { try Profile.load(path: $0) }
         return options
+    }
+}
+
+/// The server a replay or a fuzz run talks to; shared by replay and fuzz.
+struct TargetOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The server: a path given here replaces the recorded one.", valueName: "ws[s]://host:port[/path]"))
+    var target: String
+
+    @Option(name: .customLong("header"), help: ArgumentHelp(
+        "Add a request header, replacing a recorded one of the same name (repeatable), e.g. 'Authorization: Bearer …'.", valueName: "'Name: value'"))
+    var headers: [String] = []
+
+    @Option(help: ArgumentHelp("How long to wait for an answer, for the server's close, and for a connection, e.g. 5s, 500ms.", valueName: "duration"))
+    var timeout = "5s"
+
+    @Flag(help: "Do not verify the target's certificate (self-signed test servers).")
+    var insecure = false
+
+    @Option(help: ArgumentHelp("Also trust these CA certificates (PEM) for a wss target.", valueName: "file"))
+    var ca: String?
+
+    func replayOptions() throws -> ReplayOptions {
+        var options = ReplayOptions(target: try ProxyTarget(url: target, flag: "--target"))
+        if let schemeEnd = target.range(of: "://"), let slash = target[schemeEnd.upperBound...].firstIndex(where: { $0 == "/" || $0 == "?" }) {
+            let path = String(target[slash...])
+            options.path = path.hasPrefix("?") ? "/" + path : path
+        }
+        options.headers = try headers.map { line in
+            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
+                throw BasetapError.usage("--header must look like 'Name: value', not '\(line)'")
+            }
+            return CaptureRecord.Header(String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+        options.timeout = try Duration.seconds(timeout, flag: "--timeout")
+        options.tls = UpstreamTLS(verify: !insecure, caFile: ca)
+        return options
+    }
+}
+
+enum Duration {
+    /// Parses `5s`, `500ms`, `2m`, `1h` or a bare number of seconds.
+    static func seconds(_ text: String, flag: String) throws -> Double {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        let (number, scale) = units.first { text.hasSuffix($0.0) }.map { (text.dropLast($0.0.count), $0.1) } ?? (Substring(text), 1)
+        guard let value = Double(number), value > 0, value.isFinite else {
+            throw BasetapError.usage("\(flag) must be a duration like 5s, 500ms or 2m, not '\(text)'")
+        }
+        return value * scale
     }
 }

@@ -316,7 +316,9 @@ public final class ProxyServer: @unchecked Sendable {
     }
 
     static func describe(_ error: Error) -> String {
-        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first { return "\(first.error)" }
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first { return describe(first.error) }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        if error is ChannelError, case .connectTimeout = error as! ChannelError { return "no answer within the connect timeout" }
         return "\(error)"
     }
 }

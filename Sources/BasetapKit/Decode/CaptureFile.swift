@@ -1,0 +1,27 @@
+import Foundation
+
+/// A whole capture in memory, whatever its format: JSONL as it is, pcap and pcapng decoded.
+/// For replay and fuzzing, which need a session's records before they start.
+public enum CaptureFile {
+    public static func records(path: String, options: PcapDecoder.Options = PcapDecoder.Options()) throws -> [CaptureRecord] {
+        switch try CaptureFileKind.detect(path: path) {
+        case .jsonl:
+            return try JSONLCaptureReader(path: path).readAll()
+        case .pcap, .pcapng:
+            let sink = CollectingSink()
+            let summary = try PcapDecoder(sink: sink, options: options).decode(path: path)
+            if let truncation = summary.truncation {
+                throw BasetapError.input(place: path, message: "\(truncation); decode what is readable with 'basetap decode' first")
+            }
+            return sink.records
+        }
+    }
+}
+
+/// Keeps every record a decoder produces; wire findings are left to `basetap check`.
+final class CollectingSink: DecodeSink {
+    var records: [CaptureRecord] = []
+
+    func record(_ record: CaptureRecord) throws { records.append(record) }
+    func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {}
+}

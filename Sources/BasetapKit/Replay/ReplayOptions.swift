@@ -1,0 +1,77 @@
+import NIOCore
+
+/// How `basetap replay` (and the fuzzer, which replays mutated sessions) talks to the target.
+public struct ReplayOptions: Sendable {
+    public enum Pace: Sendable, Equatable {
+        /// The recorded gaps between sends, divided by `speed` (`x2` is speed 2).
+        case recorded(speed: Double)
+        /// As fast as the connection takes them.
+        case fast
+    }
+
+    public var target: ProxyTarget
+    /// A path (and query) given with the target replaces the recorded one.
+    public var path: String?
+    public var pace = Pace.recorded(speed: 1)
+    /// Seconds to wait for an answer, for the server's close, and for a connection to open.
+    public var timeout = 5.0
+    /// Before each send, wait for the answer to the previous request (by `id`).
+    public var waitAnswers = false
+    /// Added to the recorded request headers, replacing any of the same name (`--header`).
+    public var headers: [CaptureRecord.Header] = []
+    public var tls = UpstreamTLS()
+    public var limits = InflateLimits()
+
+    public init(target: ProxyTarget) {
+        self.target = target
+    }
+
+    /// Parses `--pace`: `recorded`, `fast`, or `xN` (N times the recorded speed).
+    public static func pace(_ text: String) throws -> Pace {
+        switch text {
+        case "recorded": return .recorded(speed: 1)
+        case "fast": return .fast
+        default:
+            guard text.hasPrefix("x"), let speed = Double(text.dropFirst()), speed > 0, speed.isFinite else {
+                throw BasetapError.usage("--pace must be 'recorded', 'fast' or xN (x2 = twice the recorded speed), not '\(text)'")
+            }
+            return .recorded(speed: speed)
+        }
+    }
+
+    var timeoutAmount: TimeAmount { .nanoseconds(Int64(timeout * 1e9)) }
+}
+
+/// What happened on one replayed connection.
+public struct ReplayOutcome: Sendable {
+    public var conn: String
+    /// The new session, decoded like any capture: open, every message and control frame both ways, end.
+    public var records: [CaptureRecord] = []
+    public var messagesSent = 0
+    /// Request ids the recording answered that got no answer within the timeout.
+    public var unanswered: [String] = []
+    /// Nanoseconds from each request to its first answer, by id.
+    public var latencies: [String: Int64] = [:]
+    /// The connection or the upgrade failed: nothing was replayed.
+    public var failure: String?
+    /// The failure was reaching the target at all (refused, unreachable, no TCP within the timeout).
+    public var unreachable = false
+    /// The connection ended without a closing handshake (a reset, an EOF, a timeout), with why.
+    public var abnormalEnd: String?
+    /// The server closed before the client's own close was sent.
+    public var closedByServer = false
+    /// RFC 6455 breaches on the wire (`ws.*`), for the checker.
+    public var wire: [WireFinding] = []
+
+    public init(conn: String) {
+        self.conn = conn
+    }
+}
+
+/// A `ws.*` finding of the decoder, kept until the session is checked.
+public struct WireFinding: Sendable {
+    public var dir: Direction
+    public var rule: Rule
+    public var message: String
+    public var offset: Int
+}

@@ -1,0 +1,99 @@
+/// What to send on one connection of a replay, taken from a recorded session (or made by the fuzzer).
+public struct ReplayConnection: Sendable {
+    public enum Action: Sendable, Equatable {
+        case message(opcode: UInt8, payload: [UInt8])
+        case ping([UInt8])
+        case close(code: Int?, reason: String?)
+        /// Bytes sent as they are: frames the fuzzer built (fragmented, RSV bits, bad opcodes…).
+        case raw([UInt8])
+    }
+
+    public struct Step: Sendable {
+        public var action: Action
+        /// Nanoseconds after the connection's first step, as recorded.
+        public var at: Int64
+        /// The request's `id` when it is a JSON object with a string id.
+        public var id: String?
+        public var mutation: CaptureRecord.Mutation?
+
+        public init(action: Action, at: Int64 = 0, id: String? = nil, mutation: CaptureRecord.Mutation? = nil) {
+            self.action = action
+            self.at = at
+            self.id = id
+            self.mutation = mutation
+        }
+    }
+
+    public var conn: String
+    /// Request target: path and query.
+    public var url: String
+    /// The recorded request's headers that describe the client (subprotocols, extensions, auth,
+    /// cookies, origin…); connection-specific ones are made anew.
+    public var headers: [CaptureRecord.Header]
+    public var steps: [Step]
+    /// The recorded session of this connection, to compare the new one with.
+    public var recorded: [CaptureRecord]
+
+    public init(conn: String, url: String, headers: [CaptureRecord.Header], steps: [Step], recorded: [CaptureRecord]) {
+        self.conn = conn
+        self.url = url
+        self.headers = headers
+        self.steps = steps
+        self.recorded = recorded
+    }
+
+    /// Ids the server answered in the recording: a replay waits for these.
+    public var answeredIDs: Set<String> {
+        Set(recorded.lazy.filter { $0.dir == .s2c && $0.kind == .text }.compactMap { ReplayConnection.id(of: $0.payload) })
+    }
+
+    /// Headers made per connection (or by the HTTP layer), never copied from a recording.
+    static let regenerated: Set<String> = [
+        "host", "connection", "upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-accept",
+        "content-length", "transfer-encoding", "keep-alive", "te", "trailer", "proxy-connection", "proxy-authorization",
+    ]
+
+    /// One plan per recorded connection that has an `open` record, in the order they opened.
+    /// Recorded pongs are left out: the replaying client answers the server's pings itself.
+    public static func plan(_ records: [CaptureRecord], only conns: [String] = []) -> [ReplayConnection] {
+        var order: [String] = []
+        var byConn: [String: [CaptureRecord]] = [:]
+        for record in records where conns.isEmpty || conns.contains(record.conn) {
+            if byConn[record.conn] == nil { order.append(record.conn) }
+            byConn[record.conn, default: []].append(record)
+        }
+        return order.compactMap { conn in
+            let recorded = byConn[conn]!
+            guard let open = recorded.first(where: { $0.kind == .open }) else { return nil }
+            let start = recorded.lazy.filter { $0.dir == .c2s }.compactMap { nanoseconds($0.ts) }.first ?? 0
+            var steps: [Step] = []
+            for record in recorded where record.dir == .c2s {
+                let at = max(0, (nanoseconds(record.ts) ?? start) - start)
+                switch record.kind {
+                case .text, .binary:
+                    let opcode: UInt8 = record.kind == .text ? 1 : 2
+                    steps.append(Step(action: .message(opcode: opcode, payload: record.payload), at: at,
+                                      id: record.kind == .text ? id(of: record.payload) : nil, mutation: record.mutation))
+                case .ping:
+                    steps.append(Step(action: .ping(record.payload), at: at))
+                case .close:
+                    steps.append(Step(action: .close(code: record.code, reason: record.reason), at: at))
+                default:
+                    continue
+                }
+            }
+            let headers = (open.headers ?? []).filter { !regenerated.contains($0.name.lowercased()) }
+            return ReplayConnection(conn: conn, url: open.url ?? "/", headers: headers, steps: steps, recorded: recorded)
+        }
+    }
+
+    private static func nanoseconds(_ ts: String) -> Int64? {
+        CaptureTime.seconds(ts).map { Int64($0 * 1e9) }
+    }
+
+    /// The string `id` of a JSON object message, or nil.
+    static func id(of payload: [UInt8]) -> String? {
+        guard let value = try? JSONValue(parsing: payload) else { return nil }
+        return value["id"]?.stringValue
+    }
+}

@@ -1,0 +1,274 @@
+@preconcurrency import Crypto
+import Foundation
+import NIOCore
+
+/// Plays one `ReplayConnection` against a server on a channel: the upgrade, each step with its
+/// pacing, answers to pings, waiting for answers by id, and the closing handshake. Everything sent
+/// and received goes through a `ConnectionDecoder`, so the new session is a capture like any other.
+final class ReplaySession: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum Phase {
+        case upgrading(HTTPHeadReader, received: [UInt8])
+        case open
+        case closing
+        case done
+    }
+
+    private let plan: ReplayConnection
+    private let options: ReplayOptions
+    private let promise: EventLoopPromise<ReplayOutcome>
+    private let key: String
+    private let expected: Set<String>
+    private var outcome: ReplayOutcome
+    private var decoder: ConnectionDecoder?
+    private var sink: Sink?
+    private var phase = Phase.upgrading(HTTPHeadReader(), received: [])
+    private var next = 0
+    private var started: NIODeadline = .now()
+    private var sentAt: [String: Int64] = [:]
+    /// The id whose answer the session waits for before going on, and the timer that ends the wait.
+    private var awaiting: Set<String> = []
+    private var waitTimer: Scheduled<Void>?
+    private var stepTimer: Scheduled<Void>?
+    private var closeTimer: Scheduled<Void>?
+    private var sentClose = false
+    private var receivedClose = false
+    private var generator = SystemRandomNumberGenerator()
+
+    init(plan: ReplayConnection, options: ReplayOptions, promise: EventLoopPromise<ReplayOutcome>) {
+        self.plan = plan
+        self.options = options
+        self.promise = promise
+        self.expected = plan.answeredIDs
+        outcome = ReplayOutcome(conn: plan.conn)
+        key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+    }
+
+    // MARK: Upgrade
+
+    func channelActive(context: ChannelHandlerContext) {
+        decoder = ConnectionDecoder(
+            conn: plan.conn, client: ProxyServer.endpoint(context.channel.localAddress), server: ProxyServer.endpoint(context.channel.remoteAddress),
+            limits: options.limits, maxFrameSize: options.limits.maxSize)
+        sink = Sink(session: self, context: context)
+        var head = "GET \(options.path ?? plan.url) HTTP/1.1\r\nHost: \(options.target.hostHeader)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        head += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
+        let overridden = Set(options.headers.map { $0.name.lowercased() })
+        for header in plan.headers where !overridden.contains(header.name.lowercased()) { head += "\(header.name): \(header.value)\r\n" }
+        for header in options.headers { head += "\(header.name): \(header.value)\r\n" }
+        head += "\r\n"
+        send(context, Array(head.utf8))
+        context.flush()
+        closeTimer = context.eventLoop.scheduleTask(in: options.timeoutAmount) { [self] in
+            if case .upgrading = phase { fail(context, "no answer to the upgrade request within \(options.timeout) s") }
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = Array(unwrapInboundIn(data).readableBytesView)
+        switch phase {
+        case .upgrading(var reader, var received):
+            received += bytes
+            switch reader.feed(bytes) {
+            case .needMore:
+                phase = .upgrading(reader, received: received)
+            case .notHTTP(let why):
+                fail(context, "the server's answer to the upgrade is not HTTP: \(why)")
+            case .head(let head, _):
+                guard head.status == 101 else {
+                    return fail(context, "the server answered the upgrade with '\(head.startLine.joined(separator: " "))'")
+                }
+                guard head.value("Sec-WebSocket-Accept") == Self.accept(for: key) else {
+                    return fail(context, "the server's Sec-WebSocket-Accept does not match the key (RFC 6455 §4.2.2)")
+                }
+                closeTimer?.cancel()
+                phase = .open
+                started = .now()
+                decode(.s2c, received, context)
+                sendSteps(context)
+            }
+        case .open, .closing:
+            decode(.s2c, bytes, context)
+        case .done:
+            break
+        }
+    }
+
+    static func accept(for key: String) -> String {
+        Data(Insecure.SHA1.hash(data: Data((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))).base64EncodedString()
+    }
+
+    // MARK: Sending
+
+    private func sendSteps(_ context: ChannelHandlerContext) {
+        stepTimer = nil
+        var wrote = false
+        defer { if wrote { context.flush() } }
+        while case .open = phase, next < plan.steps.count, awaiting.isEmpty {
+            let step = plan.steps[next]
+            if case .recorded(let speed) = options.pace {
+                let due = started + .nanoseconds(Int64(Double(step.at) / speed))
+                if due > .now() {
+                    stepTimer = context.eventLoop.scheduleTask(deadline: due) { [self] in sendSteps(context) }
+                    return
+                }
+            }
+            guard context.channel.isWritable else { return }  // channelWritabilityChanged resumes
+            if case .close = step.action, !outstanding.isEmpty {
+                return wait(for: outstanding, context)  // the recorded client had its answers before it closed
+            }
+            next += 1
+            wrote = true
+            switch step.action {
+            case .message(let opcode, let payload):
+                send(context, frame(opcode, payload))
+                outcome.messagesSent += 1
+                if let id = step.id {
+                    sentAt[id] = sentAt[id] ?? CaptureTime.nanoseconds()
+                    if options.waitAnswers && expected.contains(id) && outcome.latencies[id] == nil { wait(for: [id], context) }
+                }
+            case .ping(let payload):
+                send(context, frame(9, payload))
+            case .raw(let bytes):
+                send(context, bytes)
+                outcome.messagesSent += 1
+            case .close(let code, let reason):
+                return startClosing(context, code: code, reason: reason)
+            }
+        }
+        guard case .open = phase, next == plan.steps.count, awaiting.isEmpty else { return }
+        // Every step is out and the recording had no close: wait for the answers, then close with 1000.
+        if !outstanding.isEmpty { return wait(for: outstanding, context) }
+        startClosing(context, code: 1000, reason: nil)
+    }
+
+    /// Requests sent whose recorded answers have neither arrived nor timed out.
+    private var outstanding: Set<String> {
+        Set(sentAt.keys).intersection(expected).subtracting(outcome.latencies.keys).subtracting(outcome.unanswered)
+    }
+
+    private func wait(for ids: Set<String>, _ context: ChannelHandlerContext) {
+        awaiting = ids
+        waitTimer = context.eventLoop.scheduleTask(in: options.timeoutAmount) { [self] in
+            outcome.unanswered += awaiting.sorted()
+            awaiting = []
+            sendSteps(context)
+        }
+    }
+
+    private func answered(_ id: String, _ context: ChannelHandlerContext) {
+        if let sent = sentAt[id], outcome.latencies[id] == nil { outcome.latencies[id] = CaptureTime.nanoseconds() - sent }
+        guard awaiting.remove(id) != nil, awaiting.isEmpty else { return }
+        waitTimer?.cancel()
+        sendSteps(context)
+    }
+
+    private func startClosing(_ context: ChannelHandlerContext, code: Int?, reason: String?) {
+        phase = .closing
+        if !sentClose {
+            sentClose = true
+            var payload: [UInt8] = []
+            if let code { payload = [UInt8(truncatingIfNeeded: code >> 8), UInt8(truncatingIfNeeded: code)] + Array((reason ?? "").utf8) }
+            send(context, frame(8, payload))
+            context.flush()
+        }
+        // The server closes TCP after the closing handshake; one that does not is closed for it.
+        closeTimer = context.eventLoop.scheduleTask(in: options.timeoutAmount) { [self] in
+            if !receivedClose { outcome.abnormalEnd = "no Close from the server within \(options.timeout) s" }
+            context.close(promise: nil)
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, stepTimer == nil { sendSteps(context) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func frame(_ opcode: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        FrameEncoder.encode(WebSocketFrame(opcode: opcode, maskKey: FrameEncoder.randomMask(using: &generator), payload: payload))
+    }
+
+    private func send(_ context: ChannelHandlerContext, _ bytes: [UInt8]) {
+        context.write(NIOAny(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+        decode(.c2s, bytes, context)
+    }
+
+    // MARK: Receiving and the end
+
+    private func decode(_ dir: Direction, _ bytes: [UInt8], _ context: ChannelHandlerContext) {
+        guard let sink else { return }
+        try? decoder?.data(dir, bytes, timestamp: CaptureTime.nanoseconds(), sink: sink)
+    }
+
+    fileprivate func received(_ record: CaptureRecord, _ context: ChannelHandlerContext) {
+        outcome.records.append(record)
+        guard record.dir == .s2c else { return }
+        switch record.kind {
+        case .text:
+            if let id = ReplayConnection.id(of: record.payload) { answered(id, context) }
+        case .ping:
+            send(context, frame(10, record.payload))
+            context.flush()
+        case .close:
+            receivedClose = true
+            if !sentClose {
+                outcome.closedByServer = true
+                waitTimer?.cancel()
+                stepTimer?.cancel()
+                startClosing(context, code: record.code, reason: nil)
+            }
+        default:
+            break
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if case .upgrading = phase { return fail(context, "\(error)") }
+        if outcome.abnormalEnd == nil { outcome.abnormalEnd = TapHandler.describe(error, dir: .s2c) }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(context)
+        context.fireChannelInactive()
+    }
+
+    private func fail(_ context: ChannelHandlerContext, _ why: String) {
+        if outcome.failure == nil { outcome.failure = why }
+        context.close(promise: nil)
+    }
+
+    private func finish(_ context: ChannelHandlerContext) {
+        if case .done = phase { return }
+        if case .upgrading = phase, outcome.failure == nil { outcome.failure = "the server closed the connection during the upgrade" }
+        if outcome.failure == nil && !receivedClose && outcome.abnormalEnd == nil {
+            outcome.abnormalEnd = "the server closed the connection without a closing handshake"
+        }
+        phase = .done
+        for timer in [waitTimer, stepTimer, closeTimer] { timer?.cancel() }
+        outcome.unanswered += outstanding.sorted()
+        if let decoder, let sink, decoder.opened {
+            try? decoder.end(error: outcome.abnormalEnd, timestamp: CaptureTime.nanoseconds(), sink: sink)
+        }
+        sink = nil
+        promise.succeed(outcome)
+    }
+
+    /// Hands the decoder's records and wire findings back to the session on its event loop.
+    private final class Sink: DecodeSink {
+        unowned let session: ReplaySession
+        let context: ChannelHandlerContext
+
+        init(session: ReplaySession, context: ChannelHandlerContext) {
+            self.session = session
+            self.context = context
+        }
+
+        func record(_ record: CaptureRecord) throws { session.received(record, context) }
+        func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
+            session.outcome.wire.append(WireFinding(dir: dir, rule: rule, message: message, offset: offset))
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// Runs replay plans against the target, `parallel` connections at a time, on its own event loops.
+public final class Replayer: @unchecked Sendable {
+    public let options: ReplayOptions
+    private let group: MultiThreadedEventLoopGroup
+    private let tlsContext: NIOSSLContext?
+
+    public init(options: ReplayOptions, threads: Int = System.coreCount) throws {
+        self.options = options
+        tlsContext = options.target.tls ? try options.tls.context() : nil
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+    }
+
+    deinit {
+        try? group.syncShutdownGracefully()
+    }
+
+    /// Replays one connection; the future always succeeds, failures are in the outcome.
+    public func replay(_ plan: ReplayConnection) -> EventLoopFuture<ReplayOutcome> {
+        let loop = group.next()
+        let promise = loop.makePromise(of: ReplayOutcome.self)
+        let target = options.target
+        ClientBootstrap(group: loop)
+            .connectTimeout(options.timeoutAmount)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [options, tlsContext] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tlsContext, serverHostname: UpstreamTLS.serverName(target.host)))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(ReplaySession(plan: plan, options: options, promise: promise))
+                }
+            }
+            .connect(host: target.host, port: target.port)
+            .whenFailure { error in
+                var outcome = ReplayOutcome(conn: plan.conn)
+                outcome.failure = "cannot connect to \(target.authority): \(ProxyServer.describe(error))"
+                outcome.unreachable = true
+                promise.succeed(outcome)
+            }
+        return promise.futureResult
+    }
+
+    /// Replays every plan, at most `parallel` at once, and returns the outcomes in plan order.
+    /// `progress` is called with the number finished so far, from the event loops but one call at a time.
+    public func run(_ plans: [ReplayConnection], parallel: Int, progress: ((Int) -> Void)? = nil) -> [ReplayOutcome] {
+        nonisolated(unsafe) let progress = progress
+        let slots = DispatchSemaphore(value: max(1, parallel))
+        let lock = NSLock()
+        nonisolated(unsafe) var outcomes = [ReplayOutcome?](repeating: nil, count: plans.count)
+        nonisolated(unsafe) var finished = 0
+        let done = DispatchGroup()
+        for (index, plan) in plans.enumerated() {
+            slots.wait()
+            done.enter()
+            replay(plan).whenSuccess { outcome in
+                lock.lock()
+                outcomes[index] = outcome
+                finished += 1
+                progress?(finished)
+                lock.unlock()
+                slots.signal()
+                done.leave()
+            }
+        }
+        done.wait()
+        return outcomes.map { $0! }
+    }
+}

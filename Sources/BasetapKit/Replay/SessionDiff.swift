@@ -1,0 +1,167 @@
+/// Compares the server's side of a recorded session with the same session replayed: answers are
+/// paired by request id (in order when an id has several), server-initiated messages are counted by
+/// type, and the close is compared last.
+public struct SessionDiff: Sendable {
+    /// Pointers whose differences do not count (`/payload/ts`; `*` matches one segment).
+    public var ignore: [String] = []
+    /// Values that differ by nature count as equal when they have the same shape: UUIDs, timestamps,
+    /// long numbers and hex strings inside strings, and epoch times.
+    public var ignoreVolatile = false
+
+    public init(ignore: [String] = [], ignoreVolatile: Bool = false) {
+        self.ignore = ignore
+        self.ignoreVolatile = ignoreVolatile
+    }
+
+    public func compare(recorded: [CaptureRecord], replayed outcome: ReplayOutcome) -> [Difference] {
+        let conn = outcome.conn
+        if let failure = outcome.failure {
+            return [Difference(conn: conn, kind: .failure, detail: failure)]
+        }
+        let old = ServerSide(recorded)
+        let new = ServerSide(outcome.records)
+        var differences: [Difference] = []
+        for id in old.ids + new.ids.filter({ old.answers[$0] == nil }) {
+            let before = old.answers[id] ?? [], after = new.answers[id] ?? []
+            for index in 0..<max(before.count, after.count) {
+                switch (index < before.count ? before[index] : nil, index < after.count ? after[index] : nil) {
+                case (let was?, let now?):
+                    differences += diff(was, now, conn: conn, id: id)
+                case (let was?, nil):
+                    let why = outcome.unanswered.contains(id) ? "no answer within the timeout" : "no answer"
+                    differences.append(Difference(conn: conn, kind: .missingAnswer, id: id, type: was["type"]?.stringValue,
+                                                  recorded: was.jsonText, detail: "\(why); recorded \(Self.describe(was))"))
+                case (nil, let now?):
+                    differences.append(Difference(conn: conn, kind: .extraAnswer, id: id, type: now["type"]?.stringValue,
+                                                  now: now.jsonText, detail: "an answer the recording did not have: \(Self.describe(now))"))
+                case (nil, nil):
+                    break
+                }
+            }
+        }
+        for type in old.unsolicitedTypes + new.unsolicitedTypes.filter({ old.unsolicited[$0] == nil }) {
+            let was = old.unsolicited[type] ?? 0, now = new.unsolicited[type] ?? 0
+            if was != now {
+                differences.append(Difference(conn: conn, kind: .unsolicited, type: type, recorded: "\(was)", now: "\(now)",
+                                              detail: "the server sent \(now) '\(type)' messages of its own; the recording has \(was)"))
+            }
+        }
+        let ended = { (records: [CaptureRecord]) in records.last(where: { $0.kind == .end })?.error }
+        if old.closeCode != new.closeCode || (ended(recorded) == nil && outcome.abnormalEnd != nil) {
+            let describe = { (code: Int?, error: String?) in code.map { "Close \($0)" } ?? error ?? "no Close" }
+            differences.append(Difference(
+                conn: conn, kind: .close, recorded: old.closeCode.map(String.init), now: new.closeCode.map(String.init),
+                detail: "the server ended with \(describe(new.closeCode, outcome.abnormalEnd)); the recording with \(describe(old.closeCode, ended(recorded)))"))
+        }
+        return differences
+    }
+
+    private func diff(_ was: JSONValue, _ now: JSONValue, conn: String, id: String) -> [Difference] {
+        var found: [(String, JSONValue?, JSONValue?)] = []
+        walk(was, now, "", &found)
+        return found.map { pointer, before, after in
+            let kind: Difference.Kind = pointer == "/type" ? .type : pointer == "/ok" ? .ok : .value
+            let show = { (value: JSONValue?) in value.map { JSONReader.abbreviate($0.jsonText, limit: 80) } ?? "absent" }
+            return Difference(conn: conn, kind: kind, id: id, type: was["type"]?.stringValue, pointer: pointer,
+                              recorded: before?.jsonText, now: after?.jsonText, detail: "\(pointer): recorded \(show(before)), now \(show(after))")
+        }
+    }
+
+    private func walk(_ was: JSONValue?, _ now: JSONValue?, _ pointer: String, _ found: inout [(String, JSONValue?, JSONValue?)]) {
+        guard !ignored(pointer) else { return }
+        switch (was, now) {
+        case (.object(let a)?, .object(let b)?):
+            var seen = Set<String>()
+            for member in a + b where seen.insert(member.key).inserted {
+                walk(a.first { $0.key == member.key }?.value, b.first { $0.key == member.key }?.value,
+                     JSONPointer.appending(pointer, member.key), &found)
+            }
+        case (.array(let a)?, .array(let b)?):
+            for index in 0..<max(a.count, b.count) {
+                walk(index < a.count ? a[index] : nil, index < b.count ? b[index] : nil, JSONPointer.appending(pointer, index), &found)
+            }
+        default:
+            if !equal(was, now) { found.append((pointer, was, now)) }
+        }
+    }
+
+    private func equal(_ a: JSONValue?, _ b: JSONValue?) -> Bool {
+        switch (a, b) {
+        case (.number(let x)?, .number(let y)?):
+            if x == y || (Double(x) != nil && Double(x) == Double(y)) { return true }
+            return ignoreVolatile && Volatile.isEpoch(x) && Volatile.isEpoch(y)
+        case (.string(let x)?, .string(let y)?):
+            return x == y || (ignoreVolatile && Volatile.shape(x) == Volatile.shape(y))
+        default:
+            return a == b
+        }
+    }
+
+    private func ignored(_ pointer: String) -> Bool {
+        guard !ignore.isEmpty, !pointer.isEmpty else { return false }
+        let tokens = JSONPointer.tokens(pointer)
+        return ignore.contains { pattern in
+            let want = JSONPointer.tokens(pattern)
+            return want.count <= tokens.count && zip(want, tokens).allSatisfy { $0 == "*" || $0 == $1 }
+        }
+    }
+
+    static func describe(_ value: JSONValue) -> String {
+        let type = value["type"]?.stringValue.map { "'\($0)'" } ?? "a message"
+        if case .bool(let ok)? = value["ok"] { return "\(type) with ok: \(ok)" }
+        return type
+    }
+
+    /// The server's messages of one session: answers by request id, the rest counted by type.
+    private struct ServerSide {
+        var ids: [String] = []
+        var answers: [String: [JSONValue]] = [:]
+        var unsolicitedTypes: [String] = []
+        var unsolicited: [String: Int] = [:]
+        var closeCode: Int?
+
+        init(_ records: [CaptureRecord]) {
+            let requests = Set(records.lazy.filter { $0.dir == .c2s && $0.kind == .text }.compactMap { ReplayConnection.id(of: $0.payload) })
+            for record in records where record.dir == .s2c {
+                switch record.kind {
+                case .text:
+                    let value = try? JSONValue(parsing: record.payload)
+                    if let value, let id = value["id"]?.stringValue, requests.contains(id) {
+                        if answers[id] == nil { ids.append(id) }
+                        answers[id, default: []].append(value)
+                    } else {
+                        count(value?["type"]?.stringValue ?? (value == nil ? "(not JSON)" : "(no type)"))
+                    }
+                case .binary:
+                    count("(binary)")
+                case .close:
+                    closeCode = record.code ?? 1005
+                default:
+                    break
+                }
+            }
+        }
+
+        private mutating func count(_ type: String) {
+            if unsolicited[type] == nil { unsolicitedTypes.append(type) }
+            unsolicited[type, default: 0] += 1
+        }
+    }
+}
+
+/// Shapes of values that differ from run to run by nature.
+enum Volatile {
+    /// The string with UUIDs, date-times, long digit runs and long hex runs replaced by placeholders.
+    static func shape(_ text: String) -> String {
+        text.replacing(/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/, with: "<uuid>")
+            .replacing(/\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?/, with: "<time>")
+            .replacing(/[0-9a-fA-F]{16,}/, with: "<hex>")
+            .replacing(/\d{6,}/, with: "<n>")
+    }
+
+    /// Integers that read as Unix times in seconds or milliseconds (2001 to 2096).
+    static func isEpoch(_ number: String) -> Bool {
+        guard let value = Int64(number) else { return false }
+        return (1_000_000_000...4_000_000_000).contains(value) || (1_000_000_000_000...4_000_000_000_000).contains(value)
+    }
+}
