@@ -1,6 +1,7 @@
 @preconcurrency import Crypto
 import Foundation
 import NIOCore
+import NIOSSL
 
 /// Plays one `ReplayConnection` against a server on a channel: the upgrade, each step with its
 /// pacing, answers to pings, waiting for answers by id, and the closing handshake. Everything sent
@@ -225,8 +226,14 @@ final class ReplaySession: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if case .upgrading = phase { return fail(context, "\(error)") }
-        if outcome.abnormalEnd == nil { outcome.abnormalEnd = TapHandler.describe(error, dir: .s2c) }
+        if case .upgrading = phase {
+            // A TLS handshake that fails is the target being unusable, like a refused connection.
+            outcome.unreachable = error is NIOSSLError
+            return fail(context, TapHandler.describe(error, dir: .s2c))
+        }
+        // A server that closes TCP without TLS close_notify after the closing handshake ended normally.
+        let unclean = (error as? NIOSSLError).map { if case .uncleanShutdown = $0 { true } else { false } } ?? false
+        if outcome.abnormalEnd == nil && !(unclean && receivedClose) { outcome.abnormalEnd = TapHandler.describe(error, dir: .s2c) }
         context.close(promise: nil)
     }
 
@@ -248,7 +255,7 @@ final class ReplaySession: ChannelInboundHandler {
         }
         phase = .done
         for timer in [waitTimer, stepTimer, closeTimer] { timer?.cancel() }
-        outcome.unanswered += outstanding.sorted()
+        if !outcome.closedByServer && outcome.abnormalEnd == nil { outcome.unanswered += outstanding.sorted() }
         if let decoder, let sink, decoder.opened {
             try? decoder.end(error: outcome.abnormalEnd, timestamp: CaptureTime.nanoseconds(), sink: sink)
         }

@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+@testable import BasetapKit
+
+/// `basetap replay` against real servers on loopback whose behaviour each test chooses.
+@Suite(.serialized) struct ReplayTests {
+    static func server(_ mode: String, port: Int, _ extra: [String] = []) throws -> Peer {
+        let server = try Peer(PcapFixtures.python, [ProxyTests.peers.appendingPathComponent("replay_server.py").path, String(port), "--mode", mode] + extra)
+        try server.waitFor("listening")
+        return server
+    }
+
+    /// A recorded session with `same`'s answers: requests a1…a7, 0.15 s apart, on `conns` connections.
+    static func capture(in directory: URL, conns: Int = 1, gap: Double = 0.15) throws -> String {
+        var records: [CaptureRecord] = []
+        let start = 1_790_000_000.0
+        func ts(_ seconds: Double) -> String {
+            CaptureTime.format(nanoseconds: Int64((start + seconds) * 1e9))
+        }
+        for c in 1...conns {
+            let conn = "c\(c)"
+            var open = CaptureRecord(ts: ts(0), conn: conn, kind: .open)
+            open.url = "/replay?c=\(c)"
+            open.headers = [.init("Host", "old.example.org"), .init("Upgrade", "websocket"), .init("Connection", "Upgrade"),
+                            .init("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), .init("Sec-WebSocket-Version", "13"), .init("X-Client", "test")]
+            records.append(open)
+            for n in 1...7 {
+                let at = Double(n - 1) * gap
+                records.append(.text(#"{"id":"a\#(n)","type":"test.echo","from":"","to":"","payload":{"n":\#(n)}}"#, conn: conn, dir: .c2s, ts: ts(at)))
+                records.append(.text(#"{"id":"a\#(n)","type":"test.echo","from":"server.example.org","to":"","ok":true,"payload":{"n":\#(n)}}"#, conn: conn, dir: .s2c, ts: ts(at + 0.001)))
+            }
+            for dir in [Direction.c2s, .s2c] {
+                var close = CaptureRecord(ts: ts(7 * gap), conn: conn, dir: dir, kind: .close)
+                close.code = 1000
+                records.append(close)
+            }
+            records.append(CaptureRecord(ts: ts(7 * gap + 0.01), conn: conn, kind: .end))
+        }
+        let path = directory.appendingPathComponent("recorded.jsonl").path
+        let writer = try JSONLCaptureWriter(path: path)
+        for record in records { try writer.write(record) }
+        try writer.close()
+        return path
+    }
+
+    static func differences(_ output: String) -> [(kind: String, id: String?, pointer: String?)] {
+        output.split(separator: "\n").compactMap { line in
+            guard let value = try? JSONValue(parsing: String(line)), let kind = value["diff"]?.stringValue else { return nil }
+            return (kind, value["id"]?.stringValue, value["pointer"]?.stringValue)
+        }
+    }
+
+    @Test func anUnchangedServerGivesNoDifferences() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = freePort()
+        let server = try Self.server("same", port: port)
+        defer { _ = server.stop() }
+        let capture = try Self.capture(in: directory)
+        let newRecord = directory.appendingPathComponent("new.jsonl").path
+        let result = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--record", newRecord])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("c1 /replay?c=1: 7 sent, same answers"))
+        #expect(result.stdout.contains("answers as recorded"))
+        let replayed = try JSONLCaptureReader(path: newRecord).readAll()
+        let headers = replayed.first?.headers ?? []
+        #expect(headers.contains { $0.name == "Host" && $0.value == "127.0.0.1:\(port)" }, "Host is made anew")
+        #expect(headers.contains { $0.name == "X-Client" && $0.value == "test" }, "recorded client headers are kept")
+        #expect(!headers.contains { $0.value == "dGhlIHNhbXBsZSBub25jZQ==" }, "the key is made anew")
+        #expect(replayed.filter(\.kind.isMessage).count == 14)
+    }
+
+    @Test func everyKindOfChangeIsReported() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = freePort()
+        let server = try Self.server("changed", port: port)
+        defer { _ = server.stop() }
+        let capture = try Self.capture(in: directory)
+        let result = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--timeout", "500ms", "--format", "jsonl"])
+        #expect(result.status == 1)
+        let found = Self.differences(result.stdout)
+        let kinds = Set(found.map(\.kind))
+        #expect(kinds == ["type", "ok", "value", "missing-answer", "extra-answer", "unsolicited", "close"], "\(result.stdout)")
+        #expect(found.contains { $0.kind == "type" && $0.id == "a3" && $0.pointer == "/type" })
+        #expect(found.contains { $0.kind == "ok" && $0.id == "a4" })
+        #expect(found.contains { $0.kind == "value" && $0.id == "a5" && $0.pointer == "/payload/n" })
+        #expect(found.contains { $0.kind == "missing-answer" && $0.id == "a6" })
+        #expect(found.contains { $0.kind == "extra-answer" && $0.id == "a7" })
+        // The same run as text for people.
+        let text = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--timeout", "500ms"])
+        #expect(text.stdout.contains("type id a3 (test.echo): /type: recorded \"test.echo\", now \"test.echo:error\""), "\(text.stdout)")
+        #expect(text.stdout.contains("the server ended with Close 4000; the recording with Close 1000"))
+        // --ignore hides what the user says differs by design.
+        let ignoring = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--timeout", "500ms", "--format", "jsonl", "--ignore", "/payload/n"])
+        #expect(!Self.differences(ignoring.stdout).contains { $0.pointer == "/payload/n" })
+    }
+
+    @Test func aServerThatClosesEarlyOrNeverAnswers() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let capture = try Self.capture(in: directory)
+        let port = freePort()
+        let early = try Self.server("early-close", port: port)
+        let closed = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--timeout", "500ms", "--format", "jsonl"])
+        _ = early.stop(SIGKILL)  // the sample server's own shutdown waits out its close timeout
+        #expect(closed.status == 1)
+        let closedDiffs = Self.differences(closed.stdout)
+        #expect(closedDiffs.contains { $0.kind == "close" })
+        #expect(closedDiffs.filter { $0.kind == "missing-answer" }.map(\.id) == ["a2", "a3", "a4", "a5", "a6", "a7"])
+        #expect(!closed.stdout.contains("within the timeout"), "the server closed; nothing timed out")
+
+        let silentPort = freePort()
+        let silent = try Self.server("silent", port: silentPort)
+        defer { _ = silent.stop() }
+        let waited = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(silentPort)", "--pace", "fast", "--wait-answers", "--timeout", "200ms"])
+        #expect(waited.status == 1)
+        #expect(waited.stdout.components(separatedBy: "no answer within the timeout").count - 1 == 7, "\(waited.stdout)")
+    }
+
+    @Test func pacingFollowsTheRecordingFastOrFaster() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = freePort()
+        let server = try Self.server("same", port: port)
+        defer { _ = server.stop() }
+        let capture = try Self.capture(in: directory, gap: 0.15)
+        func gaps(_ pace: String) throws -> [Double] {
+            let record = directory.appendingPathComponent("\(pace).jsonl").path
+            let result = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", pace, "--record", record])
+            #expect(result.status == 0, "\(result.stdout)")
+            let sends = try JSONLCaptureReader(path: record).readAll().filter { $0.dir == .c2s && $0.kind.isMessage }.compactMap { CaptureTime.seconds($0.ts) }
+            return zip(sends.dropFirst(), sends).map { $0 - $1 }
+        }
+        let recorded = try gaps("recorded"), doubled = try gaps("x2"), fast = try gaps("fast")
+        #expect(recorded.count == 6 && doubled.count == 6 && fast.count == 6)
+        #expect(recorded.allSatisfy { $0 >= 0.14 }, "\(recorded)")
+        #expect(doubled.allSatisfy { $0 >= 0.07 } && doubled.reduce(0, +) < recorded.reduce(0, +) * 0.8, "\(doubled)")
+        #expect(fast.reduce(0, +) < doubled.reduce(0, +) / 2, "\(fast)")
+    }
+
+    @Test func connectionsReplayInParallel() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = freePort()
+        let server = try Self.server("same", port: port)
+        defer { _ = server.stop() }
+        let capture = try Self.capture(in: directory, conns: 4, gap: 0.1)
+        let record = directory.appendingPathComponent("parallel.jsonl").path
+        let result = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--parallel", "4", "--record", record])
+        #expect(result.status == 0, "\(result.stdout)")
+        let records = try JSONLCaptureReader(path: record).readAll()
+        let opens = records.filter { $0.kind == .open }.compactMap { CaptureTime.seconds($0.ts) }
+        let ends = records.filter { $0.kind == .end }.compactMap { CaptureTime.seconds($0.ts) }
+        #expect(opens.count == 4 && ends.count == 4)
+        #expect(opens.max()! < ends.min()!, "all four were open at once")
+        let only = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--conn", "c3"])
+        #expect(only.stdout.contains("Replayed 1 connection"))
+    }
+
+    @Test func wssTargetsWithASelfSignedCertificate() throws {
+        let fixture = try TLSProxyTests.Fixture()
+        defer { try? FileManager.default.removeItem(at: fixture.directory) }
+        let port = freePort()
+        let server = try Self.server("same", port: port, ["--tls-cert", fixture.serverCert, "--tls-key", fixture.serverKey])
+        defer { _ = server.stop() }
+        let capture = try Self.capture(in: fixture.directory)
+        let trusted = try runBasetap(["replay", capture, "--target", "wss://localhost:\(port)", "--pace", "fast", "--ca", fixture.caCert])
+        #expect(trusted.status == 0, "\(trusted.stdout)\(trusted.stderr)")
+        let insecure = try runBasetap(["replay", capture, "--target", "wss://127.0.0.1:\(port)", "--pace", "fast", "--insecure"])
+        #expect(insecure.status == 0, "\(insecure.stdout)\(insecure.stderr)")
+        let untrusted = try runBasetap(["replay", capture, "--target", "wss://localhost:\(port)", "--pace", "fast"])
+        #expect(untrusted.status == 2 && untrusted.stderr.contains("CERTIFICATE_VERIFY_FAILED"), "\(untrusted.stderr)")
+    }
+
+    @Test func usageAndConnectionErrorsExitWith2() throws {
+        let unreachable = try runBasetap(["replay", capturePath("clean-session.jsonl"), "--target", "ws://127.0.0.1:\(freePort())"])
+        #expect(unreachable.status == 2 && unreachable.stderr.contains("connection refused"))
+        for arguments in [["--pace", "slow"], ["--timeout", "soon"], ["--header", "nocolon"], ["--ignore", "payload"]] {
+            let bad = try runBasetap(["replay", capturePath("clean-session.jsonl"), "--target", "ws://127.0.0.1:1"] + arguments)
+            #expect(bad.status == 2 && bad.stderr.split(separator: "\n").count == 1, "\(arguments): \(bad.stderr)")
+        }
+        let noConn = try runBasetap(["replay", capturePath("clean-session.jsonl"), "--target", "ws://127.0.0.1:1", "--conn", "c99"])
+        #expect(noConn.status == 2 && noConn.stderr.contains("no WebSocket connection to replay among c99"))
+    }
+
+    @Test func volatileValuesAndIgnoredPointers() throws {
+        let diff = SessionDiff(ignore: ["/payload/items/*/at"], ignoreVolatile: true)
+        func outcome(_ answer: String) -> (recorded: [CaptureRecord], outcome: ReplayOutcome) {
+            let request = CaptureRecord.text(#"{"id":"1","type":"t","from":"","to":"","payload":{}}"#, conn: "c1", dir: .c2s)
+            var new = ReplayOutcome(conn: "c1")
+            new.records = [request, .text(answer, conn: "c1", dir: .s2c)]
+            return ([request], new)
+        }
+        let recordedAnswer = #"{"id":"1","type":"t","payload":{"uuid":"&4f1c2b7e-8d0e-4c36-9a55-3c2d1b7e0f11:x.org","at":"2026-11-25T10:00:00Z","ms":1795600000000,"items":[{"at":1}],"n":1}}"#
+        let (request, _) = outcome(recordedAnswer)
+        let recorded = request + [.text(recordedAnswer, conn: "c1", dir: .s2c)]
+        let (_, same) = outcome(#"{"id":"1","type":"t","payload":{"uuid":"&00000000-1111-2222-3333-444444444444:x.org","at":"2026-11-25T11:22:33.5Z","ms":1795600999999,"items":[{"at":2}],"n":1}}"#)
+        #expect(diff.compare(recorded: recorded, replayed: same).isEmpty)
+        let (_, changed) = outcome(#"{"id":"1","type":"t","payload":{"uuid":"&00000000-1111-2222-3333-444444444444:y.org","at":"tomorrow","ms":17,"items":[{"at":2}],"n":1.0}}"#)
+        #expect(diff.compare(recorded: recorded, replayed: changed).map(\.pointer) == ["/payload/uuid", "/payload/at", "/payload/ms"])
+        #expect(SessionDiff().compare(recorded: recorded, replayed: same).count == 4, "without --ignore-volatile the same values differ")
+    }
+}
