@@ -11,3 +11,6 @@ echo "== decode throughput (issue: 10x tshark, flat memory)"
 echo
 echo "== proxy throughput (issue: >= 90% of direct, >= 50x mitmproxy)"
 "$PYTHON" "$(dirname "$0")/proxy_throughput.py" "$BASETAP"
+echo
+echo "== replay throughput (issue: >= 50 000 messages/s sent with --pace fast)"
+"$PYTHON" "$(dirname "$0")/replay_throughput.py" "$BASETAP"
