@@ -93,7 +93,20 @@ public struct ReplayConnection: Sendable {
 
     /// The string `id` of a JSON object message, or nil.
     static func id(of payload: [UInt8]) -> String? {
-        guard let value = try? JSONValue(parsing: payload) else { return nil }
-        return value["id"]?.stringValue
+        envelope(of: payload)?.id
+    }
+
+    /// The string `id` and `type` of a message, or nil when it is not a JSON object. Read off the
+    /// parse tape without building a value: replay and fuzzing ask this of every message.
+    static func envelope(of payload: [UInt8]) -> (id: String?, type: String?)? {
+        var reader = JSONReader()
+        let result = payload.withUnsafeBytes { bytes in
+            reader.withParsed(bytes) { view, _ -> (id: String?, type: String?)? in
+                guard view[0].kind == .object else { return nil }
+                let string = { (name: StaticString) in view.member(0, name).flatMap { view[$0].kind == .string ? view.string($0) : nil } }
+                return (string("id"), string("type"))
+            }
+        }
+        return (try? result.get()) ?? nil
     }
 }

@@ -26,12 +26,16 @@ public struct SessionDiff: Sendable {
             for index in 0..<max(before.count, after.count) {
                 switch (index < before.count ? before[index] : nil, index < after.count ? after[index] : nil) {
                 case (let was?, let now?):
+                    // Most answers come back byte for byte; only those that do not are parsed and walked.
+                    guard was != now, let was = try? JSONValue(parsing: was), let now = try? JSONValue(parsing: now) else { continue }
                     differences += diff(was, now, conn: conn, id: id)
                 case (let was?, nil):
+                    let was = (try? JSONValue(parsing: was)) ?? .null
                     let why = outcome.unanswered.contains(id) ? "no answer within the timeout" : "no answer"
                     differences.append(Difference(conn: conn, kind: .missingAnswer, id: id, type: was["type"]?.stringValue,
                                                   recorded: was.jsonText, detail: "\(why); recorded \(Self.describe(was))"))
                 case (nil, let now?):
+                    let now = (try? JSONValue(parsing: now)) ?? .null
                     differences.append(Difference(conn: conn, kind: .extraAnswer, id: id, type: now["type"]?.stringValue,
                                                   now: now.jsonText, detail: "an answer the recording did not have: \(Self.describe(now))"))
                 case (nil, nil):
@@ -112,10 +116,10 @@ public struct SessionDiff: Sendable {
         return type
     }
 
-    /// The server's messages of one session: answers by request id, the rest counted by type.
+    /// The server's messages of one session: answers (as sent) by request id, the rest counted by type.
     private struct ServerSide {
         var ids: [String] = []
-        var answers: [String: [JSONValue]] = [:]
+        var answers: [String: [[UInt8]]] = [:]
         var unsolicitedTypes: [String] = []
         var unsolicited: [String: Int] = [:]
         var closeCode: Int?
@@ -125,12 +129,12 @@ public struct SessionDiff: Sendable {
             for record in records where record.dir == .s2c {
                 switch record.kind {
                 case .text:
-                    let value = try? JSONValue(parsing: record.payload)
-                    if let value, let id = value["id"]?.stringValue, requests.contains(id) {
+                    let envelope = ReplayConnection.envelope(of: record.payload)
+                    if let id = envelope?.id, requests.contains(id) {
                         if answers[id] == nil { ids.append(id) }
-                        answers[id, default: []].append(value)
+                        answers[id, default: []].append(record.payload)
                     } else {
-                        count(value?["type"]?.stringValue ?? (value == nil ? "(not JSON)" : "(no type)"))
+                        count(envelope.map { $0.type ?? "(no type)" } ?? "(not JSON)")
                     }
                 case .binary:
                     count("(binary)")
