@@ -18,6 +18,10 @@ struct ReportOptions: ParsableArguments {
     var color: ColorChoice = .auto
 
     func style(for output: OutputFile) -> Style {
+        Self.style(color, for: output)
+    }
+
+    static func style(_ color: ColorChoice, for output: OutputFile) -> Style {
         switch color {
         case .auto: Style.auto(for: output)
         case .always: Style(enabled: true)

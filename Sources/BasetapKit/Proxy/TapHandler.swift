@@ -48,7 +48,7 @@ final class TapHandler: ChannelDuplexHandler {
     }
 
     static func describe(_ error: Error, dir: Direction) -> String {
-        guard let tlsError = error as? NIOSSLError, case .handshakeFailed(let reason) = tlsError else { return "\(error)" }
+        guard let tlsError = error as? NIOSSLError, case .handshakeFailed(let reason) = tlsError else { return ProxyServer.describe(error) }
         let hint = dir == .c2s ? " (a client that does not trust basetap's CA rejects its certificates: see 'basetap ca show')" : ""
         // BoringSSL's text carries error numbers and source paths; its reason names are what a user can act on.
         let names = "\(reason)".components(separatedBy: "OPENSSL_internal:").dropFirst().map { $0.prefix { $0.isUppercase || $0 == "_" } }

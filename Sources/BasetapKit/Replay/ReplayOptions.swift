@@ -17,6 +17,9 @@ public struct ReplayOptions: Sendable {
     public var timeout = 5.0
     /// Before each send, wait for the answer to the previous request (by `id`).
     public var waitAnswers = false
+    /// Give up on a connection as soon as an awaited answer times out, instead of closing politely
+    /// and waiting for the server's Close too: the fuzzer has its verdict (a hang) by then.
+    public var abandonUnanswered = false
     /// Added to the recorded request headers, replacing any of the same name (`--header`).
     public var headers: [CaptureRecord.Header] = []
     public var tls = UpstreamTLS()
@@ -58,6 +61,8 @@ public struct ReplayOutcome: Sendable {
     public var unreachable = false
     /// The connection ended without a closing handshake (a reset, an EOF, a timeout), with why.
     public var abnormalEnd: String?
+    /// The server neither closed nor answered the client's Close within the timeout.
+    public var timedOut = false
     /// The server closed before the client's own close was sent.
     public var closedByServer = false
     /// RFC 6455 breaches on the wire (`ws.*`), for the checker.

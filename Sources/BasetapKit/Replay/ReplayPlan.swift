@@ -9,6 +9,21 @@ public struct ReplayConnection: Sendable {
     }
 
     public struct Step: Sendable {
+        /// The bytes a client sends for this step: masked frames (or the raw bytes as they are).
+        public func wireBytes<G: RandomNumberGenerator>(using generator: inout G) -> [UInt8] {
+            func frame(_ opcode: UInt8, _ payload: [UInt8]) -> [UInt8] {
+                FrameEncoder.encode(WebSocketFrame(opcode: opcode, maskKey: FrameEncoder.randomMask(using: &generator), payload: payload))
+            }
+            switch action {
+            case .message(let opcode, let payload): return frame(opcode, payload)
+            case .ping(let payload): return frame(9, payload)
+            case .raw(let bytes): return bytes
+            case .close(let code, let reason):
+                guard let code else { return frame(8, []) }
+                return frame(8, [UInt8(truncatingIfNeeded: code >> 8), UInt8(truncatingIfNeeded: code)] + Array((reason ?? "").utf8))
+            }
+        }
+
         public var action: Action
         /// Nanoseconds after the connection's first step, as recorded.
         public var at: Int64
@@ -33,6 +48,8 @@ public struct ReplayConnection: Sendable {
     public var steps: [Step]
     /// The recorded session of this connection, to compare the new one with.
     public var recorded: [CaptureRecord]
+    /// Request ids to wait for answers to: those the server answered in the recording.
+    public var expected: Set<String>
 
     public init(conn: String, url: String, headers: [CaptureRecord.Header], steps: [Step], recorded: [CaptureRecord]) {
         self.conn = conn
@@ -40,11 +57,17 @@ public struct ReplayConnection: Sendable {
         self.headers = headers
         self.steps = steps
         self.recorded = recorded
+        expected = Set(recorded.lazy.filter { $0.dir == .s2c && $0.kind == .text }.compactMap { ReplayConnection.id(of: $0.payload) })
     }
 
-    /// Ids the server answered in the recording: a replay waits for these.
-    public var answeredIDs: Set<String> {
-        Set(recorded.lazy.filter { $0.dir == .s2c && $0.kind == .text }.compactMap { ReplayConnection.id(of: $0.payload) })
+    /// The upgrade request for this connection: the recorded headers with Host and the key made anew.
+    func requestHead(target: ProxyTarget, path: String?, extra: [CaptureRecord.Header], key: String) -> String {
+        var head = "GET \(path ?? url) HTTP/1.1\r\nHost: \(target.hostHeader)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        head += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
+        let overridden = Set(extra.map { $0.name.lowercased() })
+        for header in headers where !overridden.contains(header.name.lowercased()) { head += "\(header.name): \(header.value)\r\n" }
+        for header in extra { head += "\(header.name): \(header.value)\r\n" }
+        return head + "\r\n"
     }
 
     /// Headers made per connection (or by the HTTP layer), never copied from a recording.

@@ -35,6 +35,7 @@ final class ReplaySession: ChannelInboundHandler {
     private var stepTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
     private var sentClose = false
+    private var tagging: CaptureRecord.Mutation?
     private var receivedClose = false
     private var generator = SystemRandomNumberGenerator()
 
@@ -42,7 +43,7 @@ final class ReplaySession: ChannelInboundHandler {
         self.plan = plan
         self.options = options
         self.promise = promise
-        self.expected = plan.answeredIDs
+        self.expected = plan.expected
         outcome = ReplayOutcome(conn: plan.conn)
         key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
     }
@@ -54,13 +55,7 @@ final class ReplaySession: ChannelInboundHandler {
             conn: plan.conn, client: ProxyServer.endpoint(context.channel.localAddress), server: ProxyServer.endpoint(context.channel.remoteAddress),
             limits: options.limits, maxFrameSize: options.limits.maxSize)
         sink = Sink(session: self, context: context)
-        var head = "GET \(options.path ?? plan.url) HTTP/1.1\r\nHost: \(options.target.hostHeader)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        head += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
-        let overridden = Set(options.headers.map { $0.name.lowercased() })
-        for header in plan.headers where !overridden.contains(header.name.lowercased()) { head += "\(header.name): \(header.value)\r\n" }
-        for header in options.headers { head += "\(header.name): \(header.value)\r\n" }
-        head += "\r\n"
-        send(context, Array(head.utf8))
+        send(context, Array(plan.requestHead(target: options.target, path: options.path, extra: options.headers, key: key).utf8))
         context.flush()
         closeTimer = context.eventLoop.scheduleTask(in: options.timeoutAmount) { [self] in
             if case .upgrading = phase { fail(context, "no answer to the upgrade request within \(options.timeout) s") }
@@ -122,27 +117,26 @@ final class ReplaySession: ChannelInboundHandler {
             }
             next += 1
             wrote = true
+            // Records the decoder makes of what this step sends carry its mutation, as CAPTURE-FORMAT.md asks.
+            tagging = step.mutation
+            defer { tagging = nil }
+            if case .close = step.action { return startClosing(context, step: step) }
+            send(context, step.wireBytes(using: &generator))
             switch step.action {
-            case .message(let opcode, let payload):
-                send(context, frame(opcode, payload))
+            case .message, .raw:
                 outcome.messagesSent += 1
                 if let id = step.id {
                     sentAt[id] = sentAt[id] ?? CaptureTime.nanoseconds()
                     if options.waitAnswers && expected.contains(id) && outcome.latencies[id] == nil { wait(for: [id], context) }
                 }
-            case .ping(let payload):
-                send(context, frame(9, payload))
-            case .raw(let bytes):
-                send(context, bytes)
-                outcome.messagesSent += 1
-            case .close(let code, let reason):
-                return startClosing(context, code: code, reason: reason)
+            case .ping, .close:
+                break
             }
         }
         guard case .open = phase, next == plan.steps.count, awaiting.isEmpty else { return }
         // Every step is out and the recording had no close: wait for the answers, then close with 1000.
         if !outstanding.isEmpty { return wait(for: outstanding, context) }
-        startClosing(context, code: 1000, reason: nil)
+        startClosing(context, step: ReplayConnection.Step(action: .close(code: 1000, reason: nil)))
     }
 
     /// Requests sent whose recorded answers have neither arrived nor timed out.
@@ -155,6 +149,11 @@ final class ReplaySession: ChannelInboundHandler {
         waitTimer = context.eventLoop.scheduleTask(in: options.timeoutAmount) { [self] in
             outcome.unanswered += awaiting.sorted()
             awaiting = []
+            if options.abandonUnanswered {
+                outcome.timedOut = true
+                outcome.abnormalEnd = "no answer within \(options.timeout) s"
+                return context.close(promise: nil)
+            }
             sendSteps(context)
         }
     }
@@ -166,18 +165,19 @@ final class ReplaySession: ChannelInboundHandler {
         sendSteps(context)
     }
 
-    private func startClosing(_ context: ChannelHandlerContext, code: Int?, reason: String?) {
+    private func startClosing(_ context: ChannelHandlerContext, step: ReplayConnection.Step) {
         phase = .closing
         if !sentClose {
             sentClose = true
-            var payload: [UInt8] = []
-            if let code { payload = [UInt8(truncatingIfNeeded: code >> 8), UInt8(truncatingIfNeeded: code)] + Array((reason ?? "").utf8) }
-            send(context, frame(8, payload))
+            send(context, step.wireBytes(using: &generator))
             context.flush()
         }
         // The server closes TCP after the closing handshake; one that does not is closed for it.
         closeTimer = context.eventLoop.scheduleTask(in: options.timeoutAmount) { [self] in
-            if !receivedClose { outcome.abnormalEnd = "no Close from the server within \(options.timeout) s" }
+            if !receivedClose {
+                outcome.abnormalEnd = "no Close from the server within \(options.timeout) s"
+                outcome.timedOut = true
+            }
             context.close(promise: nil)
         }
     }
@@ -185,10 +185,6 @@ final class ReplaySession: ChannelInboundHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable, stepTimer == nil { sendSteps(context) }
         context.fireChannelWritabilityChanged()
-    }
-
-    private func frame(_ opcode: UInt8, _ payload: [UInt8]) -> [UInt8] {
-        FrameEncoder.encode(WebSocketFrame(opcode: opcode, maskKey: FrameEncoder.randomMask(using: &generator), payload: payload))
     }
 
     private func send(_ context: ChannelHandlerContext, _ bytes: [UInt8]) {
@@ -204,13 +200,15 @@ final class ReplaySession: ChannelInboundHandler {
     }
 
     fileprivate func received(_ record: CaptureRecord, _ context: ChannelHandlerContext) {
+        var record = record
+        if record.dir == .c2s, let tagging { record.mutation = tagging }
         outcome.records.append(record)
         guard record.dir == .s2c else { return }
         switch record.kind {
         case .text:
             if let id = ReplayConnection.id(of: record.payload) { answered(id, context) }
         case .ping:
-            send(context, frame(10, record.payload))
+            send(context, FrameEncoder.encode(WebSocketFrame(opcode: 10, maskKey: FrameEncoder.randomMask(using: &generator), payload: record.payload)))
             context.flush()
         case .close:
             receivedClose = true
@@ -218,7 +216,7 @@ final class ReplaySession: ChannelInboundHandler {
                 outcome.closedByServer = true
                 waitTimer?.cancel()
                 stepTimer?.cancel()
-                startClosing(context, code: record.code, reason: nil)
+                startClosing(context, step: ReplayConnection.Step(action: .close(code: record.code, reason: nil)))
             }
         default:
             break

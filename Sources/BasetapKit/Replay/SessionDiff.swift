@@ -51,7 +51,9 @@ public struct SessionDiff: Sendable {
             }
         }
         let ended = { (records: [CaptureRecord]) in records.last(where: { $0.kind == .end })?.error }
-        if old.closeCode != new.closeCode || (ended(recorded) == nil && outcome.abnormalEnd != nil) {
+        // Variants from `basetap mutate` have neither a server side nor an end: they say nothing about the close.
+        let recordedServer = recorded.contains { $0.dir == .s2c || $0.kind == .end }
+        if recordedServer && old.closeCode != new.closeCode || (ended(recorded) == nil && outcome.abnormalEnd != nil) {
             let describe = { (code: Int?, error: String?) in code.map { "Close \($0)" } ?? error ?? "no Close" }
             differences.append(Difference(
                 conn: conn, kind: .close, recorded: old.closeCode.map(String.init), now: new.closeCode.map(String.init),

@@ -1,0 +1,52 @@
+/// `basetap mutate`: the fuzzer's cases written to a capture instead of sent, one connection per
+/// variant (m1, m2…), each changed message marked with its `mutation`. The records are made by the
+/// same decoder as a live session's, so frame mutations show as the frames they are, and
+/// `basetap replay` can send them.
+public struct MutateRun {
+    public var capture: String
+    public var seed: UInt64 = 1
+    public var count = 10
+    public var output = "-"
+    public var profile: Profile?
+    public var families: Set<MutationOperator.Family>?
+
+    public init(capture: String) {
+        self.capture = capture
+    }
+
+    /// Returns how many variants were written.
+    @discardableResult
+    public func run() throws -> Int {
+        let plans = ReplayConnection.plan(try CaptureFile.records(path: capture)).filter { plan in
+            plan.steps.contains { if case .message = $0.action { true } else { false } }
+        }
+        guard !plans.isEmpty else { throw BasetapError.input(place: capture, message: "no connection with client messages to mutate") }
+        let mutator = Mutator(seed: seed, plans: plans, profile: profile, families: families)
+        let writer = try JSONLCaptureWriter(path: output)
+        let endpoint = Endpoint(address: [127, 0, 0, 1], port: 0)
+        let target = ProxyTarget(host: "server.invalid", port: 80)
+        for index in 0..<count {
+            var fuzzCase = mutator.makeCase(index)
+            fuzzCase.plan.steps.removeAll { $0.id == Mutator.probeID }
+            let sink = CollectingSink()
+            let decoder = ConnectionDecoder(conn: "m\(index + 1)", client: endpoint, server: endpoint, limits: InflateLimits(), maxFrameSize: InflateLimits.defaultMaxSize)
+            var random = FuzzRandom(seed: seed, case: index)
+            let key = "dGhlIHNhbXBsZSBub25jZQ=="
+            let head = fuzzCase.plan.requestHead(target: target, path: nil, extra: [], key: key)
+            try decoder.data(.c2s, Array(head.utf8), timestamp: 0, sink: sink)
+            let answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(ReplaySession.accept(for: key))\r\n\r\n"
+            try decoder.data(.s2c, Array(answer.utf8), timestamp: 0, sink: sink)
+            for (n, step) in fuzzCase.plan.steps.enumerated() {
+                let before = sink.records.count
+                try decoder.data(.c2s, step.wireBytes(using: &random), timestamp: Int64(n) * 1_000_000, sink: sink)
+                if let mutation = step.mutation {
+                    for i in before..<sink.records.count { sink.records[i].mutation = mutation }
+                }
+            }
+            // No `end`: a variant was never run, and replay compares no close with it.
+            for record in sink.records { try writer.write(record) }
+        }
+        try writer.close()
+        return count
+    }
+}

@@ -1,0 +1,65 @@
+/// Decides whether a fuzz case found something, and what: the failure oracles of a run.
+public struct Oracle: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// The server process exited or was killed (only with `--exec`).
+        case crash
+        /// The server stopped accepting connections.
+        case down
+        /// The connection ended without a closing handshake: a reset or an EOF (what RFC 6455 calls 1006).
+        case abort
+        /// The server closed with 1011 (internal error) or sent the reserved 1006.
+        case close1011 = "close-1011"
+        /// The probe sent after the mutations got no answer and the server did not close: it hangs.
+        case hang
+        /// An answer broke an error-level rule of PROTOCOL.md (or the profile).
+        case violation
+        /// The probe's answer took far longer than the unmutated session's.
+        case slow
+    }
+
+    public struct Failure: Sendable, Equatable {
+        public var kind: Kind
+        public var detail: String
+    }
+
+    public var check = CheckOptions()
+    /// Probe latency above which an answer counts as `slow`, in nanoseconds.
+    public var slowAfter: Int64 = 2_000_000_000
+
+    public init(check: CheckOptions = CheckOptions(), slowAfter: Int64 = 2_000_000_000) {
+        self.check = check
+        self.slowAfter = slowAfter
+    }
+
+    public func judge(_ outcome: ReplayOutcome) -> Failure? {
+        if let failure = outcome.failure { return Failure(kind: .down, detail: failure) }
+        let close = outcome.records.last { $0.dir == .s2c && $0.kind == .close }
+        if let code = close?.code, code == 1011 || code == 1006 {
+            return Failure(kind: .close1011, detail: "the server closed with \(code)\(close?.reason.map { " (\($0))" } ?? "")")
+        }
+        if outcome.timedOut || (outcome.unanswered.contains(Mutator.probeID) && close == nil && outcome.abnormalEnd == nil) {
+            return Failure(kind: .hang, detail: "no answer to the probe request and no Close within the timeout")
+        }
+        if let abnormal = outcome.abnormalEnd, close == nil { return Failure(kind: .abort, detail: abnormal) }
+        if let violation = serverViolations(outcome).first {
+            return Failure(kind: .violation, detail: "\(violation.rule.id) at \(violation.pointer.isEmpty ? "\"\"" : violation.pointer): \(violation.message)")
+        }
+        if let latency = outcome.latencies[Mutator.probeID], latency > slowAfter {
+            return Failure(kind: .slow, detail: "the probe was answered after \(latency / 1_000_000) ms")
+        }
+        return nil
+    }
+
+    /// Error-level findings in what the server sent.
+    func serverViolations(_ outcome: ReplayOutcome) -> [Violation] {
+        var found: [Violation] = []
+        var checker = CaptureChecker(options: check) { violation in
+            if violation.dir == .s2c && violation.severity == .error { found.append(violation) }
+        }
+        for record in outcome.records { try? checker.consume(record) }
+        for wire in outcome.wire where wire.dir == .s2c {
+            try? checker.reportWire(conn: outcome.conn, dir: wire.dir, rule: wire.rule, message: wire.message, offset: wire.offset)
+        }
+        return found
+    }
+}

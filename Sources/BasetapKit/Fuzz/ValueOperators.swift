@@ -1,0 +1,59 @@
+/// Value mutations inside the payload (boundary numbers, long strings, Unicode edge cases, deep
+/// nesting) and JSON syntax mutations of the message text.
+enum ValueOperators {
+    /// Replaces one leaf of the payload (or the payload itself when it has none) with `make`'s value.
+    static func leaf(_ name: String, _ make: @escaping @Sendable (inout MutationContext) -> JSONValue) -> MutationOperator {
+        MutationOperator(name, .value, .value { message, context in
+            let leaves = message.paths { $0.isLeaf }.filter { $0.first == .key("payload") }
+            let path = leaves.isEmpty ? [JSONValue.Step.key("payload")] : context.random.pick(leaves)
+            message[path: path] = make(&context)
+            return true
+        })
+    }
+
+    static let numbers = ["0", "-1", "-0", "2147483648", "-2147483649", "9007199254740991", "9007199254740993",
+                          "9223372036854775808", "18446744073709551616", "1e308", "1e309", "5e-324", "0.1e1"]
+
+    static let all: [MutationOperator] = [
+        leaf("value.int-boundary") { context in .number(context.random.pick(numbers)) },
+        leaf("value.long-string") { context in .string(String(repeating: "x", count: context.random.pick([65536, 1 << 20]))) },
+        leaf("value.unicode") { context in
+            let raw = context.random.pick([#""\u0000""#, #""\ud800""#, #""\udfff\ud800""#, "\"\u{202E}evil\u{202C}\"", "\"e\u{301}\u{301}\u{301}\"",
+                                           "\"\u{FEFF}\"", #""\uFFFF""#, "\"\u{10FFFF}\""])
+            context.raw = raw
+            return .string(RawJSON.marker)
+        },
+        leaf("value.deep-nesting") { context in
+            let depth = context.random.pick([100, 1000, 10000, 100_000])
+            context.raw = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+            return .string(RawJSON.marker)
+        },
+        MutationOperator("json.truncate", .json, .bytes { bytes, random in
+            guard bytes.count > 1 else { return false }
+            bytes.removeLast(Int.random(in: 1..<bytes.count, using: &random))
+            return true
+        }),
+        MutationOperator("json.trailing-garbage", .json, .bytes { bytes, random in
+            bytes += Array(random.pick(["}", " 1", "{}", "\u{0}", ",", "]"]).utf8)
+            return true
+        }),
+        MutationOperator("json.invalid-utf8", .json, .bytes { bytes, random in
+            let at = bytes.firstIndex(of: UInt8(ascii: "\"")).map { $0 + 1 } ?? 0
+            bytes.insert(contentsOf: random.pick([[0xFF], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80]]), at: at)
+            return true
+        }),
+        MutationOperator("json.comment", .json, .bytes { bytes, random in
+            guard bytes.first == UInt8(ascii: "{") else { return false }
+            bytes.insert(contentsOf: Array(random.pick(["/* c */", "// c\n"]).utf8), at: 1)
+            return true
+        }),
+        MutationOperator("json.single-quotes", .json, .bytes { bytes, _ in
+            guard let first = bytes.firstIndex(of: UInt8(ascii: "\"")),
+                let second = bytes[(first + 1)...].firstIndex(of: UInt8(ascii: "\""))
+            else { return false }
+            bytes[first] = UInt8(ascii: "'")
+            bytes[second] = UInt8(ascii: "'")
+            return true
+        }),
+    ]
+}

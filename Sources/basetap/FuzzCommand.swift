@@ -1,0 +1,93 @@
+import ArgumentParser
+import BasetapKit
+import Foundation
+
+extension MutationOperator.Family: ExpressibleByArgument {}
+
+struct Fuzz: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send mutated versions of a recorded session to a server and save what breaks it.",
+        discussion: """
+            Each case is one recorded connection with one to three client messages broken by a named operator (entity IDs, envelope, values, JSON syntax, frames, session order, and payload schemas with --profile), followed by an unmutated probe request. A case is a finding when the server crashes or exits (--exec), stops accepting connections, resets or drops the connection without a closing handshake, closes with 1011, leaves the probe unanswered (hang), answers with a rule violation, or answers the probe far slower than the unmutated session.
+
+            Each new (oracle, operator, message type) is minimized (the fewest messages and mutations that still fail) and saved to DIR/findings/NNN-ORACLE-OPERATOR.jsonl, a capture that 'basetap replay FILE --target ...' reproduces; DIR/report.md lists them. A run is deterministic for its seed. Only fuzz servers you own: loopback or your own test hosts.
+
+            Exit codes: 0 nothing found, 1 findings, 2 usage errors or an unreachable target.
+
+            Examples:
+              basetap fuzz --target ws://127.0.0.1:9000 --seed-capture session.jsonl --max-messages 20000
+              basetap fuzz --target ws://127.0.0.1:9000 --seed-capture session.jsonl --exec './my-server --port 9000' --duration 5m --out findings
+              basetap fuzz --target ws://127.0.0.1:9000 --seed-capture session.jsonl --profile chat.yaml --families schema,envelope
+            """
+    )
+
+    @OptionGroup var targetOptions: TargetOptions
+
+    @Option(help: ArgumentHelp("The recorded session to mutate (JSONL, pcap or pcapng).", valueName: "capture"))
+    var seedCapture: String
+
+    @Option(help: "Seed of the run: the same seed makes the same cases.")
+    var seed: UInt64 = 1
+
+    @Option(help: ArgumentHelp("Stop after this long, e.g. 30s, 5m (default: 1m unless --max-messages).", valueName: "duration"))
+    var duration: String?
+
+    @Option(help: ArgumentHelp("Stop after this many messages sent.", valueName: "n"))
+    var maxMessages: Int?
+
+    @Option(help: ArgumentHelp("Where findings and report.md go.", valueName: "dir"))
+    var out = "fuzz-out"
+
+    @Option(help: "Connections at once.")
+    var workers = 4
+
+    @Option(help: ArgumentHelp("Run shard K of N (cases K, K+N, K+2N…), to split one seed over N processes.", valueName: "K/N"))
+    var shard = "1/1"
+
+    @Option(help: ArgumentHelp("Start the server with this shell command, restart it after each crash, and keep its last output for the report.", valueName: "command"))
+    var exec: String?
+
+    @Option(help: ArgumentHelp("Only these operator families, comma-separated: id, envelope, value, json, frame, session, schema.", valueName: "list"))
+    var families: String?
+
+    @Flag(help: "Save findings as found, without minimizing them.")
+    var noMinimize = false
+
+    @OptionGroup var ruleOptions: RuleOptions
+
+    @Option(help: "Color: auto, always or never.")
+    var color: ColorChoice = .auto
+
+    func run() throws {
+        guard workers > 0 else { throw BasetapError.usage("--workers must be at least 1") }
+        let parts = shard.split(separator: "/").compactMap { Int($0) }
+        guard parts.count == 2, parts[1] >= 1, (1...parts[1]).contains(parts[0]) else {
+            throw BasetapError.usage("--shard must be K/N with 1 <= K <= N, not '\(shard)'")
+        }
+        var run = FuzzRun(seedCapture: seedCapture, options: try targetOptions.replayOptions())
+        run.seed = seed
+        run.maxMessages = maxMessages
+        run.duration = try duration.map { try Duration.seconds($0, flag: "--duration") } ?? (maxMessages == nil ? 60 : nil)
+        run.outDirectory = out
+        run.workers = workers
+        run.shard = (parts[0], parts[1])
+        run.exec = exec
+        run.check = try ruleOptions.checkOptions()
+        run.profile = run.check.profile
+        run.families = try families.map(Self.families)
+        run.minimize = !noMinimize
+        run.style = ReportOptions.style(color, for: .standardOutput)
+        run.progress = OutputFile.standardError.isTerminal ? .standardError : nil
+        let summary = try run.run()
+        if !summary.findings.isEmpty { throw ExitCode(1) }
+    }
+
+    static func families(_ list: String) throws -> Set<MutationOperator.Family> {
+        Set(try list.split(separator: ",").map { name in
+            guard let family = MutationOperator.Family(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw BasetapError.usage("--families: unknown family '\(name)' (id, envelope, value, json, frame, session, schema)")
+            }
+            return family
+        })
+    }
+}
