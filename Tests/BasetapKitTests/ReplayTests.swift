@@ -184,6 +184,26 @@ import Testing
         #expect(noConn.status == 2 && noConn.stderr.contains("no WebSocket connection to replay among c99"))
     }
 
+    @Test func unusualFramingIsSentAsRecorded() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let variants = directory.appendingPathComponent("frames.jsonl").path
+        #expect(try runBasetap(["mutate", capturePath("fuzz-seed.jsonl"), "--families", "frame", "--count", "30", "-o", variants]).status == 0)
+        let fragmented = try JSONLCaptureReader(path: variants).readAll().filter { ($0.frames?.count ?? 0) > 1 && $0.frames!.allSatisfy { $0.rsv == 0 } }
+        #expect(!fragmented.isEmpty)
+        let port = freePort()
+        let server = try Self.server("same", port: port)
+        defer { _ = server.stop() }
+        let record = directory.appendingPathComponent("sent.jsonl").path
+        _ = try runBasetap(["replay", variants, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--timeout", "500ms", "--record", record])
+        let sent = try JSONLCaptureReader(path: record).readAll().filter { $0.dir == .c2s && $0.kind.isMessage }
+        for variant in fragmented {
+            let layout = variant.frames!.map { [$0.fin ? 1 : 0, Int($0.opcode), $0.length] }
+            #expect(sent.contains { $0.conn == variant.conn && $0.frames?.map { [$0.fin ? 1 : 0, Int($0.opcode), $0.length] } == layout },
+                    "\(variant.conn) sent in \(layout.count) frames as recorded")
+        }
+    }
+
     @Test func volatileValuesAndIgnoredPointers() throws {
         let diff = SessionDiff(ignore: ["/payload/items/*/at"], ignoreVolatile: true)
         func outcome(_ answer: String) -> (recorded: [CaptureRecord], outcome: ReplayOutcome) {

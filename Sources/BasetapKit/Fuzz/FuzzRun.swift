@@ -48,10 +48,7 @@ public struct FuzzRun {
     }
 
     public func run() throws -> Summary {
-        let plans = ReplayConnection.plan(try CaptureFile.records(path: seedCapture)).filter { plan in
-            plan.steps.contains { if case .message = $0.action { true } else { false } }
-        }
-        guard !plans.isEmpty else { throw BasetapError.input(place: seedCapture, message: "no connection with client messages to mutate") }
+        let plans = try Mutator.seedPlans(seedCapture)
         var options = self.options
         options.pace = .fast
         options.abandonUnanswered = true
@@ -101,7 +98,8 @@ public struct FuzzRun {
             if let server, outcomes.contains(where: { oracle.judge($0) != nil }), server.deathAfterCase() != nil { try server.restart() }
             for (fuzzCase, outcome) in zip(cases, outcomes) {
                 summary.cases += 1
-                summary.messagesSent += outcome.messagesSent
+                // Counted from the plan, not from what got through before a crash: the same seed stops at the same case.
+                summary.messagesSent += fuzzCase.plan.steps.filter(\.isMessage).count
                 guard let first = oracle.judge(outcome) else { continue }
                 let op = fuzzCase.ops.first ?? "none"
                 let type = fuzzCase.types.first ?? "(none)"

@@ -17,10 +17,7 @@ public struct MutateRun {
     /// Returns how many variants were written.
     @discardableResult
     public func run() throws -> Int {
-        let plans = ReplayConnection.plan(try CaptureFile.records(path: capture)).filter { plan in
-            plan.steps.contains { if case .message = $0.action { true } else { false } }
-        }
-        guard !plans.isEmpty else { throw BasetapError.input(place: capture, message: "no connection with client messages to mutate") }
+        let plans = try Mutator.seedPlans(capture)
         let mutator = Mutator(seed: seed, plans: plans, profile: profile, families: families)
         let writer = try JSONLCaptureWriter(path: output)
         let endpoint = Endpoint(address: [127, 0, 0, 1], port: 0)

@@ -6,6 +6,13 @@ public struct Mutator: Sendable {
 
     public static func named(_ name: String) -> MutationOperator? { operators.first { $0.name == name } }
 
+    /// The recorded connections of a capture that have client messages to mutate.
+    public static func seedPlans(_ path: String) throws -> [ReplayConnection] {
+        let plans = ReplayConnection.plan(try CaptureFile.records(path: path)).filter { $0.steps.contains(where: \.isMessage) }
+        guard !plans.isEmpty else { throw BasetapError.input(place: path, message: "no connection with client messages to mutate") }
+        return plans
+    }
+
     public let seed: UInt64
     public let plans: [ReplayConnection]
     public let profile: Profile?

@@ -9,6 +9,14 @@ public struct ReplayConnection: Sendable {
     }
 
     public struct Step: Sendable {
+        /// A data message, as sent whole or as raw frames.
+        public var isMessage: Bool {
+            switch action {
+            case .message, .raw: true
+            case .ping, .close: false
+            }
+        }
+
         /// The bytes a client sends for this step: masked frames (or the raw bytes as they are).
         public func wireBytes<G: RandomNumberGenerator>(using generator: inout G) -> [UInt8] {
             func frame(_ opcode: UInt8, _ payload: [UInt8]) -> [UInt8] {
@@ -95,8 +103,8 @@ public struct ReplayConnection: Sendable {
                 switch record.kind {
                 case .text, .binary:
                     let opcode: UInt8 = record.kind == .text ? 1 : 2
-                    steps.append(Step(action: .message(opcode: opcode, payload: record.payload), at: at,
-                                      id: record.kind == .text ? id(of: record.payload) : nil, mutation: record.mutation))
+                    let action = framed(record) ?? .message(opcode: opcode, payload: record.payload)
+                    steps.append(Step(action: action, at: at, id: record.kind == .text ? id(of: record.payload) : nil, mutation: record.mutation))
                 case .ping:
                     steps.append(Step(action: .ping(record.payload), at: at))
                 case .close:
@@ -106,8 +114,29 @@ public struct ReplayConnection: Sendable {
                 }
             }
             let headers = (open.headers ?? []).filter { !regenerated.contains($0.name.lowercased()) }
-            return ReplayConnection(conn: conn, url: open.url ?? "/", headers: headers, steps: steps, recorded: recorded)
+            var plan = ReplayConnection(conn: conn, url: open.url ?? "/", headers: headers, steps: steps, recorded: recorded)
+            // A fuzz finding's probe is waited for as the fuzzer did, answered or not: that is what reproduces a hang or a drop.
+            if steps.contains(where: { $0.id == Mutator.probeID }) { plan.expected.insert(Mutator.probeID) }
+            return plan
         }
+    }
+
+    /// The message's recorded frames rebuilt (fragments, RSV bits, opcodes) when they were unusual
+    /// and the payload was sent as is (not compressed): frame-level findings then replay as found.
+    static func framed(_ record: CaptureRecord) -> Action? {
+        guard let frames = record.frames, frames.reduce(0, { $0 + $1.length }) == record.payload.count,
+            frames.count > 1 || frames.contains(where: { $0.rsv != 0 || $0.opcode != (record.kind == .text ? 1 : 2) })
+        else { return nil }
+        var generator = SystemRandomNumberGenerator()
+        var bytes: [UInt8] = []
+        var offset = 0
+        for frame in frames {
+            let payload = Array(record.payload[offset..<(offset + frame.length)])
+            offset += frame.length
+            let mask = frame.masked ? FrameEncoder.randomMask(using: &generator) : nil
+            bytes += FrameEncoder.encode(WebSocketFrame(fin: frame.fin, rsv: frame.rsv, opcode: frame.opcode, maskKey: mask, payload: payload))
+        }
+        return .raw(bytes)
     }
 
     private static func nanoseconds(_ ts: String) -> Int64? {
