@@ -14,3 +14,6 @@ echo "== proxy throughput (issue: >= 90% of direct, >= 50x mitmproxy)"
 echo
 echo "== replay throughput (issue: >= 50 000 messages/s sent with --pace fast)"
 "$PYTHON" "$(dirname "$0")/replay_throughput.py" "$BASETAP"
+echo
+echo "== fuzz throughput (issue: >= 5 000 mutated messages/s)"
+"$PYTHON" "$(dirname "$0")/fuzz_throughput.py" "$BASETAP"

@@ -8,7 +8,7 @@ struct Fuzz: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send mutated versions of a recorded session to a server and save what breaks it.",
         discussion: """
-            Each case is one recorded connection with one to three client messages broken by a named operator (entity IDs, envelope, values, JSON syntax, frames, session order, and payload schemas with --profile), followed by an unmutated probe request. A case is a finding when the server crashes or exits (--exec), stops accepting connections, resets or drops the connection without a closing handshake, closes with 1011, leaves the probe unanswered (hang), answers with a rule violation, or answers the probe far slower than the unmutated session.
+            Each case is one recorded connection with one client message (or the order of its messages) broken by a named operator (entity IDs, envelope, values, JSON syntax, frames, session order, and payload schemas with --profile), followed by an unmutated probe request. A case is a finding when the server crashes or exits (--exec), stops accepting connections, resets or drops the connection without a closing handshake, closes with 1011, leaves the probe unanswered (hang), answers with a rule violation, or answers the probe far slower than the unmutated session.
 
             Each new (oracle, operator, message type) is minimized (the fewest messages and mutations that still fail) and saved to DIR/findings/NNN-ORACLE-OPERATOR.jsonl, a capture that 'basetap replay FILE --target ...' reproduces; DIR/report.md lists them. A run is deterministic for its seed. Only fuzz servers you own: loopback or your own test hosts.
 

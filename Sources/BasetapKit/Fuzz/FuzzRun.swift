@@ -60,7 +60,7 @@ public struct FuzzRun {
 
         // The unmutated session first: a server that fails it already cannot be fuzzed meaningfully.
         var baselinePlan = plans[0]
-        Mutator.addProbe(to: &baselinePlan, from: plans[0])
+        Mutator.addProbe(Mutator.probe(for: plans[0]), to: &baselinePlan)
         let baseline = try replayer.replay(baselinePlan).wait()
         if let failure = oracle.judge(baseline) {
             throw BasetapError.input(place: options.target.url, message: "the unmutated seed session already fails (\(failure.kind.rawValue): \(failure.detail))")
@@ -92,33 +92,42 @@ public struct FuzzRun {
             return (failure, outcome)
         }
         while !done() {
-            let cases = (0..<max(1, workers * 4)).map { i in mutator.makeCase(next + i * shard.count) }
+            // Large batches: a case that hangs holds one worker for the timeout while the others go on.
+            let cases = (0..<max(1, workers * 32)).map { i in mutator.makeCase(next + i * shard.count) }
             next += cases.count * shard.count
             let outcomes = replayer.run(cases.map(\.plan), parallel: workers)
             if let server, outcomes.contains(where: { oracle.judge($0) != nil }), server.deathAfterCase() != nil { try server.restart() }
+            // Candidates: the first case of each failure not seen yet (abort and down may be collateral of a
+            // crash, so they are looked at again whatever their key).
+            var candidates: [(FuzzCase, Oracle.Failure, ReplayOutcome)] = []
+            var batchKeys = Set<String>()
             for (fuzzCase, outcome) in zip(cases, outcomes) {
                 summary.cases += 1
                 // Counted from the plan, not from what got through before a crash: the same seed stops at the same case.
                 summary.messagesSent += fuzzCase.plan.steps.filter(\.isMessage).count
                 guard let first = oracle.judge(outcome) else { continue }
-                let op = fuzzCase.ops.first ?? "none"
-                let type = fuzzCase.types.first ?? "(none)"
-                let key = { (kind: Oracle.Kind) in "\(kind.rawValue)|\(op)|\(type)" }
-                if seen.contains(key(first.kind)) && first.kind != .abort && first.kind != .down { continue }
+                let key = Self.key(first.kind, fuzzCase)
+                if (seen.contains(key) && first.kind != .abort && first.kind != .down) || !batchKeys.insert(key).inserted { continue }
                 if first.kind == .down && server == nil {
-                    let finding = try save(fuzzCase, failure: first, outcome: outcome, number: summary.findings.count + 1, op: op, type: type,
-                                           attempt: nil, original: fuzzCase.plan)
+                    let finding = try save(fuzzCase, failure: first, outcome: outcome, number: summary.findings.count + 1, attempt: nil, original: fuzzCase.plan)
                     summary.findings.append(finding)
                     return try finish(summary, started: started, meter: meter, stopped: "the server stopped accepting connections")
                 }
-                // Confirmed alone: a case that failed only beside others (a crash another case caused) is no finding.
-                let (confirmed, result) = try attempt(fuzzCase.plan)
-                guard let failure = confirmed, seen.insert(key(failure.kind)).inserted else { continue }
-                let finding = try save(fuzzCase, failure: failure, outcome: result, number: summary.findings.count + 1, op: op, type: type,
+                candidates.append((fuzzCase, first, outcome))
+            }
+            // Each is confirmed alone: a case that failed only beside others (a crash another case caused, a
+            // moment of overload) is no finding. A server basetap runs is tried one case at a time, so that a
+            // crash is blamed on the case that caused it; any other server takes the reruns in parallel.
+            let confirmations: [(Oracle.Failure?, ReplayOutcome)] = server != nil
+                ? try candidates.map { try attempt($0.0.plan) }
+                : replayer.run(candidates.map(\.0.plan), parallel: workers).map { (oracle.judge($0), $0) }
+            for ((fuzzCase, _, _), (confirmed, result)) in zip(candidates, confirmations) {
+                guard let failure = confirmed, seen.insert(Self.key(failure.kind, fuzzCase)).inserted else { continue }
+                let finding = try save(fuzzCase, failure: failure, outcome: result, number: summary.findings.count + 1,
                                        attempt: attempt, original: plans.first { $0.conn == fuzzCase.plan.conn }!,
                                        serverOutput: server?.outputBeforeRestart)
                 summary.findings.append(finding)
-                try output.write("\(style.red("found")) \(finding.failure.kind.rawValue) with \(style.cyan(op)) on \(type): \(finding.failure.detail) → \(finding.file)\n")
+                try output.write("\(style.red("found")) \(finding.failure.kind.rawValue) with \(style.cyan(finding.op)) on \(finding.type): \(finding.failure.detail) → \(finding.file)\n")
                 try output.flush()
             }
             let seconds = max(0.001, Date().timeIntervalSince(started))
@@ -126,6 +135,11 @@ public struct FuzzRun {
         }
         summary.restarts = server?.restarts ?? 0
         return try finish(summary, started: started, meter: meter, stopped: nil)
+    }
+
+    /// Findings are told apart by oracle, operator and the type of the message it changed.
+    static func key(_ kind: Oracle.Kind, _ fuzzCase: FuzzCase) -> String {
+        "\(kind.rawValue)|\(fuzzCase.ops.first ?? "none")|\(fuzzCase.types.first ?? "(none)")"
     }
 
     private func finish(_ summary: Summary, started: Date, meter: ProgressMeter?, stopped: String?) throws -> Summary {
@@ -142,7 +156,7 @@ public struct FuzzRun {
         return summary
     }
 
-    private func save(_ fuzzCase: FuzzCase, failure: Oracle.Failure, outcome: ReplayOutcome, number: Int, op: String, type: String,
+    private func save(_ fuzzCase: FuzzCase, failure: Oracle.Failure, outcome: ReplayOutcome, number: Int,
                       attempt: ((ReplayConnection) throws -> (Oracle.Failure?, ReplayOutcome))?, original: ReplayConnection,
                       serverOutput: String? = nil) throws -> Finding {
         var plan = fuzzCase.plan
@@ -153,12 +167,13 @@ public struct FuzzRun {
                                       budget: failure.kind == .hang ? 8 : 40)
             (plan, final) = minimizer.minimize(plan, original: original, kind: failure.kind, outcome: outcome)
         }
+        let op = fuzzCase.ops.first ?? "none"
         let name = String(format: "%03d", number) + "-\(failure.kind.rawValue)-\(op).jsonl"
         let path = outDirectory + "/findings/" + name
         let writer = try JSONLCaptureWriter(path: path)
         for record in final.records { try writer.write(record) }
         try writer.close()
-        return Finding(number: number, failure: failure, op: op, type: type, caseIndex: fuzzCase.index,
+        return Finding(number: number, failure: failure, op: op, type: fuzzCase.types.first ?? "(none)", caseIndex: fuzzCase.index,
                        messages: plan.steps.count, file: "findings/" + name, serverOutput: failure.kind == .crash ? serverOutput : nil)
     }
 

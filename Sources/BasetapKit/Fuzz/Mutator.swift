@@ -19,9 +19,13 @@ public struct Mutator: Sendable {
     /// Operators in use: schema ones only with a profile, and only the families asked for.
     public let enabled: [MutationOperator]
 
+    /// Each plan's probe, made once.
+    private let probes: [ReplayConnection.Step?]
+
     public init(seed: UInt64, plans: [ReplayConnection], profile: Profile? = nil, families: Set<MutationOperator.Family>? = nil) {
         self.seed = seed
         self.plans = plans
+        probes = plans.map(Self.probe(for:))
         self.profile = profile
         enabled = Self.operators.filter { op in
             (families?.contains(op.family) ?? true) && (op.family != .schema || profile != nil)
@@ -35,7 +39,8 @@ public struct Mutator: Sendable {
     /// Case `index`: the same for the same seed and index, whatever ran before.
     public func makeCase(_ index: Int) -> FuzzCase {
         var random = FuzzRandom(seed: seed, case: index)
-        let plan = plans[Int.random(in: 0..<plans.count, using: &random)]
+        let chosen = Int.random(in: 0..<plans.count, using: &random)
+        let plan = plans[chosen]
         var steps = plan.steps
         var ops: [String] = []
         var types: [String] = []
@@ -56,15 +61,15 @@ public struct Mutator: Sendable {
         }
         var mutated = plan
         mutated.steps = steps
-        Self.addProbe(to: &mutated, from: plan)
+        Self.addProbe(probes[chosen], to: &mutated)
         return FuzzCase(index: index, seed: seed, plan: mutated, ops: ops, types: types)
     }
 
     /// Only the probe is waited for: mutated requests may rightly go unanswered, and the server
     /// handles a connection's messages in order, so the probe's answer says it got through them all.
-    static func addProbe(to plan: inout ReplayConnection, from original: ReplayConnection) {
+    static func addProbe(_ probe: ReplayConnection.Step?, to plan: inout ReplayConnection) {
         plan.expected = []
-        guard let probe = probe(for: original) else { return }
+        guard let probe else { return }
         let close = plan.steps.lastIndex { if case .close = $0.action { true } else { false } } ?? plan.steps.count
         plan.steps.insert(probe, at: close)
         plan.expected = [probeID]
