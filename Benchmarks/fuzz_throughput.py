@@ -46,7 +46,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("basetap")
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=32)
     args = parser.parse_args()
     port = free_port()
     server = echo_server(port)

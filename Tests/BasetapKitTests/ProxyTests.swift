@@ -195,6 +195,18 @@ func freePort() -> Int {
         }
     }
 
+    @Test func anOversizedMessageIsRelayedWholeAndReportedNotInspected() throws {
+        let (serverPort, proxyPort) = (freePort(), freePort())
+        let server = try Self.sampleServer(port: serverPort, deflate: false)
+        defer { _ = server.stop() }
+        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--max-message-size", "2000", "--format", "jsonl"])
+        let (status, output) = try Self.client(proxyPort, ["--messages", "2", "--size", "50000", "--no-deflate", "--quiet", "--clean"])
+        #expect(status == 0 && output.contains("2 answers"), "the 50 kB messages and their answers got through: \(output)")
+        let log = proxy.stop(SIGINT)
+        #expect(log.contains(#""rule":"ws.message-limit""#), "\(log)")
+        #expect(log.contains("exceeds the limit of 2000"))
+    }
+
     @Test func anUnreachableUpstreamGivesTheClientA502() throws {
         let proxyPort = freePort(), deadPort = freePort()
         let proxy = try Self.proxy(listen: proxyPort, upstream: deadPort)
