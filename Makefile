@@ -9,7 +9,11 @@ PY_PACKAGES  = websockets==13.1 jsonschema
 BIN         = .build/debug/basetap
 RELEASE_BIN = .build/release/basetap
 
-.PHONY: all build release deps venv demo test bench clean
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = json-reader entity-id websocket-frames pcap jsonl-capture profile
+FUZZ_BIN     = .build-fuzz/release/basetap-fuzz
+
+.PHONY: all build release deps venv demo test bench fuzz-self clean
 
 all: build
 
@@ -47,5 +51,18 @@ bench: release venv
 	@$(VENV)/bin/pip install -q mitmproxy==11.0.2 || echo "mitmproxy could not be installed; the proxy benchmark runs without it"
 	@sh Benchmarks/run.sh $(RELEASE_BIN) $(VENV)/bin/python
 
+# libFuzzer with AddressSanitizer on every parser that reads untrusted bytes, FUZZ_SECONDS each,
+# seeded from Captures/ and the corpus kept in .build-fuzz/corpus; a crash stops with its input
+# saved as .build-fuzz/crash-TARGET-*.
+fuzz-self: deps
+	$(SWIFT) build --package-path Tests/FuzzHarnesses -c release -Xswiftc -sanitize=fuzzer,address --scratch-path .build-fuzz
+	@$(PYTHON) Tests/FuzzHarnesses/seeds.py .build-fuzz/seeds
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build-fuzz/corpus/$$t; echo "== $$t"; \
+	  FUZZ_TARGET=$$t $(FUZZ_BIN) .build-fuzz/corpus/$$t .build-fuzz/seeds/$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -rss_limit_mb=2048 -max_len=65536 -timeout=10 -print_final_stats=1 -artifact_prefix=.build-fuzz/crash-$$t- 2>&1 \
+	    | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|Done)" || exit 1; \
+	done
+
 clean:
-	rm -rf .build $(VENV)
+	rm -rf .build .build-fuzz $(VENV)
