@@ -78,6 +78,12 @@ struct Proxy: ParsableCommand {
     @Flag(help: "Close a connection with 1008 (naming the rule) when an error-level violation crosses it. The message that broke the rule has already been relayed.")
     var block = false
 
+    @Option(help: ArgumentHelp("Seconds a client has to send its request head; slower ones get 408 (slowloris).", valueName: "seconds"))
+    var headerTimeout = 10
+
+    @Option(help: ArgumentHelp("When a recording cannot be written (disk full, file gone): 'stop' the proxy, keeping what was recorded, or 'continue' relaying unrecorded.", valueName: "stop|continue"))
+    var onRecordError = "stop"
+
     @Option(help: "Exit with 1 when a finding of this severity or worse was reported: 'error' or 'warning'.")
     var failOn: Severity = .error
 
@@ -105,6 +111,10 @@ struct Proxy: ParsableCommand {
             options.idleTimeout = idleTimeout
         }
         options.block = block
+        guard headerTimeout > 0 else { throw BasetapError.usage("--header-timeout must be at least 1 second") }
+        options.headerTimeout = headerTimeout
+        guard ["stop", "continue"].contains(onRecordError) else { throw BasetapError.usage("--on-record-error must be 'stop' or 'continue', not '\(onRecordError)'") }
+        options.stopOnRecordError = onRecordError == "stop"
         options.metrics = try metrics.map { try ProxyTarget(hostPort: $0, defaultPort: nil, flag: "--metrics") }
         let proxy = try ProxyServer(options: options)
         let stop = DispatchSemaphore(value: 0)
@@ -116,6 +126,7 @@ struct Proxy: ParsableCommand {
             source.resume()
             sources.append(source)
         }
+        proxy.onFatal = { _ in stop.signal() }
         let address = try proxy.start()
         let listening = ProxyTarget(host: options.listen.host, port: address.port ?? options.listen.port, tls: options.listenerTLS != nil)
         switch options.mode {

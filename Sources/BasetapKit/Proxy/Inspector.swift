@@ -16,6 +16,8 @@ final class Inspector: @unchecked Sendable {
         var maxFrameSize = FrameParser.defaultMaxFrameSize
         /// Called (on the inspector's queue) for each error-level finding, with the connection number.
         var onError: (@Sendable (Int, Violation) -> Void)?
+        /// Called once (on the inspector's queue) when writing a recording first fails.
+        var onRecordError: (@Sendable (String) -> Void)?
     }
 
     private struct Connection {
@@ -144,8 +146,8 @@ final class Inspector: @unchecked Sendable {
                 summary.merge(connection.decoder.summary)
             }
             connections.removeAll()
-            do { try recorder?.close() } catch { recordError = "\(error)" }
-            do { try pcap?.close() } catch { recordError = "\(error)" }
+            do { try recorder?.close() } catch { recordFailed(error, options.record) }
+            do { try pcap?.close() } catch { recordFailed(error, options.pcap) }
             try? output.flush()
             checker.finish()
             return checker.summary
@@ -178,9 +180,16 @@ final class Inspector: @unchecked Sendable {
         }
     }
 
+    /// The first failure to write a recording is kept for the exit status and reported once.
+    private func recordFailed(_ error: Error, _ path: String?) {
+        guard recordError == nil else { return }
+        recordError = "\(path ?? "recording"): \(error)"
+        options.onRecordError?(recordError!)
+    }
+
     private func writePacket(_ packet: [UInt8]) {
         guard let pcap else { return }
-        do { try pcap.write(ipPacket: packet, timestamp: CaptureTime.nanoseconds()) } catch { recordError = "\(error)" }
+        do { try pcap.write(ipPacket: packet, timestamp: CaptureTime.nanoseconds()) } catch { recordFailed(error, options.pcap) }
     }
 
 }
@@ -192,7 +201,7 @@ extension Inspector: DecodeSink {
             try recorder?.write(record)
             if recorder != nil { recordsWritten += 1 }
         } catch {
-            recordError = "\(error)"
+            recordFailed(error, options.record)
         }
         if options.logMessages && record.kind != .open && record.kind != .end && !options.quiet {
             let body = record.kind.isMessage ? (record.text.map { JSONReader.abbreviate($0, limit: 160) } ?? "\(record.payload.count) bytes") : "\(record.code.map(String.init) ?? "")"

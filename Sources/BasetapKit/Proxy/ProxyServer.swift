@@ -39,6 +39,10 @@ public final class ProxyServer: @unchecked Sendable {
         public var block = false
         /// Serve Prometheus metrics here.
         public var metrics: ProxyTarget?
+        /// What a failing recording (disk full, file gone) does: stop the proxy, or relay on unrecorded.
+        public var stopOnRecordError = true
+        /// Seconds a client has to send its request head (slowloris defence).
+        public var headerTimeout = 10
 
         public init(listen: ProxyTarget, mode: Mode) {
             self.listen = listen
@@ -85,13 +89,28 @@ public final class ProxyServer: @unchecked Sendable {
         inspect.maxFrameSize = options.maxMessageSize
         let blocker = Blocker()
         if options.block { inspect.onError = { conn, violation in blocker.proxy?.block(conn, violation) } }
+        inspect.onRecordError = { reason in blocker.proxy?.recordingFailed(reason) }
         inspector = try Inspector(options: inspect, output: output, messages: messages)
         blocker.proxy = self
+    }
+
+    /// Called when the proxy must stop by itself (a recording that cannot be written, with
+    /// `stopOnRecordError`); the command line stops as it would on Ctrl-C.
+    public var onFatal: (@Sendable (String) -> Void)?
+
+    fileprivate func recordingFailed(_ reason: String) {
+        if options.stopOnRecordError {
+            note("recording failed: \(reason); stopping (--on-record-error stop), what was recorded before is kept")
+            onFatal?(reason)
+        } else {
+            note("recording failed: \(reason); relaying goes on unrecorded (--on-record-error continue)")
+        }
     }
 
     /// Starts listening; returns the bound address (useful with port 0).
     @discardableResult
     public func start() throws -> SocketAddress {
+        Self.raiseOpenFileLimit()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -154,6 +173,7 @@ public final class ProxyServer: @unchecked Sendable {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: listenerContext))
         }
         try addIdleTimeout(channel, conn: conn)
+        try channel.pipeline.syncOperations.addHandler(HeadDeadline(seconds: options.headerTimeout, conn: conn, proxy: self))
         switch options.mode {
         case .reverse(let upstream):
             try attachRelay(channel, conn: conn, route: upstream, rewriteHost: true)
@@ -182,6 +202,9 @@ public final class ProxyServer: @unchecked Sendable {
     /// Connects the upstream for a client whose request head is complete, on the client's event
     /// loop; over TLS the relay starts only after the handshake, so a bad certificate is a 502.
     func connectUpstream(conn: Int, client: Channel, route: ProxyTarget, firstBytes: ByteBuffer) {
+        if let deadline = try? client.pipeline.syncOperations.handler(type: HeadDeadline.self) {
+            client.pipeline.syncOperations.removeHandler(deadline, promise: nil)
+        }
         let handshake = client.eventLoop.makePromise(of: Void.self)
         ClientBootstrap(group: client.eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
@@ -213,6 +236,8 @@ public final class ProxyServer: @unchecked Sendable {
             .whenComplete { [self] result in
                 switch result {
                 case .success(let upstream):
+                    // The client may have left while the upstream was being reached: nothing to relay for.
+                    guard client.isActive else { return upstream.close(promise: nil) }
                     lock.lock()
                     upstreams[conn] = upstream
                     lock.unlock()
@@ -290,9 +315,18 @@ public final class ProxyServer: @unchecked Sendable {
         }
     }
 
+    /// Two descriptors per relayed connection: the usual soft limit of 1024 would cap the proxy near
+    /// 500 connections, far below --max-connections, so it is raised to the hard limit.
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
     /// A short plain-text HTTP error that closes the connection.
     static func httpError(_ status: Int, _ reason: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let phrases = [400: "Bad Request", 403: "Forbidden", 431: "Request Header Fields Too Large", 502: "Bad Gateway"]
+        let phrases = [400: "Bad Request", 403: "Forbidden", 408: "Request Timeout", 431: "Request Header Fields Too Large", 502: "Bad Gateway"]
         let body = "basetap: \(reason)\n"
         return allocator.buffer(string: "HTTP/1.1 \(status) \(phrases[status] ?? "Error")\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body)
     }

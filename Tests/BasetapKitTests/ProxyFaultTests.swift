@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+@testable import BasetapKit
+
+/// The proxy under faults on loopback: slow and silent peers, connection storms, recordings that
+/// cannot be written, and stopping in the middle of heavy traffic.
+@Suite(.serialized) struct ProxyFaultTests {
+    /// Reads until the peer closes or `seconds` pass; returns what arrived.
+    static func readAll(_ fd: Int32, seconds: Double) -> String {
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1e6))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            received += buffer[0..<n]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    @Test func aSlowlorisClientGets408() throws {
+        let (serverPort, proxyPort) = (freePort(), freePort())
+        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--header-timeout", "1"])
+        let fd = connectLoopback(proxyPort)
+        for byte in "GET /ws HTTP/1.1\r\nHost: x\r\n".utf8.prefix(6) {
+            var b = byte
+            _ = write(fd, &b, 1)
+            usleep(250_000)
+        }
+        let answer = Self.readAll(fd, seconds: 3)
+        close(fd)
+        #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
+        let log = proxy.stop(SIGINT)
+        #expect(log.contains("no complete request head within 1 s"))
+    }
+
+    @Test func anUpstreamThatNeverAnswersTheUpgradeIsClosedByTheIdleTimeout() throws {
+        let proxyPort = freePort()
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(listener, 8)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        defer { close(listener) }
+        let silentPort = Int(UInt16(bigEndian: address.sin_port))
+        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: silentPort, ["--idle-timeout", "1"])
+        let fd = connectLoopback(proxyPort)
+        let head = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        _ = write(fd, head, head.utf8.count)
+        let started = Date()
+        let answer = Self.readAll(fd, seconds: 5)
+        close(fd)
+        #expect(answer.isEmpty && Date().timeIntervalSince(started) < 4.5, "closed by the proxy, not by the read timeout")
+        let log = proxy.stop(SIGINT)
+        #expect(log.contains("without traffic (--idle-timeout)"), "\(log)")
+    }
+
+    @Test func aThousandConnectionsOpenedAndDroppedLeaveTheProxyWorking() throws {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = max(limit.rlim_cur, min(limit.rlim_max, 4096))
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let (serverPort, proxyPort) = (freePort(), freePort())
+        let server = try ProxyTests.sampleServer(port: serverPort, deflate: false)
+        defer { _ = server.stop(SIGKILL) }  // its own shutdown waits out the close timeout of hundreds of connections
+        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--quiet"])
+        var sockets: [Int32] = []
+        for i in 0..<1000 {
+            let fd = connectLoopback(proxyPort)
+            guard fd >= 0 else { continue }
+            let partial = i % 2 == 0 ? "GET /ws HTTP/1.1\r\nHost: x\r\n" : "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            _ = write(fd, partial, partial.utf8.count)
+            sockets.append(fd)
+        }
+        #expect(sockets.count == 1000)
+        for fd in sockets {
+            var linger = Foundation.linger(l_onoff: 1, l_linger: 0)  // a reset, the rudest way to leave
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Foundation.linger>.size))
+            close(fd)
+        }
+        let (status, output) = try ProxyTests.client(proxyPort, ["--quiet", "--clean", "--no-deflate"])
+        #expect(status == 0 && output.contains("6 answers"), "\(output)")
+        let log = proxy.stop(SIGINT)
+        #expect(proxy.process.terminationStatus == 0, "\(log)")
+        #expect(log.contains("stopped after 1001 connections"), "\(log)")
+    }
+
+    @Test func anUnwritableRecordingIsAClearErrorAndStopsOrNot() throws {
+        let (serverPort, proxyPort) = (freePort(), freePort())
+        let server = try ProxyTests.sampleServer(port: serverPort, deflate: false)
+        defer { _ = server.stop() }
+        let missing = try runBasetap(["proxy", "--upstream", "ws://127.0.0.1:\(serverPort)", "--listen", "127.0.0.1:\(proxyPort)", "--record", "/nonexistent/dir/s.jsonl"])
+        #expect(missing.status == 2 && missing.stderr.split(separator: "\n").count == 1 && missing.stderr.contains("/nonexistent/dir/s.jsonl"), "\(missing.stderr)")
+
+        // /dev/full: every write fails with ENOSPC, as on a full disk.
+        let stopping = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--record", "/dev/full", "--quiet"])
+        _ = try ProxyTests.client(proxyPort, ["--quiet", "--clean", "--no-deflate", "--messages", "40", "--size", "4000"])
+        let deadline = Date().addingTimeInterval(10)
+        while stopping.process.isRunning && Date() < deadline { usleep(50_000) }
+        #expect(!stopping.process.isRunning, "the proxy stopped by itself")
+        let stopLog = stopping.stop(SIGINT)
+        #expect(stopping.process.terminationStatus == 2 && stopLog.contains("recording failed") && stopLog.contains("No space left on device"), "\(stopLog)")
+
+        let continuing = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--record", "/dev/full", "--quiet", "--on-record-error", "continue"])
+        let (status, output) = try ProxyTests.client(proxyPort, ["--quiet", "--clean", "--no-deflate", "--messages", "40", "--size", "4000"])
+        #expect(status == 0 && output.contains("40 answers"), "relaying went on: \(output)")
+        #expect(continuing.process.isRunning)
+        let continueLog = continuing.stop(SIGINT)
+        #expect(continueLog.contains("relaying goes on unrecorded") && continuing.process.terminationStatus == 2, "\(continueLog)")
+    }
+
+    @Test func stoppingDuringHeavyTrafficLeavesValidRecordings() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (serverPort, proxyPort) = (freePort(), freePort())
+        let server = try ProxyTests.sampleServer(port: serverPort, deflate: true)
+        defer { _ = server.stop() }
+        let record = directory.appendingPathComponent("heavy.jsonl").path, pcap = directory.appendingPathComponent("heavy.pcap").path
+        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--record", record, "--pcap", pcap, "--quiet"])
+        let clients = try (0..<4).map { _ in
+            try Peer(PcapFixtures.python, [ProxyTests.peers.appendingPathComponent("sample_client.py").path, "ws://127.0.0.1:\(proxyPort)/ws", "--clean", "--quiet", "--messages", "100000", "--size", "300"])
+        }
+        Thread.sleep(forTimeInterval: 1.5)
+        let log = proxy.stop(SIGINT)
+        for client in clients { _ = client.stop(SIGKILL) }
+        #expect(proxy.process.terminationStatus == 0, "\(log)")
+        let records = try JSONLCaptureReader(path: record).readAll()
+        let messages = records.filter(\.kind.isMessage)
+        #expect(messages.count > 100, "traffic was heavy")
+        #expect(records.filter { $0.kind == .end }.count == 4, "every connection ended in the record")
+        let written = log.split(separator: "\n").first { $0.contains("records written") }.map(String.init) ?? ""
+        #expect(written.contains("; \(records.count) records written"), "\(written) vs \(records.count)")
+        let (decoded, _) = try PcapFixtures.decode(pcap)
+        #expect(decoded.records.filter(\.kind.isMessage).count == messages.count, "the pcap is valid and holds the same messages")
+    }
+}
