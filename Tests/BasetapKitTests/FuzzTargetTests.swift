@@ -50,4 +50,22 @@ import Testing
         }
         #expect(runs > perSeed)
     }
+
+    /// Inputs on which `make fuzz-self` once found a crash, kept so that they never crash again.
+    static let regressions: [(target: String, input: [UInt8])] = [
+        // Bracketed IPv6 host with a NUL and dots: the embedded-IPv4 check read past the group.
+        ("entity-id", Array("[\u{0}0.2.42.22.".utf8) + [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5] + Array("0?.2.]".utf8)),
+        ("entity-id", [0x5B, 0xF0, 0x31, 0x19, 0x2E, 0x00, 0x00, 0x06, 0x0B, 0x2E, 0x5D]),
+    ]
+
+    @Test func inputsThatOnceCrashedAreHandled() {
+        for (name, input) in Self.regressions {
+            FuzzTargets.all.first { $0.name == name }!.run(input)
+        }
+        #expect(EntityID.validate("[" + "0.2.42.22." + "]").isFailure)
+    }
+}
+
+extension Result {
+    var isFailure: Bool { if case .failure = self { true } else { false } }
 }

@@ -113,7 +113,11 @@ enum Host {
             guard len > 0 else { return "IPv4 address '\(text)' has an empty octet" }
             guard len <= 3 else { return "IPv4 address '\(text)' has an octet out of range 0-255" }
             var value = 0
-            for k in octetStart..<i { value = value * 10 + Int(p[k] - UInt8(ascii: "0")) }
+            for k in octetStart..<i {
+                // Callers check for digits, except in an IPv6 address's embedded IPv4 tail.
+                guard p[k] &- UInt8(ascii: "0") < 10 else { return "IPv4 address '\(text)' contains \(EntityID.describe(p, k))" }
+                value = value * 10 + Int(p[k] - UInt8(ascii: "0"))
+            }
             if value > 255 { return "IPv4 address '\(text)' has octet \(value), out of range 0-255" }
             if len > 1 && p[octetStart] == UInt8(ascii: "0") {
                 return "IPv4 address '\(text)' has an octet with a leading zero"
