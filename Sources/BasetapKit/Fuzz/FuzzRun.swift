@@ -96,16 +96,17 @@ public struct FuzzRun {
             let cases = (0..<max(1, workers * 32)).map { i in mutator.makeCase(next + i * shard.count) }
             next += cases.count * shard.count
             let outcomes = replayer.run(cases.map(\.plan), parallel: workers)
-            if let server, outcomes.contains(where: { oracle.judge($0) != nil }), server.deathAfterCase() != nil { try server.restart() }
+            let judgments = outcomes.map(oracle.judge)
+            if let server, judgments.contains(where: { $0 != nil }), server.deathAfterCase() != nil { try server.restart() }
             // Candidates: the first case of each failure not seen yet (abort and down may be collateral of a
             // crash, so they are looked at again whatever their key).
             var candidates: [(FuzzCase, Oracle.Failure, ReplayOutcome)] = []
             var batchKeys = Set<String>()
-            for (fuzzCase, outcome) in zip(cases, outcomes) {
+            for ((fuzzCase, outcome), judgment) in zip(zip(cases, outcomes), judgments) {
                 summary.cases += 1
                 // Counted from the plan, not from what got through before a crash: the same seed stops at the same case.
                 summary.messagesSent += fuzzCase.plan.steps.filter(\.isMessage).count
-                guard let first = oracle.judge(outcome) else { continue }
+                guard let first = judgment else { continue }
                 let key = Self.key(first.kind, fuzzCase)
                 if (seen.contains(key) && first.kind != .abort && first.kind != .down) || !batchKeys.insert(key).inserted { continue }
                 if first.kind == .down && server == nil {

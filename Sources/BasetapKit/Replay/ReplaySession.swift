@@ -82,11 +82,11 @@ final class ReplaySession: ChannelInboundHandler {
                 closeTimer?.cancel()
                 phase = .open
                 started = .now()
-                decode(.s2c, received, context)
+                decode(.s2c, received)
                 sendSteps(context)
             }
         case .open, .closing:
-            decode(.s2c, bytes, context)
+            decode(.s2c, bytes)
         case .done:
             break
         }
@@ -189,12 +189,12 @@ final class ReplaySession: ChannelInboundHandler {
 
     private func send(_ context: ChannelHandlerContext, _ bytes: [UInt8]) {
         context.write(NIOAny(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
-        decode(.c2s, bytes, context)
+        decode(.c2s, bytes)
     }
 
     // MARK: Receiving and the end
 
-    private func decode(_ dir: Direction, _ bytes: [UInt8], _ context: ChannelHandlerContext) {
+    private func decode(_ dir: Direction, _ bytes: [UInt8]) {
         guard let sink else { return }
         try? decoder?.data(dir, bytes, timestamp: CaptureTime.nanoseconds(), sink: sink)
     }

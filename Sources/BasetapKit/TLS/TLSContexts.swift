@@ -62,6 +62,9 @@ public final class LeafIssuer: @unchecked Sendable {
     private let keyLog: KeyLogFile?
     private let lock = NSLock()
     private var contexts: [String: NIOSSLContext] = [:]
+    /// Separate from `lock`: SNI callbacks ask for leaves while a context is being made under it.
+    private let leafLock = NSLock()
+    private var leaves: [String: TLSConfiguration] = [:]
 
     public init(authority: CertificateAuthority, keyLog: KeyLogFile? = nil) {
         self.authority = authority
@@ -95,12 +98,17 @@ public final class LeafIssuer: @unchecked Sendable {
         return context
     }
 
+    /// One leaf per name, whether it is first asked for by CONNECT or by SNI.
     private func serverConfiguration(for name: String) throws -> TLSConfiguration {
+        leafLock.lock()
+        defer { leafLock.unlock() }
+        if let configuration = leaves[name] { return configuration }
         let issued = try authority.issue(names: [name])
         let certificate = try NIOSSLCertificate(bytes: Array(issued.certificatePEM.utf8), format: .pem)
         let privateKey = try NIOSSLPrivateKey(bytes: Array(issued.keyPEM.utf8), format: .pem)
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: [.certificate(certificate)], privateKey: .privateKey(privateKey))
         configuration.keyLogCallback = keyLog?.callback
+        leaves[name] = configuration
         return configuration
     }
 }
