@@ -80,16 +80,28 @@ public struct FuzzRun {
             if let duration, Date().timeIntervalSince(started) >= duration { return true }
             return false
         }
+        // An upgrade and a Close alone: a server that is alive answers it at once.
+        var handshakeOnly = plans[0]
+        handshakeOnly.steps = []
+        handshakeOnly.expected = []
+        func answersHandshake() -> Bool {
+            guard let outcome = try? replayer.replay(handshakeOnly).wait() else { return false }
+            return outcome.failure == nil && outcome.abnormalEnd == nil
+        }
         /// Runs one plan alone and judges it; with `--exec`, a server that died on it is a crash (and is restarted).
         func attempt(_ plan: ReplayConnection) throws -> (Oracle.Failure?, ReplayOutcome) {
             if let server, server.exitDescription != nil || !ServerProcess.accepts(options.target) { try server.restart() }
             let outcome = try replayer.replay(plan).wait()
             let failure = oracle.judge(outcome)
-            if let server, failure != nil, let death = server.deathAfterCase() {
-                try server.restart()
-                return (Oracle.Failure(kind: .crash, detail: "the server \(death)"), outcome)
-            }
-            return (failure, outcome)
+            guard let server, failure != nil, server.deathAfterCase(handshake: answersHandshake) != nil else { return (failure, outcome) }
+            // A loaded server can still be working through earlier cases and die of one of them during
+            // this one: only a fresh server that dies of this case alone convicts it.
+            try server.restart()
+            let again = try replayer.replay(plan).wait()
+            let failureAgain = oracle.judge(again)
+            guard failureAgain != nil, let death = server.deathAfterCase(handshake: answersHandshake) else { return (failureAgain, again) }
+            try server.restart()
+            return (Oracle.Failure(kind: .crash, detail: "the server \(death)"), again)
         }
         while !done() {
             // Large batches: a case that hangs holds one worker for the timeout while the others go on.
@@ -97,7 +109,7 @@ public struct FuzzRun {
             next += cases.count * shard.count
             let outcomes = replayer.run(cases.map(\.plan), parallel: workers)
             let judgments = outcomes.map(oracle.judge)
-            if let server, judgments.contains(where: { $0 != nil }), server.deathAfterCase() != nil { try server.restart() }
+            if let server, judgments.contains(where: { $0 != nil }), server.deathAfterCase(handshake: answersHandshake) != nil { try server.restart() }
             // Candidates: the first case of each failure not seen yet (abort and down may be collateral of a
             // crash, so they are looked at again whatever their key).
             var candidates: [(FuzzCase, Oracle.Failure, ReplayOutcome)] = []

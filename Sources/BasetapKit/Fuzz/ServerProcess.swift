@@ -66,10 +66,11 @@ public final class ServerProcess: @unchecked Sendable {
         return lines.joined(separator: "\n")
     }
 
-    /// After a case that went wrong: nil when the server still accepts connections, else how it
-    /// ended (waiting a moment for the exit to be seen).
-    public func deathAfterCase() -> String? {
-        if Self.accepts(target) { return nil }
+    /// After a case that went wrong: nil when the server still completes `handshake`, else how it
+    /// ended (waiting a moment for the exit to be seen). A bare TCP connect is not enough: the kernel
+    /// completes it for a process that is in the middle of dying.
+    public func deathAfterCase(handshake: () -> Bool) -> String? {
+        if exitDescription == nil && handshake() { return nil }
         let deadline = Date().addingTimeInterval(2)
         while Date() < deadline {
             if let exit = exitDescription { return exit }
