@@ -3,17 +3,18 @@ import BasetapKit
 
 /// Limits for reading captures off the wire; shared by decode and check.
 struct WireOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Largest frame or (inflated) message accepted, in bytes; past it a ws.message-limit or ws.inflate-limit is reported.", valueName: "bytes"))
-    var maxMessageSize = InflateLimits.defaultMaxSize
+    @OptionGroup var limits: LimitOptions
 
     @Option(help: ArgumentHelp("Out-of-order TCP bytes buffered per direction before the missing ones are declared a gap.", valueName: "bytes"))
     var maxTcpBuffer = TCPStreamReassembler.defaultMaxPendingBytes
 
     func pcapOptions() throws -> PcapDecoder.Options {
-        guard maxMessageSize > 0, maxTcpBuffer > 0 else { throw BasetapError.usage("--max-message-size and --max-tcp-buffer must be positive") }
+        guard maxTcpBuffer > 0 else { throw BasetapError.usage("--max-tcp-buffer must be positive") }
         var options = PcapDecoder.Options()
-        options.maxFrameSize = maxMessageSize
-        options.inflate.maxSize = maxMessageSize
+        options.maxFrameSize = limits.maxMessageSize
+        options.inflate.maxSize = limits.maxMessageSize
+        options.inflate.maxRatio = limits.maxInflateRatio
+        options.maxHeadSize = limits.maxHeaderSize
         options.maxPendingBytes = maxTcpBuffer
         return options
     }

@@ -61,6 +61,24 @@ struct RuleOptions: ParsableArguments {
 }
 
 /// The server a replay or a fuzz run talks to; shared by replay and fuzz.
+/// Sizes the peers' bytes may make basetap hold; shared by every command that reads WebSocket traffic.
+struct LimitOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Largest frame or inflated message inspected, in bytes; past it ws.message-limit or ws.inflate-limit is reported (the proxy still relays it).", valueName: "bytes"))
+    var maxMessageSize = InflateLimits.defaultMaxSize
+
+    @Option(help: ArgumentHelp("Largest inflated/compressed ratio of a permessage-deflate message (checked past 1 MiB inflated); past it ws.inflate-limit is reported.", valueName: "ratio"))
+    var maxInflateRatio = InflateLimits.defaultMaxRatio
+
+    @Option(help: ArgumentHelp("Largest HTTP request or upgrade response head, in bytes; the proxy answers a longer request with 431.", valueName: "bytes"))
+    var maxHeaderSize = HTTPHeadReader.defaultMaxHeadSize
+
+    func validate() throws {
+        guard maxMessageSize > 0, maxInflateRatio > 0, maxHeaderSize >= 256 else {
+            throw ValidationError("--max-message-size and --max-inflate-ratio must be positive, --max-header-size at least 256")
+        }
+    }
+}
+
 struct TargetOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The server: a path given here replaces the recorded one.", valueName: "ws[s]://host:port[/path]"))
     var target: String

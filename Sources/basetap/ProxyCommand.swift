@@ -57,8 +57,11 @@ struct Proxy: ParsableCommand {
     @Option(help: ArgumentHelp("Record both legs' plaintext as TCP/IP packets to this pcap file.", valueName: "file"))
     var pcap: String?
 
-    @Flag(help: "Also print every message as it passes.")
+    @Flag(help: "Also print every upgrade (with its headers) and every message as it passes.")
     var logMessages = false
+
+    @Flag(help: "Show credentials in the message log as they are: Authorization, cookies, and secret-looking query parameters and JSON members (password, token, ...) are '[redacted]' by default. Recordings always keep them.")
+    var logSecrets = false
 
     @Flag(name: .shortAndLong, help: "Print only the summary when stopped.")
     var quiet = false
@@ -66,8 +69,7 @@ struct Proxy: ParsableCommand {
     @Option(help: "Most client connections at once; more are refused.")
     var maxConnections = 1024
 
-    @Option(help: ArgumentHelp("Largest frame or inflated message inspected, in bytes (larger ones are still relayed).", valueName: "bytes"))
-    var maxMessageSize = InflateLimits.defaultMaxSize
+    @OptionGroup var limits: LimitOptions
 
     @Option(help: ArgumentHelp("Close connections with no traffic either way for this many seconds.", valueName: "seconds"))
     var idleTimeout: Int?
@@ -101,11 +103,14 @@ struct Proxy: ParsableCommand {
         options.format = report.format
         options.style = report.style(for: .standardOutput)
         options.logMessages = logMessages
+        options.logSecrets = logSecrets
         options.quiet = quiet
         options.record = record
         options.pcap = pcap
         options.maxConnections = maxConnections
-        options.maxMessageSize = maxMessageSize
+        options.maxMessageSize = limits.maxMessageSize
+        options.maxInflateRatio = limits.maxInflateRatio
+        options.maxHeaderSize = limits.maxHeaderSize
         if let idleTimeout {
             guard idleTimeout > 0 else { throw BasetapError.usage("--idle-timeout must be at least 1 second") }
             options.idleTimeout = idleTimeout

@@ -106,6 +106,23 @@ import Testing
         #expect(result.status == 1)
         #expect(result.stdout.contains(#""rule":"ws.inflate-limit""#))
         #expect(result.stdout.contains(#""offset":"#))
+        // The ratio limit on its own: 4 MiB of zeros is about 1000:1; inflated whole, they are no JSON.
+        let generous = try runBasetap(["check", "--max-inflate-ratio", "100000", path])
+        #expect(!generous.stdout.contains("ws.inflate-limit") && generous.stdout.contains("json.syntax"), "\(generous.stdout)\(generous.stderr)")
+        let strict = try runBasetap(["check", "--max-inflate-ratio", "50", "--format", "jsonl", path])
+        #expect(strict.status == 1 && strict.stdout.contains(#""rule":"ws.inflate-limit""#) && strict.stdout.contains("50"), "\(strict.stdout)")
+        #expect(try runBasetap(["check", "--max-inflate-ratio", "0", path]).status == 2)
+    }
+
+    @Test func anUpgradeAnsweredWithTheWrongAcceptIsReported() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var b = TCPPacketBuilder(client: Self.client, server: Self.server)
+        let wrong = Array(String(decoding: Self.accept(), as: UTF8.self).replacingOccurrences(of: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", with: "bm90IHRoZSByaWdodCBhbnN3ZXI=").utf8)
+        let packets = b.handshake() + b.data(.c2s, Self.upgrade) + b.data(.s2c, wrong) + b.data(.c2s, Self.text(Self.hello, client: true))
+        let (collector, _) = try PcapFixtures.decode(try Self.write(packets, in: directory))
+        #expect(collector.violations.map(\.rule) == ["ws.handshake-accept"])
+        #expect(collector.records.filter(\.kind.isMessage).count == 1, "the connection is still followed")
     }
 
     @Test func aMissingSegmentIsAGapAndAConflictingRetransmissionIsReported() throws {

@@ -35,8 +35,8 @@ import Testing
         #expect(log.contains("no complete request head within 1 s"))
     }
 
-    @Test func anUpstreamThatNeverAnswersTheUpgradeIsClosedByTheIdleTimeout() throws {
-        let proxyPort = freePort()
+    /// A listening socket on a free loopback port, for upstreams scripted byte by byte.
+    static func loopbackListener() -> (fd: Int32, port: Int) {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -45,18 +45,119 @@ import Testing
         listen(listener, 8)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        return (listener, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    /// Reads one HTTP head (up to its blank line).
+    static func readHead(_ fd: Int32) -> String {
+        var head: [UInt8] = []
+        var byte: UInt8 = 0
+        while head.suffix(4) != [0x0D, 0x0A, 0x0D, 0x0A] && read(fd, &byte, 1) == 1 { head.append(byte) }
+        return String(decoding: head, as: UTF8.self)
+    }
+
+    static let upgradeHead = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
+    static func send(_ fd: Int32, _ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    @Test func anUpstreamThatNeverAnswersTheUpgradeIsClosedByTheIdleTimeout() throws {
+        let proxyPort = freePort()
+        let (listener, silentPort) = Self.loopbackListener()
         defer { close(listener) }
-        let silentPort = Int(UInt16(bigEndian: address.sin_port))
         let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: silentPort, ["--idle-timeout", "1"])
         let fd = connectLoopback(proxyPort)
-        let head = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        _ = write(fd, head, head.utf8.count)
+        Self.send(fd, Array(Self.upgradeHead.utf8))
         let started = Date()
         let answer = Self.readAll(fd, seconds: 5)
         close(fd)
         #expect(answer.isEmpty && Date().timeIntervalSince(started) < 4.5, "closed by the proxy, not by the read timeout")
         let log = proxy.stop(SIGINT)
         #expect(log.contains("without traffic (--idle-timeout)"), "\(log)")
+    }
+
+    @Test func aRequestHeadPastTheLimitGets431() throws {
+        let (serverPort, proxyPort) = (freePort(), freePort())
+        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--max-header-size", "1024"])
+        let fd = connectLoopback(proxyPort)
+        Self.send(fd, Array(("GET /ws HTTP/1.1\r\nHost: x\r\nX-Padding: " + String(repeating: "p", count: 2000)).utf8))
+        let answer = Self.readAll(fd, seconds: 3)
+        close(fd)
+        #expect(answer.hasPrefix("HTTP/1.1 431"), "\(answer)")
+        let log = proxy.stop(SIGINT)
+        #expect(log.contains("longer than 1024 bytes (--max-header-size)"), "\(log)")
+    }
+
+    @Test func aWrongSecWebSocketAcceptIsRelayedAsSentAndReported() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let proxyPort = freePort()
+        let (listener, upstreamPort) = Self.loopbackListener()
+        defer { close(listener) }
+        let wrong = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n"
+        let greeting = #"{"id":"g1","type":"hello","from":"server.example.org","to":"","payload":{}}"#
+        let upstream = Thread {
+            let fd = accept(listener, nil, nil)
+            _ = Self.readHead(fd)
+            Self.send(fd, Array(wrong.utf8) + PcapEdgeCaseTests.text(greeting, client: false))
+            _ = Self.readAll(fd, seconds: 2)
+            close(fd)
+        }
+        upstream.start()
+        let record = directory.appendingPathComponent("bad-accept.jsonl").path
+        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: upstreamPort, ["--record", record, "--format", "jsonl"])
+        let fd = connectLoopback(proxyPort)
+        Self.send(fd, Array(Self.upgradeHead.utf8))
+        let answer = Self.readAll(fd, seconds: 1)
+        close(fd)
+        // Relayed byte for byte: judging the answer is the client's job (RFC 6455 §4.1), reporting it is basetap's.
+        #expect(answer.hasPrefix(wrong) && answer.contains(greeting), "\(answer)")
+        let log = proxy.stop(SIGINT)
+        let violation = try #require(log.split(separator: "\n").first { $0.contains("ws.handshake-accept") }, "\(log)")
+        #expect(violation.contains("AAAAAAAAAAAAAAAAAAAAAAAAAAA=") && violation.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="))
+        let records = try JSONLCaptureReader(path: record).readAll()
+        #expect(records.first?.kind == .open && records.contains { $0.kind == .text && $0.dir == .s2c })
+    }
+
+    @Test func aHalfCloseIsRelayedAndTheOtherDirectionGoesOn() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let proxyPort = freePort()
+        let (listener, upstreamPort) = Self.loopbackListener()
+        defer { close(listener) }
+        let request = #"{"id":"r1","type":"room.join","from":"@a@x.org","to":"x.org","payload":{}}"#
+        let late = #"{"id":"r1","type":"room.join","from":"x.org","to":"@a@x.org","ok":true,"payload":{}}"#
+        let upstream = Thread {
+            let fd = accept(listener, nil, nil)
+            let head = Self.readHead(fd)
+            let key = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }.map { $0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces) } ?? ""
+            Self.send(fd, Array("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(HandshakeAccept.value(for: key))\r\n\r\n".utf8))
+            // The client's request, then its half-close: the answer goes out only once the end of input
+            // arrived (a read of 0), not after the read timeout.
+            var timeout = timeval(tv_sec: 3, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            var n = 1
+            while n > 0 { n = read(fd, &buffer, buffer.count) }
+            if n == 0 { Self.send(fd, PcapEdgeCaseTests.text(late, client: false)) }
+            close(fd)
+        }
+        upstream.start()
+        let record = directory.appendingPathComponent("half-close.jsonl").path
+        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: upstreamPort, ["--record", record])
+        let fd = connectLoopback(proxyPort)
+        Self.send(fd, Array(Self.upgradeHead.utf8))
+        #expect(Self.readHead(fd).hasPrefix("HTTP/1.1 101"))
+        Self.send(fd, PcapEdgeCaseTests.text(request, client: true))
+        shutdown(fd, Int32(SHUT_WR))
+        let answer = Self.readAll(fd, seconds: 5)
+        close(fd)
+        #expect(answer.contains(late), "the answer sent after the half-close arrived: \(answer)")
+        _ = proxy.stop(SIGINT)
+        let records = try JSONLCaptureReader(path: record).readAll()
+        #expect(records.filter { $0.kind == .text }.map(\.dir) == [.c2s, .s2c])
+        #expect(records.last?.kind == .end)
     }
 
     @Test func aThousandConnectionsOpenedAndDroppedLeaveTheProxyWorking() throws {

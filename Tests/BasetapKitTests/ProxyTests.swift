@@ -340,6 +340,30 @@ func freePort() -> Int {
         #expect(records.contains { $0.kind == .close && $0.dir == .s2c && $0.code == 1008 }, "the server answered basetap's Close 1008")
     }
 
+    @Test func theMessageLogHidesCredentialsUnlessAskedAndTheRecordingKeepsThem() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let serverPort = freePort()
+        let server = try Self.sampleServer(port: serverPort)
+        defer { _ = server.stop() }
+        let secrets = ["Bearer s3cr3t-bearer", "sid=cookie-value-42", "query-token-77", #""secret""#]
+        for logSecrets in [false, true] {
+            let proxyPort = freePort()
+            let record = directory.appendingPathComponent("session-\(logSecrets).jsonl").path
+            let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--log-messages", "--record", record] + (logSecrets ? ["--log-secrets"] : []))
+            let (status, output) = try Self.client(url: "ws://127.0.0.1:\(proxyPort)/ws?room=1&access_token=query-token-77",
+                                                   ["--messages", "1", "--clean", "--header", "Authorization: Bearer s3cr3t-bearer", "--header", "Cookie: sid=cookie-value-42"])
+            #expect(status == 0, "\(output)")
+            let log = proxy.stop(SIGINT)
+            #expect(log.contains("GET /ws?room=1&access_token="), "\(log)")
+            for secret in secrets { #expect(log.contains(secret) == logSecrets, "\(secret) in the log: \(log)") }
+            #expect(log.contains(SecretRedaction.mask) != logSecrets)
+            let recorded = try String(contentsOfFile: record, encoding: .utf8)
+            for secret in secrets.dropLast() { #expect(recorded.contains(secret), "\(secret) is recorded") }
+            #expect(recorded.contains(#"\"password\": \"secret\""#))
+        }
+    }
+
     @Test func metricsArePrometheusText() throws {
         let (serverPort, proxyPort, metricsPort) = (freePort(), freePort(), freePort())
         let server = try Self.sampleServer(port: serverPort)

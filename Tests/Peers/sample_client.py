@@ -36,9 +36,12 @@ def main():
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--ca", help="trust this CA certificate for wss")
     parser.add_argument("--proxy", help="HTTP proxy HOST:PORT to CONNECT through")
+    parser.add_argument("--header", action="append", default=[], help="an extra upgrade header, 'Name: value'")
     args = parser.parse_args()
     url = urlsplit(args.url)
     options = {}
+    if args.header:
+        options["additional_headers"] = [tuple(part.strip() for part in h.split(":", 1)) for h in args.header]
     if url.scheme == "wss":
         options["ssl"] = ssl.create_default_context(cafile=args.ca)
     if args.proxy:

@@ -16,8 +16,8 @@ final class ConnectionDecoder {
     private(set) var phase = Phase.handshake
     private let limits: InflateLimits
     private let maxFrameSize: Int
-    private var request = HTTPHeadReader()
-    private var response = HTTPHeadReader()
+    private var request: HTTPHeadReader
+    private var response: HTTPHeadReader
     private var requestHead: HTTPHead?
     private var requestRest: [UInt8] = []
     private var responseRest: [UInt8] = []
@@ -29,8 +29,11 @@ final class ConnectionDecoder {
     private(set) var ended = false
     var summary = DecodeSummary()
 
-    init(conn: String, client: Endpoint, server: Endpoint, limits: InflateLimits, maxFrameSize: Int) {
+    init(conn: String, client: Endpoint, server: Endpoint, limits: InflateLimits, maxFrameSize: Int,
+         maxHeadSize: Int = HTTPHeadReader.defaultMaxHeadSize) {
         self.conn = conn
+        request = HTTPHeadReader(maxHeadSize: maxHeadSize)
+        response = HTTPHeadReader(maxHeadSize: maxHeadSize)
         self.client = client
         self.server = server
         self.limits = limits
@@ -112,6 +115,11 @@ final class ConnectionDecoder {
         record.client = client.description
         record.server = server.description
         try sink.record(record)
+        if let key = request.value("Sec-WebSocket-Key"), response.value("Sec-WebSocket-Accept") != HandshakeAccept.value(for: key) {
+            let answered = response.value("Sec-WebSocket-Accept").map { "'\($0)'" } ?? "missing"
+            try sink.violation(conn: conn, dir: .s2c, rule: .wsHandshakeAccept,
+                               message: "Sec-WebSocket-Accept is \(answered), not '\(HandshakeAccept.value(for: key))' for the client's key", offset: 0)
+        }
         let deflate = DeflateParameters.negotiated(record.extensions)
         parsers = [FrameParser(maxFrameSize: maxFrameSize), FrameParser(maxFrameSize: maxFrameSize)]
         assemblers = [

@@ -6,6 +6,7 @@ public final class PcapDecoder {
         public var maxPendingBytes = TCPStreamReassembler.defaultMaxPendingBytes
         public var maxFrameSize = FrameParser.defaultMaxFrameSize
         public var inflate = InflateLimits()
+        public var maxHeadSize = HTTPHeadReader.defaultMaxHeadSize
 
         public init() {}
     }
@@ -136,7 +137,7 @@ public final class PcapDecoder {
         connectionNumbers[base] = n
         return ConnectionDecoder(
             conn: n == 1 ? base : "\(base)#\(n)", client: client, server: server, limits: options.inflate,
-            maxFrameSize: options.maxFrameSize)
+            maxFrameSize: options.maxFrameSize, maxHeadSize: options.maxHeadSize)
     }
 
     /// A connection already running when the capture began: its first bytes say who is the client.

@@ -31,7 +31,7 @@ public struct MutateRun {
             let key = "dGhlIHNhbXBsZSBub25jZQ=="
             let head = fuzzCase.plan.requestHead(target: target, path: nil, extra: [], key: key)
             try decoder.data(.c2s, Array(head.utf8), timestamp: 0, sink: sink)
-            let answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(ReplaySession.accept(for: key))\r\n\r\n"
+            let answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(HandshakeAccept.value(for: key))\r\n\r\n"
             try decoder.data(.s2c, Array(answer.utf8), timestamp: 0, sink: sink)
             for (n, step) in fuzzCase.plan.steps.enumerated() {
                 let before = sink.records.count

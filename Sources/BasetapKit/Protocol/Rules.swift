@@ -7,6 +7,8 @@ extension Rule {
     public static let frameBinary = Rule(
         "frame.binary", .warning, section: "1", "A binary message that is not JSON (not checked further).")
 
+    public static let wsHandshakeAccept = Rule(
+        "ws.handshake-accept", .error, section: "1", "A 101 answer whose `Sec-WebSocket-Accept` does not match the client's `Sec-WebSocket-Key` (RFC 6455 §4.2.2); clients must fail such a connection.")
     public static let wsUnmaskedClientFrame = Rule(
         "ws.unmasked-client-frame", .error, section: "1", "A client frame without a mask (RFC 6455 §5.1).")
     public static let wsMaskedServerFrame = Rule(
@@ -96,7 +98,7 @@ extension Rule {
 
     public static let all: [Rule] = [
         frameBinaryJSON, frameBinary,
-        wsUnmaskedClientFrame, wsMaskedServerFrame, wsRSVBits, wsReservedOpcode, wsControlTooLong, wsControlFragmented,
+        wsHandshakeAccept, wsUnmaskedClientFrame, wsMaskedServerFrame, wsRSVBits, wsReservedOpcode, wsControlTooLong, wsControlFragmented,
         wsContinuationWithoutStart, wsDataInsideFragment, wsInvalidUTF8, wsCloseCode, wsDataAfterClose, wsInflateError,
         wsInflateLimit, wsMessageLimit, tcpGap, tcpOverlapConflict,
         jsonSyntax, jsonDepth, jsonDuplicateKey, jsonUnsafeInteger,

@@ -40,7 +40,7 @@ final class ForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func readHead(context: ChannelHandlerContext) {
         let view = buffer!.readableBytesView
         guard let end = view.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) else {
-            if view.count > HTTPHeadReader.defaultMaxHeadSize { refuse(context, 431, "request head too large") }
+            if view.count > proxy.options.maxHeaderSize { refuse(context, 431, "request head longer than \(proxy.options.maxHeaderSize) bytes (--max-header-size)") }
             return
         }
         let headLength = end.upperBound - view.startIndex
@@ -113,10 +113,6 @@ final class ForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func refuse(_ context: ChannelHandlerContext, _ status: Int, _ reason: String) {
         buffer = nil
-        proxy.note("c\(conn): refused (\(status)): \(reason)")
-        let channel = context.channel
-        context.writeAndFlush(NIOAny(ProxyServer.httpError(status, reason, allocator: channel.allocator))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
+        proxy.refuse(context.channel, conn: conn, status, reason)
     }
 }

@@ -21,9 +21,7 @@ final class HeadDeadline: ChannelInboundHandler, RemovableChannelHandler {
         let channel = context.channel
         let (seconds, proxy, conn) = (self.seconds, self.proxy, self.conn)
         timer = context.eventLoop.scheduleTask(in: .seconds(Int64(seconds))) {
-            proxy.note("c\(conn): no complete request head within \(seconds) s (--header-timeout); closed")
-            channel.writeAndFlush(ProxyServer.httpError(408, "no complete request head within \(seconds) s", allocator: channel.allocator))
-                .whenComplete { _ in channel.close(promise: nil) }
+            proxy.refuse(channel, conn: conn, 408, "no complete request head within \(seconds) s (--header-timeout)")
         }
     }
 

@@ -9,11 +9,14 @@ final class Inspector: @unchecked Sendable {
         var format = OutputFormat.text
         var style = Style(enabled: false)
         var logMessages = false
+        /// Print credentials in the message log as they are (`--log-secrets`).
+        var logSecrets = false
         var quiet = false
         var record: String?
         var pcap: String?
         var limits = InflateLimits()
         var maxFrameSize = FrameParser.defaultMaxFrameSize
+        var maxHeadSize = HTTPHeadReader.defaultMaxHeadSize
         /// Called (on the inspector's queue) for each error-level finding, with the connection number.
         var onError: (@Sendable (Int, Violation) -> Void)?
         /// Called once (on the inspector's queue) when writing a recording first fails.
@@ -72,7 +75,8 @@ final class Inspector: @unchecked Sendable {
     func open(_ conn: Int, client: Endpoint, server: Endpoint) {
         queue.async { [self] in
             let decoder = ConnectionDecoder(
-                conn: "c\(conn)", client: client, server: server, limits: options.limits, maxFrameSize: options.maxFrameSize)
+                conn: "c\(conn)", client: client, server: server, limits: options.limits, maxFrameSize: options.maxFrameSize,
+                maxHeadSize: options.maxHeadSize)
             var packets = TCPPacketBuilder(client: client, server: server)
             for packet in packets.handshake() { writePacket(packet) }
             connections[conn] = Connection(decoder: decoder, packets: packets)
@@ -187,6 +191,22 @@ final class Inspector: @unchecked Sendable {
         options.onRecordError?(recordError!)
     }
 
+    /// A record as the message log shows it: the upgrade with its headers, a message abbreviated.
+    private func logLine(_ record: CaptureRecord) -> String {
+        let secrets = options.logSecrets
+        if record.kind == .open {
+            let target = record.url.map { secrets ? $0 : SecretRedaction.target($0) } ?? ""
+            let headers = (record.headers ?? []).map { header in
+                "    \(header.name): \(secrets ? header.value : SecretRedaction.header(header.name, header.value))\n"
+            }
+            return options.style.dim("\(record.conn) open") + " GET \(target)\n" + headers.joined()
+        }
+        let body = record.kind.isMessage
+            ? (record.text.map { JSONReader.abbreviate(secrets ? $0 : SecretRedaction.json($0), limit: 160) } ?? "\(record.payload.count) bytes")
+            : "\(record.code.map(String.init) ?? "")"
+        return options.style.dim("\(record.conn) \(record.dir?.rawValue ?? "") \(record.kind.rawValue)") + " \(body)\n"
+    }
+
     private func writePacket(_ packet: [UInt8]) {
         guard let pcap else { return }
         do { try pcap.write(ipPacket: packet, timestamp: CaptureTime.nanoseconds()) } catch { recordFailed(error, options.pcap) }
@@ -203,9 +223,8 @@ extension Inspector: DecodeSink {
         } catch {
             recordFailed(error, options.record)
         }
-        if options.logMessages && record.kind != .open && record.kind != .end && !options.quiet {
-            let body = record.kind.isMessage ? (record.text.map { JSONReader.abbreviate($0, limit: 160) } ?? "\(record.payload.count) bytes") : "\(record.code.map(String.init) ?? "")"
-            try output.write(options.style.dim("\(record.conn) \(record.dir?.rawValue ?? "") \(record.kind.rawValue)") + " \(body)\n")
+        if options.logMessages && record.kind != .end && !options.quiet {
+            try output.write(logLine(record))
             try output.flush()
         }
         try checker.consume(record)

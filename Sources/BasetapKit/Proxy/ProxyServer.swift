@@ -28,6 +28,7 @@ public final class ProxyServer: @unchecked Sendable {
         public var format = OutputFormat.text
         public var style = Style(enabled: false)
         public var logMessages = false
+        public var logSecrets = false
         public var quiet = false
         public var record: String?
         public var pcap: String?
@@ -43,6 +44,9 @@ public final class ProxyServer: @unchecked Sendable {
         public var stopOnRecordError = true
         /// Seconds a client has to send its request head (slowloris defence).
         public var headerTimeout = 10
+        /// Largest request head a client may send; past it, 431.
+        public var maxHeaderSize = HTTPHeadReader.defaultMaxHeadSize
+        public var maxInflateRatio = InflateLimits.defaultMaxRatio
 
         public init(listen: ProxyTarget, mode: Mode) {
             self.listen = listen
@@ -82,11 +86,14 @@ public final class ProxyServer: @unchecked Sendable {
         inspect.format = options.format
         inspect.style = options.style
         inspect.logMessages = options.logMessages
+        inspect.logSecrets = options.logSecrets
         inspect.quiet = options.quiet
         inspect.record = options.record
         inspect.pcap = options.pcap
         inspect.limits.maxSize = options.maxMessageSize
         inspect.maxFrameSize = options.maxMessageSize
+        inspect.limits.maxRatio = options.maxInflateRatio
+        inspect.maxHeadSize = options.maxHeaderSize
         let blocker = Blocker()
         if options.block { inspect.onError = { conn, violation in blocker.proxy?.block(conn, violation) } }
         inspect.onRecordError = { reason in blocker.proxy?.recordingFailed(reason) }
@@ -325,6 +332,14 @@ public final class ProxyServer: @unchecked Sendable {
     }
 
     /// A short plain-text HTTP error that closes the connection.
+    /// Answers a client with an HTTP error, says why on the terminal, and closes the connection.
+    func refuse(_ channel: Channel, conn: Int, _ status: Int, _ reason: String) {
+        note("c\(conn): refused (\(status)): \(reason)")
+        channel.writeAndFlush(Self.httpError(status, reason, allocator: channel.allocator)).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
     static func httpError(_ status: Int, _ reason: String, allocator: ByteBufferAllocator) -> ByteBuffer {
         let phrases = [400: "Bad Request", 403: "Forbidden", 408: "Request Timeout", 431: "Request Header Fields Too Large", 502: "Bad Gateway"]
         let body = "basetap: \(reason)\n"

@@ -23,7 +23,10 @@ final class UpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
         if buffer == nil { buffer = incoming } else { buffer!.writeBuffer(&incoming) }
         let view = buffer!.readableBytesView
         guard let end = view.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) else {
-            if view.count > HTTPHeadReader.defaultMaxHeadSize { context.close(promise: nil) }
+            if view.count > proxy.options.maxHeaderSize {
+                buffer = nil
+                proxy.refuse(context.channel, conn: conn, 431, "request head longer than \(proxy.options.maxHeaderSize) bytes (--max-header-size)")
+            }
             return
         }
         let headLength = end.upperBound - view.startIndex

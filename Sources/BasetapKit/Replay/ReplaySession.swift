@@ -1,4 +1,3 @@
-@preconcurrency import Crypto
 import Foundation
 import NIOCore
 import NIOSSL
@@ -76,7 +75,7 @@ final class ReplaySession: ChannelInboundHandler {
                 guard head.status == 101 else {
                     return fail(context, "the server answered the upgrade with '\(head.startLine.joined(separator: " "))'")
                 }
-                guard head.value("Sec-WebSocket-Accept") == Self.accept(for: key) else {
+                guard head.value("Sec-WebSocket-Accept") == HandshakeAccept.value(for: key) else {
                     return fail(context, "the server's Sec-WebSocket-Accept does not match the key (RFC 6455 §4.2.2)")
                 }
                 closeTimer?.cancel()
@@ -90,10 +89,6 @@ final class ReplaySession: ChannelInboundHandler {
         case .done:
             break
         }
-    }
-
-    static func accept(for key: String) -> String {
-        Data(Insecure.SHA1.hash(data: Data((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))).base64EncodedString()
     }
 
     // MARK: Sending
