@@ -201,8 +201,10 @@ final class Inspector: @unchecked Sendable {
             }
             return options.style.dim("\(record.conn) open") + " GET \(target)\n" + headers.joined()
         }
+        // Only the start of a message is shown; redacting a generous prefix of it keeps a huge message
+        // cheap without cutting a secret value at the edge of what is shown.
         let body = record.kind.isMessage
-            ? (record.text.map { JSONReader.abbreviate(secrets ? $0 : SecretRedaction.json($0), limit: 160) } ?? "\(record.payload.count) bytes")
+            ? (record.text.map { JSONReader.abbreviate(secrets ? $0 : SecretRedaction.json(String($0.prefix(1 << 16))), limit: 160) } ?? "\(record.payload.count) bytes")
             : "\(record.code.map(String.init) ?? "")"
         return options.style.dim("\(record.conn) \(record.dir?.rawValue ?? "") \(record.kind.rawValue)") + " \(body)\n"
     }
