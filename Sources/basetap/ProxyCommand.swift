@@ -143,7 +143,7 @@ struct Proxy: ParsableCommand {
         stop.wait()
         let (summary, decoded, recordError) = proxy.stop()
         let text = ViolationFormatter(format: .text, style: Style.auto(for: .standardError)).summary(summary)
-        var lines = "basetap: stopped after \(proxy.connectionsAccepted) connections (\(decoded.webSocketConnections) WebSocket)"
+        var lines = "basetap: stopped after \(ViolationFormatter.count(proxy.connectionsAccepted, "connection")) (\(decoded.webSocketConnections) WebSocket)"
         if let record { lines += "; \(proxy.recordsWritten) records written to \(record)" }
         FileHandle.standardError.write(Data((lines + "\n" + text).utf8))
         if let recordError { throw BasetapError.input(place: record ?? pcap ?? "recording", message: recordError) }
