@@ -58,6 +58,13 @@ import Testing
 
     static let upgradeHead = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 
+    /// Reads a client's upgrade request and accepts it, as a server would.
+    static func answerUpgrade(_ fd: Int32) {
+        let head = readHead(fd)
+        let key = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }.map { $0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces) } ?? ""
+        send(fd, Array("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(HandshakeAccept.value(for: key))\r\n\r\n".utf8))
+    }
+
     static func send(_ fd: Int32, _ bytes: [UInt8]) {
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
@@ -120,6 +127,34 @@ import Testing
         #expect(records.first?.kind == .open && records.contains { $0.kind == .text && $0.dir == .s2c })
     }
 
+    @Test func aServerThatResetsMidFrameIsRecordedWithItsError() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let proxyPort = freePort()
+        let (listener, upstreamPort) = Self.loopbackListener()
+        defer { close(listener) }
+        let upstream = Thread {
+            let fd = accept(listener, nil, nil)
+            Self.answerUpgrade(fd)
+            Self.send(fd, Array(PcapEdgeCaseTests.text(String(repeating: "a", count: 100), client: false).prefix(20)))
+            Thread.sleep(forTimeInterval: 0.2)
+            var linger = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+            close(fd)  // with linger 0: a reset, in the middle of the frame
+        }
+        upstream.start()
+        let record = directory.appendingPathComponent("server-reset.jsonl").path
+        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: upstreamPort, ["--record", record])
+        let fd = connectLoopback(proxyPort)
+        Self.send(fd, Array(Self.upgradeHead.utf8))
+        let answer = Self.readAll(fd, seconds: 3)
+        close(fd)
+        #expect(answer.hasPrefix("HTTP/1.1 101"), "the client got the upgrade and then lost the connection: \(answer)")
+        let log = proxy.stop(SIGINT)
+        let end = try JSONLCaptureReader(path: record).readAll().last
+        #expect(end?.kind == .end && end?.error?.contains("middle of a server frame (20 bytes of it received)") == true, "\(end?.error ?? "no end") / \(log)")
+    }
+
     @Test func aHalfCloseIsRelayedAndTheOtherDirectionGoesOn() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -130,9 +165,7 @@ import Testing
         let late = #"{"id":"r1","type":"room.join","from":"x.org","to":"@a@x.org","ok":true,"payload":{}}"#
         let upstream = Thread {
             let fd = accept(listener, nil, nil)
-            let head = Self.readHead(fd)
-            let key = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }.map { $0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces) } ?? ""
-            Self.send(fd, Array("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(HandshakeAccept.value(for: key))\r\n\r\n".utf8))
+            Self.answerUpgrade(fd)
             // The client's request, then its half-close: the answer goes out only once the end of input
             // arrived (a read of 0), not after the read timeout.
             var timeout = timeval(tv_sec: 3, tv_usec: 0)
