@@ -56,13 +56,19 @@ import Testing
         // Bracketed IPv6 host with a NUL and dots: the embedded-IPv4 check read past the group.
         ("entity-id", Array("[\u{0}0.2.42.22.".utf8) + [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5] + Array("0?.2.]".utf8)),
         ("entity-id", [0x5B, 0xF0, 0x31, 0x19, 0x2E, 0x00, 0x00, 0x06, 0x0B, 0x2E, 0x5D]),
+        // A YAML base-60 integer past Int: Yams' own conversion trapped on the overflow.
+        ("profile", Array("999999999999999266:6".utf8)),
     ]
 
-    @Test func inputsThatOnceCrashedAreHandled() {
+    @Test func inputsThatOnceCrashedAreHandled() throws {
         for (name, input) in Self.regressions {
             FuzzTargets.all.first { $0.name == name }!.run(input)
         }
         #expect(EntityID.validate("[" + "0.2.42.22." + "]").isFailure)
+        #expect(YAMLDocument.sexagesimal("-1:30:00") == -5400 && YAMLDocument.sexagesimal("1_0:0_1") == 601)
+        #expect(YAMLDocument.sexagesimal("999999999999999266:6") == nil)
+        #expect(throws: BasetapError.self) { try ProfileDocument.parse(Array("n: 999999999999999266:6".utf8), source: "p.yaml") }
+        #expect(try ProfileDocument.parse(Array("n: 1:30".utf8), source: "p.yaml") == .object([JSONValue.Member("n", .number("90"))]))
     }
 }
 

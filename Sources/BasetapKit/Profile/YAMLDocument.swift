@@ -26,7 +26,13 @@ enum YAMLDocument {
             switch Tag.Name(rawValue: node.tag.description) {
             case Tag.Name.null: return .null
             case Tag.Name.bool: return .bool(node.bool ?? false)
-            case Tag.Name.int: return .number(node.int.map(String.init) ?? scalar.string)
+            case Tag.Name.int:
+                // Yams traps on a base-60 integer (`1:30`) that overflows Int, so those are computed here.
+                guard scalar.string.contains(":") else { return .number(node.int.map(String.init) ?? scalar.string) }
+                guard let n = sexagesimal(scalar.string) else {
+                    throw BasetapError.input(place: place(node, source), message: "\(scalar.string) is out of range for an integer")
+                }
+                return .number(String(n))
             case Tag.Name.float:
                 guard let d = node.float, d.isFinite else {
                     throw BasetapError.input(place: place(node, source), message: "\(scalar.string) is not a JSON number")
@@ -52,6 +58,22 @@ enum YAMLDocument {
         case .alias:
             throw BasetapError.input(place: place(node, source), message: "YAML aliases are not supported in profiles")
         }
+    }
+
+    /// A YAML 1.1 base-60 integer (`-1:30:00`, underscores allowed), or nil when it overflows Int.
+    static func sexagesimal(_ text: String) -> Int? {
+        var digits = Substring(text.replacingOccurrences(of: "_", with: ""))
+        let negative = digits.first == "-"
+        if digits.first == "-" || digits.first == "+" { digits = digits.dropFirst() }
+        var total = 0
+        for part in digits.split(separator: ":", omittingEmptySubsequences: false) {
+            guard let n = Int(part) else { return nil }
+            let (shifted, o1) = total.multipliedReportingOverflow(by: 60)
+            let (sum, o2) = shifted.addingReportingOverflow(n)
+            if o1 || o2 { return nil }
+            total = sum
+        }
+        return negative ? -total : total
     }
 
     private static func place(_ node: Node, _ source: String) -> String {
