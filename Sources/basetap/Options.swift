@@ -60,7 +60,6 @@ struct RuleOptions: ParsableArguments {
     }
 }
 
-/// The server a replay or a fuzz run talks to; shared by replay and fuzz.
 /// Sizes the peers' bytes may make basetap hold; shared by every command that reads WebSocket traffic.
 struct LimitOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Largest frame or inflated message inspected, in bytes; past it ws.message-limit or ws.inflate-limit is reported (the proxy still relays it).", valueName: "bytes"))
@@ -79,6 +78,7 @@ struct LimitOptions: ParsableArguments {
     }
 }
 
+/// The server a replay or a fuzz run talks to; shared by replay and fuzz.
 struct TargetOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The server: a path given here replaces the recorded one.", valueName: "ws[s]://host:port[/path]"))
     var target: String

@@ -7,16 +7,21 @@ import Testing
 @Suite(.serialized) struct ProxyFaultTests {
     /// Reads until the peer closes or `seconds` pass; returns what arrived.
     static func readAll(_ fd: Int32, seconds: Double) -> String {
+        readToEnd(fd, seconds: seconds).text
+    }
+
+    /// Reads until the peer closes or `seconds` pass; `endOfInput` tells the first (a read of 0) from the second.
+    static func readToEnd(_ fd: Int32, seconds: Double) -> (text: String, endOfInput: Bool) {
         var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n <= 0 { break }
-            received += buffer[0..<n]
+        var n = 1
+        while n > 0 {
+            n = read(fd, &buffer, buffer.count)
+            if n > 0 { received += buffer[0..<n] }
         }
-        return String(decoding: received, as: UTF8.self)
+        return (String(decoding: received, as: UTF8.self), n == 0)
     }
 
     @Test func aSlowlorisClientGets408() throws {
@@ -46,6 +51,24 @@ import Testing
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
         return (listener, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    /// An upstream on a free loopback port that takes one connection and plays `script` on it, on
+    /// its own thread, then closes it. The caller closes the listener.
+    static func scriptedUpstream(_ script: @escaping @Sendable (Int32) -> Void) -> (listener: Int32, port: Int) {
+        let (listener, port) = loopbackListener()
+        Thread {
+            let fd = accept(listener, nil, nil)
+            script(fd)
+            close(fd)
+        }.start()
+        return (listener, port)
+    }
+
+    /// Makes the next close of `fd` a reset (linger 0) rather than a FIN.
+    static func resetOnClose(_ fd: Int32) {
+        var linger = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
     }
 
     /// Reads one HTTP head (up to its blank line).
@@ -100,18 +123,14 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let proxyPort = freePort()
-        let (listener, upstreamPort) = Self.loopbackListener()
-        defer { close(listener) }
         let wrong = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n"
         let greeting = #"{"id":"g1","type":"hello","from":"server.example.org","to":"","payload":{}}"#
-        let upstream = Thread {
-            let fd = accept(listener, nil, nil)
+        let (listener, upstreamPort) = Self.scriptedUpstream { fd in
             _ = Self.readHead(fd)
             Self.send(fd, Array(wrong.utf8) + PcapEdgeCaseTests.text(greeting, client: false))
             _ = Self.readAll(fd, seconds: 2)
-            close(fd)
         }
-        upstream.start()
+        defer { close(listener) }
         let record = directory.appendingPathComponent("bad-accept.jsonl").path
         let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: upstreamPort, ["--record", record, "--format", "jsonl"])
         let fd = connectLoopback(proxyPort)
@@ -131,18 +150,13 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let proxyPort = freePort()
-        let (listener, upstreamPort) = Self.loopbackListener()
-        defer { close(listener) }
-        let upstream = Thread {
-            let fd = accept(listener, nil, nil)
+        let (listener, upstreamPort) = Self.scriptedUpstream { fd in
             Self.answerUpgrade(fd)
             Self.send(fd, Array(PcapEdgeCaseTests.text(String(repeating: "a", count: 100), client: false).prefix(20)))
             Thread.sleep(forTimeInterval: 0.2)
-            var linger = linger(l_onoff: 1, l_linger: 0)
-            setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
-            close(fd)  // with linger 0: a reset, in the middle of the frame
+            Self.resetOnClose(fd)  // in the middle of the frame
         }
-        upstream.start()
+        defer { close(listener) }
         let record = directory.appendingPathComponent("server-reset.jsonl").path
         let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: upstreamPort, ["--record", record])
         let fd = connectLoopback(proxyPort)
@@ -159,24 +173,15 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let proxyPort = freePort()
-        let (listener, upstreamPort) = Self.loopbackListener()
-        defer { close(listener) }
         let request = #"{"id":"r1","type":"room.join","from":"@a@x.org","to":"x.org","payload":{}}"#
         let late = #"{"id":"r1","type":"room.join","from":"x.org","to":"@a@x.org","ok":true,"payload":{}}"#
-        let upstream = Thread {
-            let fd = accept(listener, nil, nil)
+        let (listener, upstreamPort) = Self.scriptedUpstream { fd in
             Self.answerUpgrade(fd)
             // The client's request, then its half-close: the answer goes out only once the end of input
-            // arrived (a read of 0), not after the read timeout.
-            var timeout = timeval(tv_sec: 3, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            var n = 1
-            while n > 0 { n = read(fd, &buffer, buffer.count) }
-            if n == 0 { Self.send(fd, PcapEdgeCaseTests.text(late, client: false)) }
-            close(fd)
+            // arrived, not after the read timeout.
+            if Self.readToEnd(fd, seconds: 3).endOfInput { Self.send(fd, PcapEdgeCaseTests.text(late, client: false)) }
         }
-        upstream.start()
+        defer { close(listener) }
         let record = directory.appendingPathComponent("half-close.jsonl").path
         let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: upstreamPort, ["--record", record])
         let fd = connectLoopback(proxyPort)
@@ -212,8 +217,7 @@ import Testing
         }
         #expect(sockets.count == 1000)
         for fd in sockets {
-            var linger = Foundation.linger(l_onoff: 1, l_linger: 0)  // a reset, the rudest way to leave
-            setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Foundation.linger>.size))
+            Self.resetOnClose(fd)  // the rudest way to leave
             close(fd)
         }
         let (status, output) = try ProxyTests.client(proxyPort, ["--quiet", "--clean", "--no-deflate"])

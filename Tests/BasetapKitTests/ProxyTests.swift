@@ -271,9 +271,8 @@ func freePort() -> Int {
         let partial = Array(FrameEncoder.encode(WebSocketFrame(opcode: 1, maskKey: (1, 2, 3, 4), payload: [UInt8](repeating: 0x61, count: 100))).prefix(20))
         _ = write(fd, partial, partial.count)
         Thread.sleep(forTimeInterval: 0.2)
-        var linger = linger(l_onoff: 1, l_linger: 0)
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
-        close(fd)  // with linger 0: a reset, in the middle of the frame
+        ProxyFaultTests.resetOnClose(fd)
+        close(fd)  // a reset, in the middle of the frame
         let (status, output) = try Self.client(proxyPort, ["--messages", "3", "--clean", "--quiet"])
         #expect(status == 0, "\(output)")
         Thread.sleep(forTimeInterval: 0.3)
@@ -376,16 +375,9 @@ func freePort() -> Int {
         #expect(fd >= 0)
         let request = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
         _ = write(fd, request, request.count)
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n <= 0 { break }
-            response += buffer[0..<n]
-        }
+        let text = ProxyFaultTests.readAll(fd, seconds: 5)
         close(fd)
         _ = proxy.stop(SIGINT)
-        let text = String(decoding: response, as: UTF8.self)
         #expect(text.hasPrefix("HTTP/1.1 200 OK"))
         #expect(text.contains("basetap_connections_total 1"))
         // login, 3 messages and the forged error: 5 each way.

@@ -115,10 +115,13 @@ final class ConnectionDecoder {
         record.client = client.description
         record.server = server.description
         try sink.record(record)
-        if let key = request.value("Sec-WebSocket-Key"), response.value("Sec-WebSocket-Accept") != HandshakeAccept.value(for: key) {
-            let answered = response.value("Sec-WebSocket-Accept").map { "'\($0)'" } ?? "missing"
-            try sink.violation(conn: conn, dir: .s2c, rule: .wsHandshakeAccept,
-                               message: "Sec-WebSocket-Accept is \(answered), not '\(HandshakeAccept.value(for: key))' for the client's key", offset: 0)
+        if let key = request.value("Sec-WebSocket-Key") {
+            let expected = HandshakeAccept.value(for: key)
+            let answered = response.value("Sec-WebSocket-Accept")
+            if answered != expected {
+                try sink.violation(conn: conn, dir: .s2c, rule: .wsHandshakeAccept,
+                                   message: "Sec-WebSocket-Accept is \(answered.map { "'\($0)'" } ?? "missing"), not '\(expected)' for the client's key", offset: 0)
+            }
         }
         let deflate = DeflateParameters.negotiated(record.extensions)
         parsers = [FrameParser(maxFrameSize: maxFrameSize), FrameParser(maxFrameSize: maxFrameSize)]

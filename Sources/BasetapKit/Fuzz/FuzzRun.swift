@@ -88,20 +88,22 @@ public struct FuzzRun {
             guard let outcome = try? replayer.replay(handshakeOnly).wait() else { return false }
             return outcome.failure == nil && outcome.abnormalEnd == nil
         }
+        func judged(_ plan: ReplayConnection) throws -> (Oracle.Failure?, ReplayOutcome) {
+            let outcome = try replayer.replay(plan).wait()
+            return (oracle.judge(outcome), outcome)
+        }
         /// Runs one plan alone and judges it; with `--exec`, a server that died on it is a crash (and is restarted).
         func attempt(_ plan: ReplayConnection) throws -> (Oracle.Failure?, ReplayOutcome) {
             if let server, server.exitDescription != nil || !ServerProcess.accepts(options.target) { try server.restart() }
-            let outcome = try replayer.replay(plan).wait()
-            let failure = oracle.judge(outcome)
-            guard let server, failure != nil, server.deathAfterCase(handshake: answersHandshake) != nil else { return (failure, outcome) }
+            let first = try judged(plan)
+            guard let server, first.0 != nil, server.deathAfterCase(handshake: answersHandshake) != nil else { return first }
             // A loaded server can still be working through earlier cases and die of one of them during
             // this one: only a fresh server that dies of this case alone convicts it.
             try server.restart()
-            let again = try replayer.replay(plan).wait()
-            let failureAgain = oracle.judge(again)
-            guard failureAgain != nil, let death = server.deathAfterCase(handshake: answersHandshake) else { return (failureAgain, again) }
+            let (failure, outcome) = try judged(plan)
+            guard failure != nil, let death = server.deathAfterCase(handshake: answersHandshake) else { return (failure, outcome) }
             try server.restart()
-            return (Oracle.Failure(kind: .crash, detail: "the server \(death)"), again)
+            return (Oracle.Failure(kind: .crash, detail: "the server \(death)"), outcome)
         }
         while !done() {
             // Large batches: a case that hangs holds one worker for the timeout while the others go on.

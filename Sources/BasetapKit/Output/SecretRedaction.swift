@@ -32,19 +32,18 @@ public enum SecretRedaction {
         return String(target[...question]) + query.joined(separator: "&")
     }
 
-    private static let member = try! NSRegularExpression(pattern: #""([^"\\]{1,64})"\s*:\s*"(?:[^"\\]|\\.)*""#)
+    /// A member name, then its value when that is a string.
+    private static let member = try! NSRegularExpression(pattern: #""([^"\\]{1,64})"\s*:\s*("(?:[^"\\]|\\.)*")"#)
 
     /// JSON text with the string values of secret-looking members hidden; the rest is left as it is.
     public static func json(_ text: String) -> String {
-        let range = NSRange(text.startIndex..., in: text)
         var result = ""
         var last = text.startIndex
-        for match in member.matches(in: text, range: range) {
-            guard let whole = Range(match.range, in: text), let name = Range(match.range(at: 1), in: text), isSecret(String(text[name])) else { continue }
-            let colon = text[name.upperBound...].firstIndex(of: ":")!
-            let valueStart = text[text.index(after: colon)...].firstIndex(of: "\"")!
-            result += text[last..<valueStart] + "\"" + mask + "\""
-            last = whole.upperBound
+        for match in member.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+            guard let name = Range(match.range(at: 1), in: text), let value = Range(match.range(at: 2), in: text),
+                isSecret(String(text[name])) else { continue }
+            result += text[last..<value.lowerBound] + "\"" + mask + "\""
+            last = value.upperBound
         }
         return result + text[last...]
     }

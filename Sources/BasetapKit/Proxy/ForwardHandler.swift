@@ -40,7 +40,10 @@ final class ForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func readHead(context: ChannelHandlerContext) {
         let view = buffer!.readableBytesView
         guard let end = view.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) else {
-            if view.count > proxy.options.maxHeaderSize { refuse(context, 431, "request head longer than \(proxy.options.maxHeaderSize) bytes (--max-header-size)") }
+            if view.count > proxy.options.maxHeaderSize {
+                buffer = nil
+                proxy.refuseLongHead(context.channel, conn: conn)
+            }
             return
         }
         let headLength = end.upperBound - view.startIndex

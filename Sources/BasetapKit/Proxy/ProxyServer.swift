@@ -331,7 +331,6 @@ public final class ProxyServer: @unchecked Sendable {
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
-    /// A short plain-text HTTP error that closes the connection.
     /// Answers a client with an HTTP error, says why on the terminal, and closes the connection.
     func refuse(_ channel: Channel, conn: Int, _ status: Int, _ reason: String) {
         note("c\(conn): refused (\(status)): \(reason)")
@@ -340,6 +339,12 @@ public final class ProxyServer: @unchecked Sendable {
         }
     }
 
+    /// A request head still unfinished past `--max-header-size` (reverse and forward mode alike).
+    func refuseLongHead(_ channel: Channel, conn: Int) {
+        refuse(channel, conn: conn, 431, "request head longer than \(options.maxHeaderSize) bytes (--max-header-size)")
+    }
+
+    /// A short plain-text HTTP error that closes the connection.
     static func httpError(_ status: Int, _ reason: String, allocator: ByteBufferAllocator) -> ByteBuffer {
         let phrases = [400: "Bad Request", 403: "Forbidden", 408: "Request Timeout", 431: "Request Header Fields Too Large", 502: "Bad Gateway"]
         let body = "basetap: \(reason)\n"

@@ -25,7 +25,7 @@ final class UpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let end = view.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) else {
             if view.count > proxy.options.maxHeaderSize {
                 buffer = nil
-                proxy.refuse(context.channel, conn: conn, 431, "request head longer than \(proxy.options.maxHeaderSize) bytes (--max-header-size)")
+                proxy.refuseLongHead(context.channel, conn: conn)
             }
             return
         }
