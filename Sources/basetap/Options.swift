@@ -97,11 +97,9 @@ struct TargetOptions: ParsableArguments {
     var ca: String?
 
     func replayOptions() throws -> ReplayOptions {
-        var options = ReplayOptions(target: try ProxyTarget(url: target, flag: "--target"))
-        if let schemeEnd = target.range(of: "://"), let slash = target[schemeEnd.upperBound...].firstIndex(where: { $0 == "/" || $0 == "?" }) {
-            let path = String(target[slash...])
-            options.path = path.hasPrefix("?") ? "/" + path : path
-        }
+        let parsed = try ProxyTarget(url: target, flag: "--target")
+        var options = ReplayOptions(target: parsed)
+        if !parsed.path.isEmpty { options.path = parsed.requestTarget }
         options.headers = try headers.map { line in
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
                 throw BasetapError.usage("--header must look like 'Name: value', not '\(line)'")

@@ -6,7 +6,7 @@ struct Proxy: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sit between WebSocket clients and a server, relay every byte, and show rule violations live.",
         discussion: """
-            Reverse mode (--upstream): clients connect to --listen, basetap connects each of them to --upstream. The upgrade request goes upstream with its path, query, headers, subprotocols and Sec-WebSocket-Key (only Host is changed), so the server's answer, extensions included, reaches the client unchanged; then every byte is relayed as it arrives, frames RFC 6455 forbids included. A copy of each direction is decoded and checked beside the relay. Ctrl-C (or SIGTERM) stops accepting, closes WebSocket connections with 1001, writes out the recordings and prints the summary.
+            Reverse mode (--upstream): clients connect to --listen, basetap connects each of them to --upstream. The upgrade request goes upstream with its path, query, headers, subprotocols and Sec-WebSocket-Key (only Host is changed, and the path is put behind --upstream's own path when it has one), so the server's answer, extensions included, reaches the client unchanged; then every byte is relayed as it arrives, frames RFC 6455 forbids included. A copy of each direction is decoded and checked beside the relay. Ctrl-C (or SIGTERM) stops accepting, closes WebSocket connections with 1001, writes out the recordings and prints the summary.
 
             Forward mode (--forward): basetap is an HTTP proxy. Plain ws goes through absolute-form requests (GET ws://host/path); wss goes through CONNECT host:443, whose TLS basetap terminates with a certificate for the requested name signed by its own CA (see `basetap ca`; created on first use), and re-encrypts toward the server, verifying the server's certificate unless --insecure-upstream.
 
@@ -24,7 +24,7 @@ struct Proxy: ParsableCommand {
     @Option(help: ArgumentHelp("Address to listen on (loopback unless you say otherwise).", valueName: "host:port"))
     var listen = "127.0.0.1:8080"
 
-    @Option(help: ArgumentHelp("Reverse mode: the server to forward to.", valueName: "ws[s]://host:port"))
+    @Option(help: ArgumentHelp("Reverse mode: the server to forward to. A path (and query) here is joined in front of each client's: with ws://host:9000/ws a client's / goes to /ws and /chat to /ws/chat.", valueName: "ws[s]://host:port[/path]"))
     var upstream: String?
 
     @Flag(help: "Forward mode: be an HTTP proxy (absolute-form ws:// requests and CONNECT tunnels, TLS intercepted).")

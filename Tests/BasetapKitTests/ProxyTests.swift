@@ -134,6 +134,30 @@ func freePort() -> Int {
         #expect(PcapFixtures.timeless(decoded.records.filter(\.kind.isMessage)).map(\.payload) == records.filter(\.kind.isMessage).map(\.payload))
     }
 
+    /// `--upstream ws://host:port/ws` reaches a server that answers on /ws only: the path is kept.
+    @Test func anUpstreamPathIsJoinedInFrontOfTheClientsPath() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (serverPort, proxyPort) = (freePort(), freePort())
+        let server = try ReplayTests.server("same", port: serverPort, ["--path", "/ws"])
+        defer { _ = server.stop() }
+        let capture = try ReplayTests.capture(in: directory, url: "/")
+        let direct = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(serverPort)", "--pace", "fast"])
+        #expect(direct.status == 1 && direct.stdout.contains("404"), "the server answers nothing but /ws: \(direct.stdout)")
+        let proxy = try Peer(basetapExecutable, ["proxy", "--listen", "127.0.0.1:\(proxyPort)", "--upstream", "ws://127.0.0.1:\(serverPort)/ws", "--color", "never"])
+        try proxy.waitFor("to ws://127.0.0.1:\(serverPort)/ws")
+        let through = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(proxyPort)", "--pace", "fast"])
+        _ = proxy.stop(SIGINT)
+        #expect(through.status == 0 && through.stdout.contains("same answers"), "\(through.stdout)")
+
+        let prefix = try ProxyTarget(url: "ws://h:1/ws?v=2")
+        #expect(prefix.joined(with: "/") == "/ws?v=2")
+        #expect(prefix.joined(with: "/chat?a=1") == "/ws/chat?v=2&a=1")
+        #expect(try ProxyTarget(url: "ws://h:1/ws/").joined(with: "/chat") == "/ws/chat")
+        #expect(try ProxyTarget(url: "ws://h:1/").joined(with: "/chat") == "/chat")
+        #expect(try ProxyTarget(url: "ws://h:1?k=1").joined(with: "/chat") == "/chat?k=1")
+    }
+
     @Test func theRelayIsByteExactEvenForFramesRFC6455Forbids() throws {
         let upstreamPort = freePort(), proxyPort = freePort()
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -11,7 +11,7 @@ import Testing
     }
 
     /// A recorded session with `same`'s answers: requests a1…a7, 0.15 s apart, on `conns` connections.
-    static func capture(in directory: URL, conns: Int = 1, gap: Double = 0.15) throws -> String {
+    static func capture(in directory: URL, conns: Int = 1, gap: Double = 0.15, url: String? = nil) throws -> String {
         var records: [CaptureRecord] = []
         let start = 1_790_000_000.0
         func ts(_ seconds: Double) -> String {
@@ -20,7 +20,7 @@ import Testing
         for c in 1...conns {
             let conn = "c\(c)"
             var open = CaptureRecord(ts: ts(0), conn: conn, kind: .open)
-            open.url = "/replay?c=\(c)"
+            open.url = url ?? "/replay?c=\(c)"
             open.headers = [.init("Host", "old.example.org"), .init("Upgrade", "websocket"), .init("Connection", "Upgrade"),
                             .init("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), .init("Sec-WebSocket-Version", "13"), .init("X-Client", "test")]
             records.append(open)
@@ -90,7 +90,7 @@ import Testing
         // The same run as text for people.
         let text = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--timeout", "500ms"])
         #expect(text.stdout.contains("type id a3 (test.echo): /type: recorded \"test.echo\", now \"test.echo:error\""), "\(text.stdout)")
-        #expect(text.stdout.contains("the server ended with Close 4000; the recording with Close 1000"))
+        #expect(text.stdout.contains("the server closed with 4000; in the recording it closed with 1000"))
         // --ignore hides what the user says differs by design.
         let ignoring = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--timeout", "500ms", "--format", "jsonl", "--ignore", "/payload/n"])
         #expect(!Self.differences(ignoring.stdout).contains { $0.pointer == "/payload/n" })
@@ -116,6 +116,45 @@ import Testing
         let waited = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(silentPort)", "--pace", "fast", "--wait-answers", "--timeout", "200ms"])
         #expect(waited.status == 1)
         #expect(waited.stdout.components(separatedBy: "no answer within the timeout").count - 1 == 7, "\(waited.stdout)")
+    }
+
+    /// A server that drops TCP without a Close, recorded through basetap's proxy and replayed
+    /// against itself unchanged: the same end on both sides, so no difference.
+    @Test func aDroppedConnectionRecordedByTheProxyReplaysTheSame() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (serverPort, proxyPort) = (freePort(), freePort())
+        let server = try Self.server("drop", port: serverPort)
+        defer { _ = server.stop() }
+        let recording = directory.appendingPathComponent("through-proxy.jsonl").path
+        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--record", recording])
+        let first = try runBasetap(["replay", try Self.capture(in: directory), "--target", "ws://127.0.0.1:\(proxyPort)", "--pace", "fast", "--timeout", "1s"])
+        #expect(first.status == 1 && first.stdout.contains("missing-answer id a4"), "\(first.stdout)")
+        let log = proxy.stop(SIGINT)
+        #expect(log.contains("ws.no-closing-handshake"), "\(log)")
+        let records = try JSONLCaptureReader(path: recording).readAll()
+        #expect(records.last?.kind == .end && records.last?.error == ConnectionDecoder.dropped(by: .s2c), "\(records.last?.jsonLine ?? "")")
+
+        let again = try runBasetap(["replay", recording, "--target", "ws://127.0.0.1:\(serverPort)", "--pace", "fast", "--timeout", "1s"])
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        #expect(again.stdout.contains("same answers") && !again.stdout.contains("close"), "\(again.stdout)")
+    }
+
+    /// A capture cut short after the client's Close says nothing about how the server closes.
+    @Test func aCaptureWithOnlyTheClientsCloseReplaysTheSame() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = freePort()
+        let server = try Self.server("same", port: port)
+        defer { _ = server.stop() }
+        let full = try JSONLCaptureReader(path: try Self.capture(in: directory)).readAll()
+        let cut = directory.appendingPathComponent("cut.jsonl").path
+        let writer = try JSONLCaptureWriter(path: cut)
+        for record in full where !(record.kind == .close && record.dir == .s2c) && record.kind != .end { try writer.write(record) }
+        try writer.close()
+        let result = try runBasetap(["replay", cut, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast"])
+        #expect(result.status == 0, "\(result.stdout)")
+        #expect(result.stdout.contains("answers as recorded"))
     }
 
     @Test func pacingFollowsTheRecordingFastOrFaster() throws {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A BaseMessage server whose behaviour a replay test chooses, on Python `websockets`.
 
-usage: replay_server.py PORT --mode same|changed|early-close|silent [--tls-cert PEM --tls-key PEM]
+usage: replay_server.py PORT --mode same|changed|early-close|silent|drop [--path /ws] [--tls-cert PEM --tls-key PEM]
 
 same:        answers each request {"id", "type", "from": "server.example.org", "to": "", "ok": true,
              "payload": {"n": <the request's payload.n>}}
@@ -10,10 +10,14 @@ changed:     as `same`, except: a3's answer is an :error, a4 says ok false, a5's
              closes with 4000 after a7
 early-close: answers a1, then closes with 1001
 silent:      never answers (the client's close is still answered)
+drop:        answers a1 to a3, then drops TCP without a Close, as servers that crash a handler do
+
+--path:      answer upgrades on this path only; any other path gets 404
 """
 import argparse
 import json
 import signal
+import socket
 import ssl
 import sys
 
@@ -38,6 +42,10 @@ def handler(mode):
                 rid = request["id"]
                 if mode == "silent":
                     continue
+                if mode == "drop" and rid == "a4":
+                    ws.socket.shutdown(socket.SHUT_RDWR)
+                    ws.socket.close()
+                    return
                 if mode == "early-close" and rid != "a1":
                     ws.close(1001, "going away")
                     return
@@ -65,7 +73,8 @@ def handler(mode):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("port", type=int)
-    parser.add_argument("--mode", default="same", choices=["same", "changed", "early-close", "silent"])
+    parser.add_argument("--mode", default="same", choices=["same", "changed", "early-close", "silent", "drop"])
+    parser.add_argument("--path")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     args = parser.parse_args()
@@ -75,7 +84,12 @@ def main():
     if args.tls_cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.tls_cert, args.tls_key)
-    with serve(handler(args.mode), "127.0.0.1", args.port, ssl=context, compression=None) as server:
+    def only_path(connection, request):
+        if args.path and request.path != args.path:
+            return connection.respond(404, f"nothing at {request.path}\n")
+        return None
+
+    with serve(handler(args.mode), "127.0.0.1", args.port, ssl=context, compression=None, process_request=only_path) as server:
         print("listening", flush=True)
         server.serve_forever()
 

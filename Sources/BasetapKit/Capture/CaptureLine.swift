@@ -4,11 +4,11 @@ import Foundation
 enum RecordField: Int, CaseIterable {
     // Most frequent first: lookup tries them in this order.
     case ts, conn, dir, kind, text, base64, frames, code, reason, url, headers, subprotocol, extensions
-    case client, server, error, mutation, format, version
+    case client, server, error, mutation, raw, request, finding, format, version
 
     static let names: [StaticString] = [
         "ts", "conn", "dir", "kind", "text", "base64", "frames", "code", "reason", "url", "headers", "subprotocol",
-        "extensions", "client", "server", "error", "mutation", "format", "version",
+        "extensions", "client", "server", "error", "mutation", "raw", "request", "finding", "format", "version",
     ]
 
     static func lookup(_ view: JSONView, _ key: Int) -> RecordField? {
@@ -38,6 +38,9 @@ public struct CaptureLine {
         return index >= 0 ? index : nil
     }
 
+    /// Bytes sent as they were, not a message (see `CaptureRecord.raw`).
+    public var isRaw: Bool { field(.raw).map { view[$0].kind == .true } ?? false }
+
     /// The whole record as a value, unknown members included.
     public func record() throws -> CaptureRecord {
         var record = CaptureRecord(
@@ -63,6 +66,11 @@ public struct CaptureLine {
         }
         if let mutation = field(.mutation) {
             record.mutation = try parseMutation(mutation)
+        }
+        record.raw = isRaw
+        record.request = try optionalString(.request)
+        if let finding = field(.finding) {
+            record.finding = try parseFinding(finding)
         }
         for (key, value) in view.members(0) where RecordField.lookup(view, key) == nil {
             record.unknown.append(JSONValue.Member(view.string(key), JSONValue(view, value)))
@@ -107,6 +115,16 @@ public struct CaptureLine {
             frames.append(frame)
         }
         return frames
+    }
+
+    private func parseFinding(_ index: Int) throws(LineProblem) -> CaptureRecord.FindingMark {
+        let problem = LineProblem(message: "\"finding\" must be {\"oracle\": string, \"symptom\": string, \"detail\": string}")
+        guard view[index].kind == .object else { throw problem }
+        func member(_ name: StaticString) throws(LineProblem) -> String {
+            guard let value = view.member(index, name), view[value].kind == .string else { throw problem }
+            return view.string(value)
+        }
+        return CaptureRecord.FindingMark(oracle: try member("oracle"), symptom: try member("symptom"), detail: try member("detail"))
     }
 
     private func parseMutation(_ index: Int) throws(LineProblem) -> CaptureRecord.Mutation {

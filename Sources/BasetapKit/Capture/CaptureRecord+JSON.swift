@@ -72,6 +72,17 @@ extension CaptureRecord {
                 .init("seed", .number(String(mutation.seed))), .init("ops", .array(mutation.ops.map { .string($0) })),
             ]).write(into: &out)
         }
+        if raw {
+            key("raw")
+            out.append(contentsOf: "true".utf8)
+        }
+        string("request", request)
+        if let finding {
+            key("finding")
+            JSONValue.object([
+                .init("oracle", .string(finding.oracle)), .init("symptom", .string(finding.symptom)), .init("detail", .string(finding.detail)),
+            ]).write(into: &out)
+        }
         for member in unknown {
             if !first { out.append(UInt8(ascii: ",")) }
             first = false

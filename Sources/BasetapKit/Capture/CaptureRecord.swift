@@ -36,6 +36,20 @@ public struct CaptureRecord: Sendable, Equatable {
         }
     }
 
+    /// What a fuzz finding's capture reproduces, on its `open` record: `basetap replay` checks
+    /// whether the server still fails this way.
+    public struct FindingMark: Sendable, Equatable {
+        public var oracle: String
+        public var symptom: String
+        public var detail: String
+
+        public init(oracle: String, symptom: String, detail: String) {
+            self.oracle = oracle
+            self.symptom = symptom
+            self.detail = detail
+        }
+    }
+
     public struct Header: Sendable, Equatable {
         public var name: String
         public var value: String
@@ -63,6 +77,13 @@ public struct CaptureRecord: Sendable, Equatable {
     public var frames: [Frame]?
     public var error: String?
     public var mutation: Mutation?
+    /// The payload is bytes the client sent as they are, not a message: frames a fuzz operator built
+    /// that never completed (a length announcing more than came) and what followed them.
+    public var raw = false
+    /// On `open`: the upgrade request exactly as sent, when it was not an ordinary one (a
+    /// handshake fuzz case); replay sends it as it is.
+    public var request: String?
+    public var finding: FindingMark?
     /// Members this version does not know, kept in order so that copying a record loses nothing.
     public var unknown: [JSONValue.Member] = []
 

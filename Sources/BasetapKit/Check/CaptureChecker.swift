@@ -20,10 +20,12 @@ public struct CaptureChecker {
 
     /// Consumes one record of a JSONL capture.
     public mutating func consume(_ line: CaptureLine) throws {
+        guard !line.isRaw else { return }  // bytes as sent, not a message
         try consume(conn: line.conn, dir: line.dir, kind: line.kind, payload: line.payload)
     }
 
     public mutating func consume(_ record: CaptureRecord) throws {
+        guard !record.raw else { return }
         try record.payload.withUnsafeBytes { try consume(conn: record.conn, dir: record.dir, kind: record.kind, payload: $0) }
     }
 

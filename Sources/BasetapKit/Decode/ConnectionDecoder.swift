@@ -25,6 +25,8 @@ final class ConnectionDecoder {
     private var assemblers: [MessageAssembler] = []
     /// Directions that can no longer be followed (after a gap or an oversized frame).
     private var lost: [Bool] = [false, false]
+    /// Close frames seen, per direction: with none at all, a connection that ends was dropped.
+    private var closed: [Bool] = [false, false]
     private(set) var opened = false
     private(set) var ended = false
     var summary = DecodeSummary()
@@ -167,6 +169,7 @@ final class ConnectionDecoder {
             try sink.record(record)
         case .control(let kind, let payload, let frame, let code, let reason, _):
             summary.controlFrames += 1
+            if kind == .close { closed[dir == .c2s ? 0 : 1] = true }
             var record = CaptureRecord(ts: CaptureTime.format(nanoseconds: timestamp), conn: conn, dir: dir, kind: kind, payload: kind == .close ? [] : payload)
             record.code = code
             record.reason = kind == .close ? reason : nil
@@ -176,6 +179,14 @@ final class ConnectionDecoder {
             try sink.violation(conn: conn, dir: dir, rule: rule, message: message, offset: offset)
         }
     }
+
+    /// Bytes of `dir` held for a frame that is not complete yet.
+    func pendingBytes(_ dir: Direction) -> Int {
+        phase == .webSocket ? parsers[dir == .c2s ? 0 : 1].bufferedBytes : 0
+    }
+
+    /// The stream of `dir` is not followed from here on.
+    func lose(_ dir: Direction) { lose(dir == .c2s ? 0 : 1) }
 
     /// The stream of one direction can no longer be followed: count what is left unparsed.
     func lose(_ side: Int) {
@@ -203,12 +214,26 @@ final class ConnectionDecoder {
             offset: offset)
     }
 
-    /// The connection is over: a clean close, a reset, or the end of the capture.
-    func end(error: String?, timestamp: Int64, sink: DecodeSink) throws {
+    /// How every path (proxy, pcap, replay) words a WebSocket connection that ended without any
+    /// Close frame: replay compares recorded and new ends by this text, so it is made here only.
+    static func dropped(by dir: Direction) -> String {
+        "the \(dir.sender) dropped the connection without a closing handshake"
+    }
+
+    /// The connection is over: a clean close, a reset, or the end of the capture. `droppedBy` is the
+    /// side whose TCP end (FIN or reset) came first, when that is known; a capture that simply stops
+    /// says nothing about who ended it.
+    func end(error: String?, droppedBy: Direction? = nil, timestamp: Int64, sink: DecodeSink) throws {
         guard !ended else { return }
         ended = true
         guard opened else { return }
         var reason = error
+        if let droppedBy, phase == .webSocket, !closed[0], !closed[1] {
+            let dropped = Self.dropped(by: droppedBy)
+            reason = reason.map { "\($0); \(dropped)" } ?? dropped
+            try sink.violation(conn: conn, dir: droppedBy, rule: .wsNoClosingHandshake,
+                               message: "the connection ended without a Close frame from either side (RFC 6455 §7.1.1)", offset: parsers[droppedBy == .c2s ? 0 : 1].streamOffset + parsers[droppedBy == .c2s ? 0 : 1].bufferedBytes)
+        }
         for side in 0..<2 where !lost[side] && parsers[side].bufferedBytes > 0 {
             summary.skippedBytes += parsers[side].bufferedBytes
             let unfinished = "the connection ended in the middle of a \(side == 0 ? "client" : "server") frame (\(parsers[side].bufferedBytes) bytes of it received)"

@@ -34,7 +34,7 @@ public struct DecodeRun {
         try writer.close()
         var text = Self.describe(summary)
         if sink.violations > 0 {
-            text += "\n\(sink.violations) WebSocket or TCP findings on the wire; 'basetap check \(path)' lists them"
+            text += "\n\(ViolationFormatter.count(sink.violations, "WebSocket or TCP finding")) on the wire; 'basetap check \(path)' lists them"
         }
         try messages.write(text + "\n")
         if let truncation = summary.truncation {

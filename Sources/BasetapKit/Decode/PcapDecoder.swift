@@ -33,6 +33,8 @@ public final class PcapDecoder {
         var midstream: Bool
         var streams = [TCPStreamReassembler(), TCPStreamReassembler()]
         var finished = [false, false]
+        /// The side whose FIN came first: it ended the connection.
+        var firstToEnd: Direction?
         var decoder: ConnectionDecoder?
         /// A mid-stream connection whose first bytes were not HTTP.
         var skipped = false
@@ -116,10 +118,11 @@ public final class PcapDecoder {
             summary.skippedBytes += segment.payload.count
         }
         if segment.rst {
-            try finish(key, flow, error: "connection reset by the \(side == 0 ? "client" : "server")", timestamp: packet.timestamp)
+            try finish(key, flow, error: "connection reset by the \(dir.sender)", droppedBy: flow.firstToEnd ?? dir, timestamp: packet.timestamp)
         } else if segment.fin {
             flow.finished[side] = true
-            if flow.finished[0] && flow.finished[1] { try finish(key, flow, error: nil, timestamp: packet.timestamp) }
+            if flow.firstToEnd == nil { flow.firstToEnd = dir }
+            if flow.finished[0] && flow.finished[1] { try finish(key, flow, error: nil, droppedBy: flow.firstToEnd, timestamp: packet.timestamp) }
         }
     }
 
@@ -164,7 +167,7 @@ public final class PcapDecoder {
         }
     }
 
-    private func finish(_ key: FlowKey, _ flow: Flow, error: String?, timestamp: Int64) throws {
+    private func finish(_ key: FlowKey, _ flow: Flow, error: String?, droppedBy: Direction? = nil, timestamp: Int64) throws {
         flows[key] = nil
         guard let decoder = flow.decoder else { return }
         for side in 0..<2 {
@@ -172,14 +175,14 @@ public final class PcapDecoder {
                 try deliver(event, side == 0 ? .c2s : .s2c, decoder, timestamp: timestamp)
             }
         }
-        try decoder.end(error: error, timestamp: timestamp, sink: sink)
+        try decoder.end(error: error, droppedBy: droppedBy, timestamp: timestamp, sink: sink)
         summary.merge(decoder.summary)
     }
 
     private func finishAll() throws {
         for (key, flow) in flows.sorted(by: { $0.value.decoder?.conn ?? "" < $1.value.decoder?.conn ?? "" }) {
             let closed = flow.finished[0] || flow.finished[1]
-            try finish(key, flow, error: closed ? nil : "the capture ended before the connection closed", timestamp: lastTimestamp)
+            try finish(key, flow, error: closed ? nil : "the capture ended before the connection closed", droppedBy: flow.firstToEnd, timestamp: lastTimestamp)
         }
     }
 }

@@ -37,6 +37,8 @@ extension Rule {
         "ws.inflate-limit", .error, section: "1", "A compressed message that inflates past the size or ratio limit (`--max-message-size`).")
     public static let wsMessageLimit = Rule(
         "ws.message-limit", .error, section: "1", "A frame or message larger than the limit (`--max-message-size`, default 64 MiB).")
+    public static let wsNoClosingHandshake = Rule(
+        "ws.no-closing-handshake", .warning, section: "1", "A connection that ended without a Close frame from either side (RFC 6455 §7.1.1); reported for the side that dropped TCP.")
     public static let tcpGap = Rule(
         "tcp.gap", .error, section: "CAPTURE-FORMAT.md", "Bytes of a TCP stream are missing from the capture; the rest of that direction is skipped.")
     public static let tcpOverlapConflict = Rule(
@@ -100,7 +102,7 @@ extension Rule {
         frameBinaryJSON, frameBinary,
         wsHandshakeAccept, wsUnmaskedClientFrame, wsMaskedServerFrame, wsRSVBits, wsReservedOpcode, wsControlTooLong, wsControlFragmented,
         wsContinuationWithoutStart, wsDataInsideFragment, wsInvalidUTF8, wsCloseCode, wsDataAfterClose, wsInflateError,
-        wsInflateLimit, wsMessageLimit, tcpGap, tcpOverlapConflict,
+        wsInflateLimit, wsMessageLimit, wsNoClosingHandshake, tcpGap, tcpOverlapConflict,
         jsonSyntax, jsonDepth, jsonDuplicateKey, jsonUnsafeInteger,
         envelopeNotObject, envelopeMissing, envelopeType, envelopeEmpty, envelopeUnknownMember,
         idSyntax, idRoomNotUUID,

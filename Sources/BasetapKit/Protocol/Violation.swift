@@ -3,6 +3,8 @@ public enum Direction: String, Sendable, CaseIterable {
     case c2s, s2c
 
     public var opposite: Direction { self == .c2s ? .s2c : .c2s }
+    /// The peer that sends in this direction, as sentences name it.
+    public var sender: String { self == .c2s ? "client" : "server" }
 }
 
 /// One finding, as PROTOCOL.md §7 records it.

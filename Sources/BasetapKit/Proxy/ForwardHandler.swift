@@ -68,11 +68,10 @@ final class ForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard target.contains("://") else {
                 return refuse(context, 400, "basetap is a forward proxy here: send an absolute URL (GET ws://host/path) or CONNECT host:port")
             }
-            let destination = try ProxyTarget(url: target, flag: "request target")
+            var destination = try ProxyTarget(url: target, flag: "request target")
             guard proxy.allows(destination.host) else { return refuse(context, 403, "\(destination.host) is not in --allow-hosts") }
-            let afterScheme = target[target.range(of: "://")!.upperBound...]
-            let path = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }).map { String(afterScheme[$0...]) } ?? "/"
-            let originForm = "\(method) \(path.hasPrefix("?") ? "/" + path : path) \(requestLine[2])"
+            let originForm = "\(method) \(destination.requestTarget) \(requestLine[2])"
+            destination.path = ""  // now in the request line
             var rewritten = context.channel.allocator.buffer(capacity: headLength + rest.count)
             rewritten.writeString(originForm + head[lineEnd.lowerBound...])
             rewritten.writeBytes(rest)

@@ -17,7 +17,7 @@ final class IdleCloser: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
-            inspector.failure(conn, "closed after \(seconds) s without traffic (--idle-timeout)")
+            inspector.failure(conn, "closed after \(seconds) s without traffic (--idle-timeout)", byBasetap: true)
             context.close(promise: nil)
             return
         }

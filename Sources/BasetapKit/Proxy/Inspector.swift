@@ -28,6 +28,9 @@ final class Inspector: @unchecked Sendable {
         var packets: TCPPacketBuilder
         /// The first failure seen on either side, for the `end` record.
         var failure: String?
+        /// The side whose TCP end basetap saw first; nil while open, or when basetap itself ended it.
+        var endedBy: Direction?
+        var endedByBasetap = false
     }
 
     let queue = DispatchQueue(label: "basetap.inspector")
@@ -122,11 +125,30 @@ final class Inspector: @unchecked Sendable {
     }
 
     /// A connection error (a reset, a timeout), kept for the connection's `end` record and logged.
-    func failure(_ conn: Int, _ text: String) {
+    /// `byBasetap`: basetap ends the connection itself (idle timeout, --block), so no peer dropped it.
+    func failure(_ conn: Int, _ text: String, byBasetap: Bool = false) {
         queue.async { [self] in
-            guard connections[conn] != nil, connections[conn]!.failure == nil else { return }
+            guard connections[conn] != nil else { return }
+            if byBasetap { connections[conn]!.endedByBasetap = true }
+            guard connections[conn]!.failure == nil else { return }
             connections[conn]!.failure = text
             if !options.quiet { try? messages.write("basetap: c\(conn): \(text)\n") }
+        }
+    }
+
+    /// One side's TCP input ended (FIN, reset or close); the first such side is the one that ended the connection.
+    func inputEnded(_ conn: Int, _ dir: Direction) {
+        queue.async { [self] in
+            guard connections[conn] != nil, connections[conn]!.endedBy == nil else { return }
+            connections[conn]!.endedBy = dir
+        }
+    }
+
+    /// basetap is stopping and closes the connection itself.
+    func stopping(_ conn: Int) {
+        queue.async { [self] in
+            guard connections[conn] != nil else { return }
+            connections[conn]!.endedByBasetap = true
         }
     }
 
@@ -135,7 +157,8 @@ final class Inspector: @unchecked Sendable {
             guard var connection = connections.removeValue(forKey: conn) else { return }
             writePacket(connection.packets.fin(.c2s))
             writePacket(connection.packets.fin(.s2c))
-            try? connection.decoder.end(error: error ?? connection.failure, timestamp: CaptureTime.nanoseconds(), sink: self)
+            let droppedBy = connection.endedByBasetap ? nil : connection.endedBy
+            try? connection.decoder.end(error: error ?? connection.failure, droppedBy: droppedBy, timestamp: CaptureTime.nanoseconds(), sink: self)
             summary.merge(connection.decoder.summary)
             summary.tcpStreams += 1
         }

@@ -278,6 +278,7 @@ public final class ProxyServer: @unchecked Sendable {
         lock.lock()
         let open = clients
         lock.unlock()
+        for (conn, _) in open { inspector.stopping(conn) }
         for (_, channel) in open {
             var goingAway = channel.allocator.buffer(capacity: 32)
             goingAway.writeBytes(FrameEncoder.encode(WebSocketFrame(opcode: 0x8, payload: [0x03, 0xE9] + Array("basetap stopped".utf8))))
@@ -310,7 +311,7 @@ public final class ProxyServer: @unchecked Sendable {
         guard let client else { return }
         let reason = Array("basetap: \(violation.rule.id)".utf8.prefix(120))
         note("c\(conn): blocked with 1008 (\(violation.rule.id) at \(violation.pointer.isEmpty ? "\"\"" : violation.pointer))")
-        inspector.failure(conn, "blocked by basetap: \(violation.rule.id)")
+        inspector.failure(conn, "blocked by basetap: \(violation.rule.id)", byBasetap: true)
         var generator = SystemRandomNumberGenerator()
         let toClient = FrameEncoder.encode(WebSocketFrame(opcode: 0x8, payload: [0x03, 0xF0] + reason))
         let toServer = FrameEncoder.encode(WebSocketFrame(opcode: 0x8, maskKey: FrameEncoder.randomMask(using: &generator), payload: [0x03, 0xF0] + reason))

@@ -26,6 +26,16 @@ final class TapHandler: ChannelDuplexHandler {
         context.fireChannelRead(data)
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        inspector.inputEnded(conn, dir)
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, case .inputClosed = event { inspector.inputEnded(conn, dir) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func read(context: ChannelHandlerContext) {
         // The usual case costs one locked read; the resume closure is built only when holding back.
         if inspector.isBacklogged {

@@ -1,7 +1,7 @@
 import NIOCore
 
-/// Reads the client's first request head, rewrites its Host header for the upstream in reverse
-/// mode, and then hands the channel to the relay. It is the only place basetap changes a byte.
+/// Reads the client's first request head, rewrites its Host header (and its target, when the
+/// upstream has a path) for the upstream in reverse mode, and then hands the channel to the relay. It is the only place basetap changes a byte.
 final class UpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
@@ -32,7 +32,7 @@ final class UpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
         let headLength = end.upperBound - view.startIndex
         let head = Array(view.prefix(headLength))
         var first = context.channel.allocator.buffer(capacity: buffer!.readableBytes + 64)
-        first.writeBytes(rewriteHost ? Self.rewritingHost(head, to: route.hostHeader) : head)
+        first.writeBytes(rewriteHost ? Self.rewriting(head, for: route) : head)
         first.writeBytes(view.dropFirst(headLength))
         buffer = nil
         context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
@@ -40,11 +40,17 @@ final class UpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
         proxy.connectUpstream(conn: conn, client: context.channel, route: route, firstBytes: first)
     }
 
-    static func rewritingHost(_ head: [UInt8], to authority: String) -> [UInt8] {
+    /// The head as the upstream gets it: its Host, and its request target behind the upstream's path.
+    static func rewriting(_ head: [UInt8], for route: ProxyTarget) -> [UInt8] {
         let text = String(decoding: head, as: UTF8.self)
         var lines = text.components(separatedBy: "\r\n")
         if let i = lines.firstIndex(where: { $0.lowercased().hasPrefix("host:") }) {
-            lines[i] = "Host: \(authority)"
+            lines[i] = "Host: \(route.hostHeader)"
+        }
+        var requestLine = lines[0].split(separator: " ", omittingEmptySubsequences: false)
+        if !route.path.isEmpty, requestLine.count == 3 {
+            requestLine[1] = Substring(route.joined(with: String(requestLine[1])))
+            lines[0] = requestLine.joined(separator: " ")
         }
         return Array(lines.joined(separator: "\r\n").utf8)
     }

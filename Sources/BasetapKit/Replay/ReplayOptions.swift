@@ -67,6 +67,10 @@ public struct ReplayOutcome: Sendable {
     public var closedByServer = false
     /// RFC 6455 breaches on the wire (`ws.*`), for the checker.
     public var wire: [WireFinding] = []
+    /// When the connection was started and when it was over (`CaptureTime.nanoseconds()`): which
+    /// connections were open when a server died.
+    public var startedAt: Int64 = 0
+    public var endedAt: Int64 = 0
 
     public init(conn: String) {
         self.conn = conn

@@ -6,6 +6,8 @@ public struct ReplayConnection: Sendable {
         case close(code: Int?, reason: String?)
         /// Bytes sent as they are: frames the fuzzer built (fragmented, RSV bits, bad opcodes…).
         case raw([UInt8])
+        /// TCP closed at once, without a Close frame (churn cases).
+        case disconnect
     }
 
     public struct Step: Sendable {
@@ -13,7 +15,7 @@ public struct ReplayConnection: Sendable {
         public var isMessage: Bool {
             switch action {
             case .message, .raw: true
-            case .ping, .close: false
+            case .ping, .close, .disconnect: false
             }
         }
 
@@ -26,6 +28,7 @@ public struct ReplayConnection: Sendable {
             case .message(let opcode, let payload): return frame(opcode, payload)
             case .ping(let payload): return frame(9, payload)
             case .raw(let bytes): return bytes
+            case .disconnect: return []
             case .close(let code, let reason):
                 guard let code else { return frame(8, []) }
                 return frame(8, [UInt8(truncatingIfNeeded: code >> 8), UInt8(truncatingIfNeeded: code)] + Array((reason ?? "").utf8))
@@ -58,6 +61,10 @@ public struct ReplayConnection: Sendable {
     public var recorded: [CaptureRecord]
     /// Request ids to wait for answers to: those the server answered in the recording.
     public var expected: Set<String>
+    /// The upgrade request to send exactly as it is, instead of one made from `url` and `headers`.
+    public var rawHead: [UInt8]?
+    /// The failure this session is a fuzz finding of, which replaying it checks for.
+    public var finding: CaptureRecord.FindingMark?
 
     public init(conn: String, url: String, headers: [CaptureRecord.Header], steps: [Step], recorded: [CaptureRecord]) {
         self.conn = conn
@@ -100,6 +107,10 @@ public struct ReplayConnection: Sendable {
             var steps: [Step] = []
             for record in recorded where record.dir == .c2s {
                 let at = max(0, (nanoseconds(record.ts) ?? start) - start)
+                if record.raw {
+                    steps.append(Step(action: .raw(record.payload), at: at, mutation: record.mutation))
+                    continue
+                }
                 switch record.kind {
                 case .text, .binary:
                     let opcode: UInt8 = record.kind == .text ? 1 : 2
@@ -115,6 +126,8 @@ public struct ReplayConnection: Sendable {
             }
             let headers = (open.headers ?? []).filter { !regenerated.contains($0.name.lowercased()) }
             var plan = ReplayConnection(conn: conn, url: open.url ?? "/", headers: headers, steps: steps, recorded: recorded)
+            plan.rawHead = open.request.map { Array($0.utf8) }
+            plan.finding = open.finding
             // A fuzz finding's probe is waited for as the fuzzer did, answered or not: that is what reproduces a hang or a drop.
             if steps.contains(where: { $0.id == Mutator.probeID }) { plan.expected.insert(Mutator.probeID) }
             return plan

@@ -20,6 +20,8 @@ final class ReplaySession: ChannelInboundHandler {
     private let options: ReplayOptions
     private let promise: EventLoopPromise<ReplayOutcome>
     private let key: String
+    /// The key the upgrade's answer must match: the recorded one in a raw head, which may have none.
+    private let acceptKey: String?
     private let expected: Set<String>
     private var outcome: ReplayOutcome
     private var decoder: ConnectionDecoder?
@@ -36,7 +38,12 @@ final class ReplaySession: ChannelInboundHandler {
     private var sentClose = false
     private var tagging: CaptureRecord.Mutation?
     private var receivedClose = false
+    /// The session closed TCP itself (a timeout), so the server did not drop it.
+    private var closedByClient = false
     private var generator = SystemRandomNumberGenerator()
+    /// A raw step left the client's stream inside an unfinished frame: the server reads what follows
+    /// as that frame's payload, so it is recorded as the bytes sent (`raw` records), not decoded.
+    private var c2sUnframed = false
 
     init(plan: ReplayConnection, options: ReplayOptions, promise: EventLoopPromise<ReplayOutcome>) {
         self.plan = plan
@@ -44,7 +51,14 @@ final class ReplaySession: ChannelInboundHandler {
         self.promise = promise
         self.expected = plan.expected
         outcome = ReplayOutcome(conn: plan.conn)
+        outcome.startedAt = CaptureTime.nanoseconds()
         key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        if let rawHead = plan.rawHead {
+            var reader = HTTPHeadReader()
+            if case .head(let head, _) = reader.feed(rawHead) { acceptKey = head.value("Sec-WebSocket-Key") } else { acceptKey = nil }
+        } else {
+            acceptKey = key
+        }
     }
 
     // MARK: Upgrade
@@ -54,7 +68,7 @@ final class ReplaySession: ChannelInboundHandler {
             conn: plan.conn, client: ProxyServer.endpoint(context.channel.localAddress), server: ProxyServer.endpoint(context.channel.remoteAddress),
             limits: options.limits, maxFrameSize: options.limits.maxSize)
         sink = Sink(session: self, context: context)
-        send(context, Array(plan.requestHead(target: options.target, path: options.path, extra: options.headers, key: key).utf8))
+        send(context, plan.rawHead ?? Array(plan.requestHead(target: options.target, path: options.path, extra: options.headers, key: key).utf8))
         context.flush()
         closeTimer = context.eventLoop.scheduleTask(in: options.timeoutAmount) { [self] in
             if case .upgrading = phase { fail(context, "no answer to the upgrade request within \(options.timeout) s") }
@@ -75,7 +89,7 @@ final class ReplaySession: ChannelInboundHandler {
                 guard head.status == 101 else {
                     return fail(context, "the server answered the upgrade with '\(head.startLine.joined(separator: " "))'")
                 }
-                guard head.value("Sec-WebSocket-Accept") == HandshakeAccept.value(for: key) else {
+                guard acceptKey.map({ head.value("Sec-WebSocket-Accept") == HandshakeAccept.value(for: $0) }) ?? true else {
                     return fail(context, "the server's Sec-WebSocket-Accept does not match the key (RFC 6455 §4.2.2)")
                 }
                 closeTimer?.cancel()
@@ -116,7 +130,18 @@ final class ReplaySession: ChannelInboundHandler {
             tagging = step.mutation
             defer { tagging = nil }
             if case .close = step.action { return startClosing(context, step: step) }
-            send(context, step.wireBytes(using: &generator))
+            if case .disconnect = step.action {
+                phase = .closing
+                closedByClient = true
+                return context.close(promise: nil)
+            }
+            let bytes = step.wireBytes(using: &generator)
+            send(context, bytes)
+            if case .raw = step.action, !c2sUnframed, let pending = decoder?.pendingBytes(.c2s), pending > 0 {
+                c2sUnframed = true
+                decoder?.lose(.c2s)
+                recordRaw(Array(bytes.suffix(pending)))
+            }
             switch step.action {
             case .message, .raw:
                 outcome.messagesSent += 1
@@ -124,7 +149,7 @@ final class ReplaySession: ChannelInboundHandler {
                     sentAt[id] = sentAt[id] ?? CaptureTime.nanoseconds()
                     if options.waitAnswers && expected.contains(id) && outcome.latencies[id] == nil { wait(for: [id], context) }
                 }
-            case .ping, .close:
+            case .ping, .close, .disconnect:
                 break
             }
         }
@@ -147,6 +172,7 @@ final class ReplaySession: ChannelInboundHandler {
             if options.abandonUnanswered {
                 outcome.timedOut = true
                 outcome.abnormalEnd = "no answer within \(options.timeout) s"
+                closedByClient = true
                 return context.close(promise: nil)
             }
             sendSteps(context)
@@ -173,6 +199,7 @@ final class ReplaySession: ChannelInboundHandler {
                 outcome.abnormalEnd = "no Close from the server within \(options.timeout) s"
                 outcome.timedOut = true
             }
+            closedByClient = true
             context.close(promise: nil)
         }
     }
@@ -184,7 +211,14 @@ final class ReplaySession: ChannelInboundHandler {
 
     private func send(_ context: ChannelHandlerContext, _ bytes: [UInt8]) {
         context.write(NIOAny(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
-        decode(.c2s, bytes)
+        if c2sUnframed { recordRaw(bytes) } else { decode(.c2s, bytes) }
+    }
+
+    private func recordRaw(_ bytes: [UInt8]) {
+        var record = CaptureRecord(ts: CaptureTime.now(), conn: plan.conn, dir: .c2s, kind: .binary, payload: bytes)
+        record.raw = true
+        record.mutation = tagging
+        outcome.records.append(record)
     }
 
     // MARK: Receiving and the end
@@ -244,15 +278,17 @@ final class ReplaySession: ChannelInboundHandler {
         if case .done = phase { return }
         if case .upgrading = phase, outcome.failure == nil { outcome.failure = "the server closed the connection during the upgrade" }
         if outcome.failure == nil && !receivedClose && outcome.abnormalEnd == nil {
-            outcome.abnormalEnd = "the server closed the connection without a closing handshake"
+            outcome.abnormalEnd = sentClose ? "the server closed the connection without answering the client's Close"
+                : ConnectionDecoder.dropped(by: .s2c)
         }
         phase = .done
         for timer in [waitTimer, stepTimer, closeTimer] { timer?.cancel() }
         if !outcome.closedByServer && outcome.abnormalEnd == nil { outcome.unanswered += outstanding.sorted() }
         if let decoder, let sink, decoder.opened {
-            try? decoder.end(error: outcome.abnormalEnd, timestamp: CaptureTime.nanoseconds(), sink: sink)
+            try? decoder.end(error: outcome.abnormalEnd, droppedBy: closedByClient ? .c2s : .s2c, timestamp: CaptureTime.nanoseconds(), sink: sink)
         }
         sink = nil
+        outcome.endedAt = CaptureTime.nanoseconds()
         promise.succeed(outcome)
     }
 

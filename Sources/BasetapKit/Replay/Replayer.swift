@@ -21,7 +21,17 @@ public final class Replayer: @unchecked Sendable {
 
     /// Replays one connection; the future always succeeds, failures are in the outcome.
     public func replay(_ plan: ReplayConnection) -> EventLoopFuture<ReplayOutcome> {
+        replay(plan, on: group.next())
+    }
+
+    /// Replays `plans` all at once, then `plan`: the outcome is `plan`'s (churn cases).
+    func replay(_ plan: ReplayConnection, after plans: [ReplayConnection]) -> EventLoopFuture<ReplayOutcome> {
+        guard !plans.isEmpty else { return replay(plan) }
         let loop = group.next()
+        return EventLoopFuture.whenAllComplete(plans.map { replay($0) }, on: loop).flatMap { _ in self.replay(plan, on: loop) }
+    }
+
+    private func replay(_ plan: ReplayConnection, on loop: EventLoop) -> EventLoopFuture<ReplayOutcome> {
         let promise = loop.makePromise(of: ReplayOutcome.self)
         let target = options.target
         ClientBootstrap(group: loop)
@@ -39,6 +49,8 @@ public final class Replayer: @unchecked Sendable {
             .connect(host: target.host, port: target.port)
             .whenFailure { error in
                 var outcome = ReplayOutcome(conn: plan.conn)
+                outcome.endedAt = CaptureTime.nanoseconds()
+                outcome.startedAt = outcome.endedAt
                 outcome.failure = "cannot connect to \(target.authority): \(ProxyServer.describe(error))"
                 outcome.unreachable = true
                 promise.succeed(outcome)
@@ -49,16 +61,21 @@ public final class Replayer: @unchecked Sendable {
     /// Replays every plan, at most `parallel` at once, and returns the outcomes in plan order.
     /// `progress` is called with the number finished so far, from the event loops but one call at a time.
     public func run(_ plans: [ReplayConnection], parallel: Int, progress: ((Int) -> Void)? = nil) -> [ReplayOutcome] {
+        run(count: plans.count, parallel: parallel, progress: progress) { replay(plans[$0]) }
+    }
+
+    /// Runs `count` jobs (each one or more connections, ending in one outcome), at most `parallel` at once.
+    func run(count: Int, parallel: Int, progress: ((Int) -> Void)? = nil, _ job: (Int) -> EventLoopFuture<ReplayOutcome>) -> [ReplayOutcome] {
         nonisolated(unsafe) let progress = progress
         let slots = DispatchSemaphore(value: max(1, parallel))
         let lock = NSLock()
-        nonisolated(unsafe) var outcomes = [ReplayOutcome?](repeating: nil, count: plans.count)
+        nonisolated(unsafe) var outcomes = [ReplayOutcome?](repeating: nil, count: count)
         nonisolated(unsafe) var finished = 0
         let done = DispatchGroup()
-        for (index, plan) in plans.enumerated() {
+        for index in 0..<count {
             slots.wait()
             done.enter()
-            replay(plan).whenSuccess { outcome in
+            job(index).whenSuccess { outcome in
                 lock.lock()
                 outcomes[index] = outcome
                 finished += 1

@@ -50,15 +50,7 @@ public struct SessionDiff: Sendable {
                                               detail: "the server sent \(now) '\(type)' messages of its own; the recording has \(was)"))
             }
         }
-        let ended = { (records: [CaptureRecord]) in records.last(where: { $0.kind == .end })?.error }
-        // Variants from `basetap mutate` have neither a server side nor an end: they say nothing about the close.
-        let recordedServer = recorded.contains { $0.dir == .s2c || $0.kind == .end }
-        if recordedServer && old.closeCode != new.closeCode || (ended(recorded) == nil && outcome.abnormalEnd != nil) {
-            let describe = { (code: Int?, error: String?) in code.map { "Close \($0)" } ?? error ?? "no Close" }
-            differences.append(Difference(
-                conn: conn, kind: .close, recorded: old.closeCode.map(String.init), now: new.closeCode.map(String.init),
-                detail: "the server ended with \(describe(new.closeCode, outcome.abnormalEnd)); the recording with \(describe(old.closeCode, ended(recorded)))"))
-        }
+        if let difference = Self.compareEnds(recorded: Ending(recorded), now: Ending(outcome), conn: conn) { differences.append(difference) }
         return differences
     }
 
@@ -112,6 +104,58 @@ public struct SessionDiff: Sendable {
         }
     }
 
+    /// How the server ended a connection, as far as a session shows it.
+    enum Ending: Equatable {
+        case close(Int)
+        /// TCP ended without any Close frame (a reset, or an EOF) from the server's side.
+        case dropped(String)
+        /// The session does not say: a capture cut short, or a mutated session with no server side.
+        case unknown
+
+        init(_ records: [CaptureRecord]) {
+            if let close = records.last(where: { $0.dir == .s2c && $0.kind == .close }) {
+                self = .close(close.code ?? 1005)
+            } else if let error = records.last(where: { $0.kind == .end })?.error, error.contains(ConnectionDecoder.dropped(by: .s2c)) {
+                self = .dropped(error)
+            } else {
+                self = .unknown
+            }
+        }
+
+        init(_ outcome: ReplayOutcome) {
+            if let close = outcome.records.last(where: { $0.dir == .s2c && $0.kind == .close }) {
+                self = .close(close.code ?? 1005)
+            } else if let abnormal = outcome.abnormalEnd {
+                self = .dropped(abnormal)
+            } else {
+                self = .unknown
+            }
+        }
+
+        var sentence: String {
+            switch self {
+            case .close(let code): "closed with \(code)"
+            case .dropped(let why): "ended without a Close (\(why))"
+            case .unknown: "ended without a Close"
+            }
+        }
+    }
+
+    /// Only what the recording knows is compared: an end it does not hold is no difference, and a
+    /// recorded drop matched by a drop is the same end, whatever the words of the error.
+    static func compareEnds(recorded: Ending, now: Ending, conn: String) -> Difference? {
+        let code = { (ending: Ending) -> String? in if case .close(let code) = ending { String(code) } else { nil } }
+        switch (recorded, now) {
+        case (.unknown, _), (.dropped, .dropped), (.dropped, .unknown):
+            return nil
+        case (.close(let a), .close(let b)) where a == b:
+            return nil
+        default:
+            return Difference(conn: conn, kind: .close, recorded: code(recorded), now: code(now),
+                              detail: "the server \(now.sentence); in the recording it \(recorded.sentence)")
+        }
+    }
+
     static func describe(_ value: JSONValue) -> String {
         let type = value["type"]?.stringValue.map { "'\($0)'" } ?? "a message"
         if case .bool(let ok)? = value["ok"] { return "\(type) with ok: \(ok)" }
@@ -124,7 +168,6 @@ public struct SessionDiff: Sendable {
         var answers: [String: [[UInt8]]] = [:]
         var unsolicitedTypes: [String] = []
         var unsolicited: [String: Int] = [:]
-        var closeCode: Int?
 
         init(_ records: [CaptureRecord]) {
             let requests = Set(records.lazy.filter { $0.dir == .c2s && $0.kind == .text }.compactMap { ReplayConnection.id(of: $0.payload) })
@@ -140,8 +183,6 @@ public struct SessionDiff: Sendable {
                     }
                 case .binary:
                     count("(binary)")
-                case .close:
-                    closeCode = record.code ?? 1005
                 default:
                     break
                 }

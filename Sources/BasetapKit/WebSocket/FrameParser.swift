@@ -37,7 +37,7 @@ public struct FrameParser: Sendable {
     private var buffer: [UInt8] = []
     private var readIndex = 0
     /// Stream offset of `buffer[readIndex]`.
-    private var streamOffset = 0
+    public private(set) var streamOffset = 0
 
     public init(maxFrameSize: Int = FrameParser.defaultMaxFrameSize) {
         self.maxFrameSize = maxFrameSize
