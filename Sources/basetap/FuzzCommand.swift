@@ -8,9 +8,11 @@ struct Fuzz: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send mutated versions of a recorded session to a server and save what breaks it.",
         discussion: """
-            Each case is one recorded connection with one client message (or the order of its messages) broken by a named operator (entity IDs, envelope, values, JSON syntax, frames, session order, and payload schemas with --profile), followed by an unmutated probe request. A case is a finding when the server crashes or exits (--exec), stops accepting connections, resets or drops the connection without a closing handshake, closes with 1011, leaves the probe unanswered (hang), answers with a rule violation, or answers the probe far slower than the unmutated session.
+            Each case is one recorded connection with one thing broken by a named operator: a client message (entity IDs, envelope, values, JSON syntax, frames, payload schemas with --profile), the order of its messages (session), its upgrade request (handshake: missing or wrong key and version, other methods, HTTP/1.0, huge or duplicated headers, odd paths, bad subprotocol and extension offers), or the connections around it (churn: storms of short connections, closes in the middle of a message, parallel connections reusing ids; loopback targets only). Each case ends with an unmutated probe request whose recorded answer was clean.
 
-            Each new (oracle, operator, message type) is minimized (the fewest messages and mutations that still fail) and saved to DIR/findings/NNN-ORACLE-OPERATOR.jsonl, a capture that 'basetap replay FILE --target ...' reproduces; DIR/report.md lists them. A run is deterministic for its seed. Only fuzz servers you own: loopback or your own test hosts.
+            Before fuzzing, each seed connection runs unmutated a few times: one that already fails is reported once (a 'baseline' finding, with a warning at start), and its symptoms are not blamed on any operator. A case is a finding when the server crashes or exits (--exec), stops accepting connections, drops the connection without a closing handshake, closes with 1011, leaves the probe unanswered (hang), answers with a rule violation, or answers the probe far slower than unmutated. Findings are grouped by what the server did (the oracle, the rules broken, the close code, the crash signature), not by operator: each is confirmed by a run on its own, checked against its connection without the mutation, minimized, and saved to DIR/findings/NNN-ORACLE-OPERATOR.jsonl; DIR/report.md lists them most severe first with the operators and message types that reached them. With --exec every death of the server is a finding, with its crash output: one that no case causes alone is 'crash-unconfirmed', saved with the cases that were open and how often running them together brings it back. Mutants that make the server answer in a new way are kept as seeds.
+
+            Replaying a finding is a regression test: 'basetap replay FINDING --target ...' exits 1 while the failure reproduces and 0 once it no longer does. Only fuzz servers you own: loopback or your own test hosts.
 
             Exit codes: 0 nothing found, 1 findings, 2 usage errors or an unreachable target.
 
@@ -44,10 +46,10 @@ struct Fuzz: ParsableCommand {
     @Option(help: ArgumentHelp("Run shard K of N (cases K, K+N, K+2N…), to split one seed over N processes.", valueName: "K/N"))
     var shard = "1/1"
 
-    @Option(help: ArgumentHelp("Start the server with this shell command, restart it after each crash, and keep its last output for the report.", valueName: "command"))
+    @Option(help: ArgumentHelp("Start the server with this shell command, restart it after each death, and keep its crash output for the report.", valueName: "command"))
     var exec: String?
 
-    @Option(help: ArgumentHelp("Only these operator families, comma-separated: id, envelope, value, json, frame, session, schema.", valueName: "list"))
+    @Option(help: ArgumentHelp("Only these operator families, comma-separated: id, envelope, value, json, frame, session, schema, handshake, churn.", valueName: "list"))
     var families: String?
 
     @Flag(help: "Save findings as found, without minimizing them.")
@@ -85,7 +87,8 @@ struct Fuzz: ParsableCommand {
     static func families(_ list: String) throws -> Set<MutationOperator.Family> {
         Set(try list.split(separator: ",").map { name in
             guard let family = MutationOperator.Family(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw BasetapError.usage("--families: unknown family '\(name)' (id, envelope, value, json, frame, session, schema)")
+                let known = MutationOperator.Family.allCases.map(\.rawValue).joined(separator: ", ")
+                throw BasetapError.usage("--families: unknown family '\(name)' (\(known))")
             }
             return family
         })

@@ -8,9 +8,11 @@ struct Replay: ParsableCommand {
         discussion: """
             For each recorded connection basetap opens a new one to --target with the recorded path, subprotocols, extensions and headers (Host, Sec-WebSocket-Key and other per-connection headers are made anew; --header adds or replaces), sends the client's messages and pings in order, answers the server's pings, waits for the recorded answers, and closes as the recording did.
 
-            The server's answers are paired with the recorded ones by request id and compared: missing and extra answers, a changed type or ok, other changes by JSON pointer, messages the server sends on its own (counted by type), and the close code. The new session is checked like any capture (violations are shown) and can be recorded. Findings saved by 'basetap fuzz' are captures too: replaying one reproduces it.
+            The server's answers are paired with the recorded ones by request id and compared: missing and extra answers, a changed type or ok, other changes by JSON pointer, messages the server sends on its own (counted by type), and the close code. The new session is checked like any capture (violations are shown) and can be recorded. Findings saved by 'basetap fuzz' are captures too.
 
-            Exit codes: 0 same answers, 1 differences, 2 usage errors or an unreachable target.
+            A finding saved by 'basetap fuzz' is a regression test: replay says 'reproduced: ORACLE, as found' and exits 1 while the server still fails that way, and 'no longer reproduces' with exit 0 once it does not (a crash reproduces when the server no longer accepts connections afterwards).
+
+            Exit codes: 0 same answers (or a finding that no longer reproduces), 1 differences (or a finding that reproduces), 2 usage errors or an unreachable target.
 
             Examples:
               basetap replay session.jsonl --target ws://127.0.0.1:9000
@@ -67,6 +69,6 @@ struct Replay: ParsableCommand {
         run.style = report.style(for: .standardOutput)
         run.progress = OutputFile.standardError.isTerminal ? .standardError : nil
         let summary = try run.run()
-        if summary.differences > 0 { throw ExitCode(1) }
+        if summary.findings > 0 ? summary.reproduced > 0 : summary.differences > 0 { throw ExitCode(1) }
     }
 }

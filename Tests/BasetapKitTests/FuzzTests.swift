@@ -7,8 +7,8 @@ import Testing
 @Suite(.serialized) struct FuzzTests {
     static let buggyServer = ProxyTests.peers.appendingPathComponent("buggy_server.py").path
 
-    /// Seed 3 reaches all four planted bugs within its first 160 cases (about 650 messages).
-    static func fuzz(out: URL, port: Int, seed: Int = 3) throws -> ProcessResult {
+    /// Seed 9 reaches all four planted bugs within its first 256 cases (800 messages).
+    static func fuzz(out: URL, port: Int, seed: Int = 9) throws -> ProcessResult {
         try runBasetap([
             "fuzz", "--target", "ws://127.0.0.1:\(port)", "--seed-capture", capturePath("fuzz-seed.jsonl"),
             "--exec", "\(PcapFixtures.python) \(buggyServer) \(port)", "--seed", String(seed), "--max-messages", "800",
@@ -17,10 +17,18 @@ import Testing
     }
 
     static func findings(_ out: URL) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("findings").path).sorted()
+        try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("findings").path).filter { $0.hasSuffix(".jsonl") }.sorted()
     }
 
-    @Test func findsEveryPlantedBugTheFindingsReplayAndTheSameSeedFindsTheSame() throws {
+    /// Replays a finding against a server started for it; returns replay's result.
+    static func replay(_ finding: URL, server: [String], port: Int) throws -> ProcessResult {
+        let peer = try Peer(PcapFixtures.python, server)
+        defer { _ = peer.stop(SIGKILL) }
+        try peer.waitFor("listening")
+        return try runBasetap(["replay", finding.path, "--target", "ws://127.0.0.1:\(port)", "--timeout", "1s", "--color", "never"])
+    }
+
+    @Test func findsEveryPlantedBugOnceAndEachFindingIsARegressionTest() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = directory.appendingPathComponent("run1")
@@ -30,37 +38,25 @@ import Testing
         let names = try Self.findings(out)
         let planted = ["crash-id.port", "hang-value.deep-nesting", "close-1011-envelope.duplicate", "abort-envelope.id-huge"]
         for bug in planted { #expect(names.contains { $0.contains(bug) }, "\(bug) in \(names)") }
+        // Findings are kept apart by what the server did: one planted bug is at most two findings.
+        for kind in ["-crash-", "-hang-", "-close-1011-", "-abort-"] {
+            #expect(names.filter { $0.contains(kind) }.count <= 2, "\(kind) in \(names)")
+        }
         let report = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
-        #expect(report.contains("| crash | `id.port` |") && report.contains("exited with status 3"))
-        // Nothing reachable only through other families was blamed on them.
-        #expect(!names.contains { $0.contains("crash") && !$0.contains("id.") }, "\(names)")
+        #expect(report.contains("**crash**: the server exited with status 3") && report.contains("`id.port` ×"), "\(report)")
+        #expect(!names.contains { $0.contains("crash") && !$0.contains("id.") }, "nothing reachable only through other families was blamed on them: \(names)")
 
-        // Each finding is a capture `basetap replay` sends again, with the same result.
-        for bug in planted {
-            let file = try #require(names.first { $0.contains(bug) })
-            let finding = try JSONLCaptureReader(path: out.appendingPathComponent("findings/" + file).path).readAll()
-            #expect(finding.contains { $0.mutation != nil }, "the mutated message is marked")
-            #expect(finding.filter { $0.dir == .c2s && $0.kind.isMessage }.count <= 4, "minimized to a few messages")
-            let server = try Peer(PcapFixtures.python, [Self.buggyServer, String(port)])
-            try server.waitFor("listening")
-            let record = directory.appendingPathComponent("replayed-\(bug).jsonl").path
-            _ = try runBasetap(["replay", out.appendingPathComponent("findings/" + file).path, "--target", "ws://127.0.0.1:\(port)",
-                                "--pace", "fast", "--timeout", "1s", "--record", record])
-            let replayed = try JSONLCaptureReader(path: record).readAll()
-            let serverClose = replayed.last { $0.dir == .s2c && $0.kind == .close }?.code
-            let probeAnswered = replayed.contains { $0.dir == .s2c && String(decoding: $0.payload, as: UTF8.self).contains(Mutator.probeID) }
-            switch bug {
-            case "crash-id.port":
-                Thread.sleep(forTimeInterval: 0.3)
-                #expect(!server.process.isRunning && server.process.terminationStatus == 3, "the server crashed again")
-            case "hang-value.deep-nesting":
-                #expect(!probeAnswered, "the server hung again")
-            case "close-1011-envelope.duplicate":
-                #expect(serverClose == 1011)
-            default:
-                #expect(serverClose == nil && replayed.last?.error != nil, "the server dropped the connection again")
-            }
-            _ = server.stop(SIGKILL)
+        // Each finding replays as found (exit 1) against the buggy server, and no longer (exit 0) once it is fixed.
+        for name in names {
+            let file = out.appendingPathComponent("findings/" + name)
+            let finding = try JSONLCaptureReader(path: file.path).readAll()
+            #expect(finding.contains { $0.mutation != nil }, "the mutated message is marked in \(name)")
+            #expect(finding.filter { $0.dir == .c2s && $0.kind.isMessage }.count <= 4, "\(name) is minimized to a few messages")
+            let kind = try #require(finding.first?.finding?.oracle)
+            let buggy = try Self.replay(file, server: [Self.buggyServer, String(port)], port: port)
+            #expect(buggy.status == 1 && buggy.stdout.contains("reproduced: \(kind), as found"), "\(name): \(buggy.stdout)\(buggy.stderr)")
+            let fixed = try Self.replay(file, server: [Self.buggyServer, String(port), "--fixed"], port: port)
+            #expect(fixed.status == 0 && fixed.stdout.contains("no longer reproduces"), "\(name): \(fixed.stdout)\(fixed.stderr)")
         }
 
         // A second run with the same seed makes the same cases and finds the same. Oracles that time
@@ -75,6 +71,49 @@ import Testing
     /// Finding names without their number, for the oracles that do not measure time.
     static func untimed(_ names: [String]) -> [String] {
         names.map { String($0.drop { $0 != "-" }.dropFirst()) }.filter { !$0.hasPrefix("hang-") && !$0.hasPrefix("slow-") }.sorted()
+    }
+
+    /// A server that dies like a Go server (Tests/Peers/dying_server.py): on an upgrade request without
+    /// Sec-WebSocket-Version, and on a race when many connections are open at once, each time printing
+    /// a trace; its seed capture's second connection already fails unmutated.
+    @Test func everyDeathIsAFindingWithItsCrashOutputAndABrokenSeedConnectionIsABaseline() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let seed = ProxyTests.peers.appendingPathComponent("dying_server_seed.jsonl").path
+        let out = directory.appendingPathComponent("out")
+        let port = freePort()
+        let server = ProxyTests.peers.appendingPathComponent("dying_server.py").path
+        let result = try runBasetap([
+            "fuzz", "--target", "ws://127.0.0.1:\(port)", "--seed-capture", seed, "--exec", "\(PcapFixtures.python) \(server) \(port)",
+            "--seed", "1", "--max-messages", "3000", "--timeout", "1s", "--out", out.path, "--color", "never",
+        ])
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("warning: c2 already fails without any mutation (abort"), "\(result.stdout)")
+        let names = try Self.findings(out)
+        #expect(names.filter { $0.contains("-baseline-") } == names.filter { $0.contains("-baseline-c2") } && names.filter { $0.contains("-baseline-") }.count == 1, "\(names)")
+        // c2 drops its connection by itself: no abort on it is blamed on an operator (an abort the
+        // server really has, on a deep nesting that kills its handler, is found on c1).
+        for name in names where name.contains("-abort-") {
+            let conns = Set(try JSONLCaptureReader(path: out.appendingPathComponent("findings/" + name).path).readAll().map(\.conn))
+            #expect(conns == ["c1"], "\(name) is on \(conns)")
+        }
+        let report = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        // Both deaths, each with its crash line quoted and at most two findings each.
+        for line in ["panic: runtime error: index out of range [1] with length 1", "fatal error: concurrent map writes"] {
+            #expect(report.contains("First crash line: `\(line)`"), "\(line) in \(report)")
+            #expect(report.components(separatedBy: "First crash line: `\(line)`").count - 1 <= 2, "\(line) is at most two findings")
+        }
+        #expect(report.contains("goroutine 12 [running]:"), "the trace after the crash line is quoted")
+
+        // The handshake death is confirmed and replays: the server dies again, and a fixed one does not.
+        let handshake = try #require(names.first { $0.contains("-crash-handshake.") }, "\(names)")
+        #expect(report.contains("[findings/\(handshake)]"))
+        let file = out.appendingPathComponent("findings/" + handshake)
+        #expect(try JSONLCaptureReader(path: file.path).readAll().first?.request?.contains("GET ") == true, "the request head is recorded raw")
+        let again = try Self.replay(file, server: [server, String(port)], port: port)
+        #expect(again.status == 1 && again.stdout.contains("reproduced: crash, as found"), "\(again.stdout)\(again.stderr)")
+        let fixed = try Self.replay(file, server: [server, String(port), "--fixed"], port: port)
+        #expect(fixed.status == 0 && fixed.stdout.contains("no longer reproduces"), "\(fixed.stdout)\(fixed.stderr)")
     }
 
     @Test func mutateWritesMarkedVariantsDeterministically() throws {

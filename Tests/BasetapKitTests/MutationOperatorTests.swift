@@ -21,10 +21,18 @@ import Testing
         return ReplayConnection.plan(records)[0]
     }
 
+    static let target = ProxyTarget(host: "127.0.0.1", port: 9000)
+
+    static func mutator(seed: UInt64, plans: [ReplayConnection] = [plan()], profile: Profile? = nil, families: Set<MutationOperator.Family>? = nil) -> Mutator {
+        Mutator(seed: seed, plans: plans, profile: profile, families: families) { plan, key in
+            plan.requestHead(target: target, path: nil, extra: [], key: key)
+        }
+    }
+
     /// The steps after applying `name` to the room.join message (step 1), over several seeds.
     static func mutated(_ name: String, seed: UInt64, profile: Profile? = nil) -> [ReplayConnection.Step]? {
         let op = Mutator.named(name)!
-        let mutator = Mutator(seed: seed, plans: [plan()], profile: profile)
+        let mutator = Self.mutator(seed: seed, profile: profile)
         var steps = plan().steps
         var random = FuzzRandom(seed: seed)
         return mutator.apply(op, to: &steps, at: 1, random: &random) ? steps : nil
@@ -40,7 +48,7 @@ import Testing
 
     static func json(_ steps: [ReplayConnection.Step]) -> JSONValue? { try? JSONValue(parsing: payload(steps)) }
 
-    @Test(arguments: Mutator.operators.map(\.name))
+    @Test(arguments: Mutator.operators.filter { !$0.family.isLiveOnly }.map(\.name))
     func everyOperatorChangesTheMessageOrTheSession(_ name: String) throws {
         let profile = try Profile.load(path: capturePath("protocol-core.profile.yaml"))
         let original = Self.plan().steps
@@ -52,12 +60,74 @@ import Testing
     }
 
     @Test func theSameSeedMakesTheSameCase() {
-        let a = Mutator(seed: 42, plans: [Self.plan()]), b = Mutator(seed: 42, plans: [Self.plan()])
+        let a = Self.mutator(seed: 42), b = Self.mutator(seed: 42)
         for index in 0..<50 {
             #expect(a.makeCase(index).plan.steps.map(\.action) == b.makeCase(index).plan.steps.map(\.action))
+            #expect(a.makeCase(index).plan.rawHead == b.makeCase(index).plan.rawHead)
+            #expect(a.makeCase(index).companions.count == b.makeCase(index).companions.count)
             #expect(a.makeCase(index).ops == b.makeCase(index).ops)
         }
-        #expect((0..<50).contains { Mutator(seed: 43, plans: [Self.plan()]).makeCase($0).plan.steps.map(\.action) != a.makeCase($0).plan.steps.map(\.action) })
+        #expect((0..<50).contains { Self.mutator(seed: 43).makeCase($0).plan.steps.map(\.action) != a.makeCase($0).plan.steps.map(\.action) })
+    }
+
+    /// Handshake operators change the upgrade request each names, and a case sends it as changed.
+    @Test(arguments: HandshakeOperators.all.map(\.name))
+    func everyHandshakeOperatorChangesTheUpgradeRequest(_ name: String) throws {
+        guard case .handshake(let change)? = Mutator.named(name)?.work else {
+            Issue.record("\(name) is no handshake operator")
+            return
+        }
+        let plain = Self.plan().requestHead(target: Self.target, path: nil, extra: [], key: "dGhlIHNhbXBsZSBub25jZQ==")
+            .components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        for seed in UInt64(1)...8 {
+            var lines = plain
+            var random = FuzzRandom(seed: seed)
+            #expect(change(&lines, &random) && lines != plain, "\(name) with seed \(seed) changed nothing")
+            let head = lines.joined(separator: "\n")
+            switch name {
+            case "handshake.no-key": #expect(!head.contains("Sec-WebSocket-Key"))
+            case "handshake.no-version": #expect(!head.contains("Sec-WebSocket-Version"))
+            case "handshake.plain-get": #expect(lines.count == 2 && lines[1].hasPrefix("Host:"))
+            case "handshake.http-version": #expect(!lines[0].hasSuffix(" HTTP/1.1"))
+            case "handshake.method": #expect(!lines[0].hasPrefix("GET "))
+            default: break
+            }
+        }
+        let fuzzCase = try #require((0..<400).lazy.map(Self.mutator(seed: 1, families: [.handshake]).makeCase).first { $0.ops == [name] })
+        let sent = String(decoding: try #require(fuzzCase.plan.rawHead), as: UTF8.self)
+        #expect(sent.hasSuffix("\r\n\r\n") && fuzzCase.breaksHandshake)
+    }
+
+    @Test func churnOperatorsOpenBoundedConnectionsAroundTheCase() throws {
+        let mutator = Self.mutator(seed: 2, families: [.churn])
+        var seen = Set<String>()
+        for index in 0..<100 {
+            let fuzzCase = mutator.makeCase(index)
+            guard let op = fuzzCase.ops.first else { continue }
+            seen.insert(op)
+            #expect((4...48).contains(fuzzCase.companions.count), "\(op): \(fuzzCase.companions.count) connections")
+            #expect(fuzzCase.plan.steps.contains { $0.id == Mutator.probeID }, "the case's own connection ends with its probe")
+            #expect(Set(fuzzCase.companions.map(\.conn)).count == fuzzCase.companions.count)
+            if op == "churn.close-mid-message" {
+                #expect(fuzzCase.companions.allSatisfy { $0.steps.last?.action == .disconnect })
+            }
+        }
+        #expect(seen == Set(ChurnOperators.all.map(\.name)), "\(seen)")
+    }
+
+    /// A value operator on an empty payload adds a member: the container stays a container.
+    @Test func valueOperatorsKeepContainers() throws {
+        var records = [CaptureRecord(ts: CaptureTime.now(), conn: "c1", kind: .open)]
+        records.append(.text(#"{"id":"1","type":"ping","from":"","to":"","payload":{}}"#, conn: "c1", dir: .c2s))
+        let plan = ReplayConnection.plan(records)[0]
+        for name in ["value.int-boundary", "value.long-string", "value.unicode", "value.deep-nesting"] {
+            var steps = plan.steps
+            var random = FuzzRandom(seed: 5)
+            #expect(Self.mutator(seed: 5, plans: [plan]).apply(Mutator.named(name)!, to: &steps, at: 0, random: &random))
+            let payload = Self.payload(steps, 0)
+            let text = String(decoding: payload, as: UTF8.self)
+            #expect(text.contains(#""payload":{"basetap":"#), "\(name): \(text.prefix(120))")
+        }
     }
 
     @Test func idOperatorsBreakTheNamedPart() throws {

@@ -2,12 +2,14 @@
 """A BaseMessage server with planted bugs, each reachable through one family of mutations only,
 for basetap's fuzz tests. Answers well-formed requests like sample_server.py otherwise.
 
-usage: buggy_server.py PORT
+usage: buggy_server.py PORT [--fixed]
 
 - crashes (the process exits with status 3) when "from" or "to" names port 65536   (id family)
 - hangs its connection on a payload nested deeper than 500 levels                  (value family)
 - closes with 1011 when the message has a duplicate key                            (envelope.duplicate)
 - drops the connection without a Close when "id" is longer than 10 000 characters  (envelope.id-huge)
+
+--fixed: none of the four; the same answers otherwise.
 """
 import json
 import os
@@ -16,6 +18,8 @@ import socket
 import struct
 import sys
 import threading
+
+FIXED = "--fixed" in sys.argv
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import serve
@@ -46,13 +50,15 @@ def handler(ws):
             if isinstance(text, bytes):
                 ws.send(text)
                 continue
-            if nesting(text) > 500:
+            if nesting(text) > 500 and not FIXED:
                 threading.Event().wait()  # stuck for good
             try:
                 request = json.loads(text, object_pairs_hook=no_duplicates)
             except KeyError:
-                ws.close(1011, "duplicate key")
-                return
+                if not FIXED:
+                    ws.close(1011, "duplicate key")
+                    return
+                request = json.loads(text)
             except (ValueError, RecursionError):
                 ws.send(json.dumps({"id": "0", "type": "parse:error", "from": "server.example.org", "to": "",
                                     "payload": {"errCode": 1, "errText": "not JSON"}}))
@@ -60,10 +66,10 @@ def handler(ws):
             if not isinstance(request, dict):
                 continue
             for field in ("from", "to"):
-                if isinstance(request.get(field), str) and request[field].endswith(":65536"):
+                if isinstance(request.get(field), str) and request[field].endswith(":65536") and not FIXED:
                     os._exit(3)
             rid = request.get("id")
-            if isinstance(rid, str) and len(rid) > 10000:
+            if isinstance(rid, str) and len(rid) > 10000 and not FIXED:
                 ws.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 ws.socket.close()
                 return

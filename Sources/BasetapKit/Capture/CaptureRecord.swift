@@ -38,7 +38,7 @@ public struct CaptureRecord: Sendable, Equatable {
 
     /// What a fuzz finding's capture reproduces, on its `open` record: `basetap replay` checks
     /// whether the server still fails this way.
-    public struct FindingMark: Sendable, Equatable {
+    public struct FindingMark: Sendable, Hashable {
         public var oracle: String
         public var symptom: String
         public var detail: String

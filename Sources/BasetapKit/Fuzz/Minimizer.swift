@@ -5,18 +5,23 @@ struct Minimizer {
     var run: (ReplayConnection) -> (Oracle.Failure?, ReplayOutcome)
     var budget = 40
 
-    /// The smallest plan found that still fails with `kind`, and the outcome of its last run.
-    func minimize(_ plan: ReplayConnection, original: ReplayConnection, kind: Oracle.Kind, outcome: ReplayOutcome) -> (ReplayConnection, ReplayOutcome) {
+    /// The smallest plan found that still shows `failure`'s symptom, with the outcome and failure of
+    /// its last run: what the saved finding holds and says.
+    func minimize(_ plan: ReplayConnection, original: ReplayConnection, failure: Oracle.Failure, outcome: ReplayOutcome)
+        -> (ReplayConnection, ReplayOutcome, Oracle.Failure)
+    {
         var best = plan
         var bestOutcome = outcome
+        var bestFailure = failure
         var runs = 0
         func attempt(_ candidate: ReplayConnection) -> Bool {
             guard runs < budget else { return false }
             runs += 1
-            let (failure, result) = run(candidate)
-            guard failure?.kind == kind else { return false }
+            let (found, result) = run(candidate)
+            guard let found, found.symptom == failure.symptom else { return false }
             best = candidate
             bestOutcome = result
+            bestFailure = found
             return true
         }
         // Undo mutations one at a time where the failure does not need them.
@@ -45,7 +50,7 @@ struct Minimizer {
             if chunk == 1 { break }
             chunk /= 2
         }
-        return (best, bestOutcome)
+        return (best, bestOutcome, bestFailure)
     }
 
     static func mutatedCount(_ plan: ReplayConnection) -> Int {

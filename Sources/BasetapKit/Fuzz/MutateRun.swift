@@ -18,10 +18,14 @@ public struct MutateRun {
     @discardableResult
     public func run() throws -> Int {
         let plans = try Mutator.seedPlans(capture)
-        let mutator = Mutator(seed: seed, plans: plans, profile: profile, families: families)
+        // Handshake and churn cases are about a live server's answers to connections: nothing to write.
+        let written = (families ?? Set(MutationOperator.Family.allCases)).filter { !$0.isLiveOnly }
+        let target = ProxyTarget(host: "server.invalid", port: 80)
+        let mutator = Mutator(seed: seed, plans: plans, profile: profile, families: written) { plan, key in
+            plan.requestHead(target: target, path: nil, extra: [], key: key)
+        }
         let writer = try JSONLCaptureWriter(path: output)
         let endpoint = Endpoint(address: [127, 0, 0, 1], port: 0)
-        let target = ProxyTarget(host: "server.invalid", port: 80)
         for index in 0..<count {
             var fuzzCase = mutator.makeCase(index)
             fuzzCase.plan.steps.removeAll { $0.id == Mutator.probeID }

@@ -2,7 +2,10 @@
 /// every record it changed and into the name of every finding it led to.
 public struct MutationOperator: Sendable {
     public enum Family: String, Sendable, CaseIterable {
-        case id, envelope, value, json, frame, session, schema
+        case id, envelope, value, json, frame, session, schema, handshake, churn
+
+        /// Families that need a live server: `basetap mutate` writes the others.
+        public var isLiveOnly: Bool { self == .handshake || self == .churn }
     }
 
     /// What an operator works on.
@@ -15,6 +18,10 @@ public struct MutationOperator: Sendable {
         case frames(@Sendable ([UInt8], inout FuzzRandom) -> [UInt8])
         /// The order and number of steps; `target` is the step picked.
         case session(@Sendable (inout [ReplayConnection.Step], Int, inout FuzzRandom) -> Bool)
+        /// The upgrade request's head as lines, the request line first.
+        case handshake(@Sendable (inout [String], inout FuzzRandom) -> Bool)
+        /// Connections made from the seed's, run together before the case's own.
+        case churn(@Sendable (ReplayConnection, inout FuzzRandom) -> [ReplayConnection])
     }
 
     public let name: String

@@ -1,8 +1,13 @@
-/// Decides whether a fuzz case found something, and what: the failure oracles of a run.
+/// Decides whether a fuzz case found something, and what: the failure oracles of a run, and the
+/// symptom that tells one behaviour of the server from another.
 public struct Oracle: Sendable {
+    /// Most severe first: the report lists findings in this order.
     public enum Kind: String, Sendable, CaseIterable {
-        /// The server process exited or was killed (only with `--exec`).
+        /// The server process died of the case alone (only with `--exec`).
         case crash
+        /// The server process died while these cases ran together, but of none of them alone: a race,
+        /// or state built up by several.
+        case crashUnconfirmed = "crash-unconfirmed"
         /// The server stopped accepting connections.
         case down
         /// The connection ended without a closing handshake: a reset or an EOF (what RFC 6455 calls 1006).
@@ -15,11 +20,24 @@ public struct Oracle: Sendable {
         case violation
         /// The probe's answer took far longer than the unmutated session's.
         case slow
+        /// A seed connection fails without any mutation: reported once, and not blamed on operators.
+        case baseline
+
+        var rank: Int { Self.allCases.firstIndex(of: self)! }
     }
 
     public struct Failure: Sendable, Equatable {
         public var kind: Kind
         public var detail: String
+        /// What the server did, as findings are grouped: the oracle, with the rules its answers
+        /// broke, its close code or its crash signature; never the operator that got there.
+        public var symptom: String
+
+        public init(kind: Kind, detail: String, symptom: String? = nil) {
+            self.kind = kind
+            self.detail = detail
+            self.symptom = symptom ?? kind.rawValue
+        }
     }
 
     public var check = CheckOptions()
@@ -31,18 +49,26 @@ public struct Oracle: Sendable {
         self.slowAfter = slowAfter
     }
 
-    public func judge(_ outcome: ReplayOutcome) -> Failure? {
-        if let failure = outcome.failure { return Failure(kind: .down, detail: failure) }
+    /// `handshake`: the case broke the upgrade request, which the server may refuse or drop as it
+    /// likes; only a server that cannot be reached at all is a failure then.
+    public func judge(_ outcome: ReplayOutcome, handshake: Bool = false) -> Failure? {
+        if let failure = outcome.failure {
+            guard !handshake || outcome.unreachable else { return nil }
+            return Failure(kind: .down, detail: failure)
+        }
         let close = outcome.records.last { $0.dir == .s2c && $0.kind == .close }
         if let code = close?.code, code == 1011 || code == 1006 {
-            return Failure(kind: .close1011, detail: "the server closed with \(code)\(close?.reason.map { " (\($0))" } ?? "")")
+            return Failure(kind: .close1011, detail: "the server closed with \(code)\(close?.reason.map { " (\($0))" } ?? "")", symptom: "close \(code)")
         }
         if outcome.timedOut || (outcome.unanswered.contains(Mutator.probeID) && close == nil && outcome.abnormalEnd == nil) {
             return Failure(kind: .hang, detail: "no answer to the probe request and no Close within the timeout")
         }
         if let abnormal = outcome.abnormalEnd, close == nil { return Failure(kind: .abort, detail: abnormal) }
-        if let violation = serverViolations(outcome).first {
-            return Failure(kind: .violation, detail: "\(violation.rule.id) at \(violation.pointer.isEmpty ? "\"\"" : violation.pointer): \(violation.message)")
+        let violations = serverViolations(outcome)
+        if let violation = violations.first {
+            let rules = Set(violations.map(\.rule.id)).sorted()
+            return Failure(kind: .violation, detail: "\(violation.rule.id) at \(violation.pointer.isEmpty ? "\"\"" : violation.pointer): \(violation.message)",
+                           symptom: "violation " + rules.joined(separator: ","))
         }
         if let latency = outcome.latencies[Mutator.probeID], latency > slowAfter {
             return Failure(kind: .slow, detail: "the probe was answered after \(latency / 1_000_000) ms")

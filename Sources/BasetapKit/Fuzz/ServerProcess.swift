@@ -1,21 +1,63 @@
 import Foundation
 
 /// The server under test when basetap starts it (`--exec`): started through the shell, watched
-/// for exits and signals, restarted after a crash, its last output kept for the finding.
+/// for exits and signals, restarted after a crash. Its output is kept in two bounded parts: the
+/// first 64 KiB of the last crash report, from the line that looks like its start (a Go `fatal
+/// error:` comes long before the end of its trace), and the last 64 KiB.
 public final class ServerProcess: @unchecked Sendable {
+    /// How the server died: what a finding quotes and what crashes are grouped by.
+    public struct Death: Sendable {
+        /// "exited with status 2", "was killed by signal 11".
+        public var exit: String
+        /// When the exit was seen (`CaptureTime.nanoseconds()`).
+        public var at: Int64
+        /// The first line of the output that looks like the start of a crash.
+        public var crashLine: String?
+        /// The crash part of the output and its last part.
+        public var output: String
+        /// The crash line with numbers and addresses masked, else the exit: equal for the same crash.
+        public var signature: String {
+            guard let crashLine else { return exit }
+            return crashLine.replacing(/0x[0-9a-fA-F]+/, with: "0x…").replacing(/\d+/, with: "N")
+        }
+
+        /// One sentence: how it ended, and the crash line when there is one.
+        public var summary: String { "the server \(exit)" + (crashLine.map { ": \($0)" } ?? "") }
+    }
+
+    static let keep = 64 << 10
+    /// Starts of crash reports: Go, Python, the sanitizers, C and C++ runtimes, Rust, Swift, Java.
+    static let crashMarkers = ["panic:", "fatal error:", "Fatal error:", "Traceback (most recent call last)", "AddressSanitizer",
+                               "UndefinedBehaviorSanitizer", "Segmentation fault", "SIGSEGV", "SIGABRT", "terminate called",
+                               "panicked at", "Exception in thread", "core dumped"]
+
     public let command: String
     private let target: ProxyTarget
+    /// The server serves: it completes a WebSocket upgrade. (A bare TCP connect proves less, and
+    /// servers log it as a failed handshake, which reads like a crash report.)
+    private let ready: () -> Bool
     private var process: Process?
     private let lock = NSLock()
     private var tail: [UInt8] = []
+    private var crash: [UInt8]?
+    private var crashLine: String?
+    /// Lines since the last one with a crash marker: a marker a few lines on belongs to the same report.
+    private var linesSinceMarker = Int.max
+    /// When the last report began: one printed seconds before the exit was logged and lived past.
+    private var crashAt: Int64 = 0
+    /// The unfinished last line, scanned for crash markers once complete.
+    private var line: [UInt8] = []
+    private var exitedAt: Int64?
+    private var drained = false
     public private(set) var restarts = 0
 
-    public init(command: String, target: ProxyTarget) {
+    public init(command: String, target: ProxyTarget, ready: @escaping () -> Bool) {
         self.command = command
         self.target = target
+        self.ready = ready
     }
 
-    /// Starts the command and waits until the target port accepts connections.
+    /// Starts the command and waits until it completes an upgrade.
     public func start(timeout: Double = 15) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -25,10 +67,12 @@ public final class ServerProcess: @unchecked Sendable {
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
+            self?.take(Array(data))
+        }
+        process.terminationHandler = { [weak self] _ in
+            guard let self else { return }
             lock.lock()
-            tail += data
-            if tail.count > 8192 { tail.removeFirst(tail.count - 8192) }
+            exitedAt = CaptureTime.nanoseconds()
             lock.unlock()
         }
         do {
@@ -40,13 +84,45 @@ public final class ServerProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if !process.isRunning {
-                throw BasetapError.input(place: "--exec", message: "'\(command)' \(exitDescription ?? "exited") before accepting connections: \(outputTail)")
+                let death = self.death()
+                throw BasetapError.input(place: "--exec", message: "'\(command)' \(death?.exit ?? "exited") before accepting connections: \(lastLines(death?.output ?? "", 5))")
             }
-            if Self.accepts(target) { return }
+            if ready() { return }
             usleep(50_000)
         }
         stop()
         throw BasetapError.input(place: "--exec", message: "'\(command)' did not accept connections on \(target.authority) within \(Int(timeout)) s")
+    }
+
+    private func take(_ data: [UInt8]) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !data.isEmpty else {
+            drained = true
+            return
+        }
+        tail += data
+        if tail.count > 2 * Self.keep { tail.removeFirst(tail.count - Self.keep) }
+        line += data
+        // The last crash report is the one the server died of: an earlier one it printed and lived
+        // on past (a thread's traceback, a recovered panic) gives way to it. A report is kept from
+        // its first marker line on; markers within a few lines of that belong to the same report.
+        while let newline = line.firstIndex(of: 0x0A) {
+            let text = String(decoding: line[..<newline], as: UTF8.self)
+            if Self.crashMarkers.contains(where: text.contains) {
+                if linesSinceMarker > 3 {
+                    crashLine = text.trimmingCharacters(in: .whitespaces)
+                    crash = []
+                    crashAt = CaptureTime.nanoseconds()
+                }
+                linesSinceMarker = 0
+            } else if linesSinceMarker < Int.max {
+                linesSinceMarker += 1
+            }
+            if crash != nil, crash!.count < Self.keep { crash! += line[...newline].prefix(Self.keep - crash!.count) }
+            line.removeFirst(newline + 1)
+        }
+        if line.count > 4096 { line.removeFirst(line.count - 4096) }
     }
 
     /// nil while running; otherwise how it ended.
@@ -58,35 +134,52 @@ public final class ServerProcess: @unchecked Sendable {
         }
     }
 
-    /// The last lines the server printed (standard output and error together).
-    public var outputTail: String {
+    /// nil while the server runs; once it has exited, how, with its output read to the end (or for a second).
+    public func death() -> Death? {
+        guard let exit = exitDescription else { return nil }
+        let deadline = Date().addingTimeInterval(1)
+        while Date() < deadline {
+            lock.lock()
+            let done = drained
+            lock.unlock()
+            if done { break }
+            usleep(10_000)
+        }
         lock.lock()
         defer { lock.unlock() }
-        let lines = String(decoding: tail, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).suffix(20)
-        return lines.joined(separator: "\n")
-    }
-
-    /// After a case that went wrong: nil when the server still completes `handshake`, else how it
-    /// ended (waiting a moment for the exit to be seen). A bare TCP connect is not enough: the kernel
-    /// completes it for a process that is in the middle of dying.
-    public func deathAfterCase(handshake: () -> Bool) -> String? {
-        if exitDescription == nil && handshake() { return nil }
-        let deadline = Date().addingTimeInterval(2)
-        while Date() < deadline {
-            if let exit = exitDescription { return exit }
-            usleep(20_000)
+        let at = exitedAt ?? CaptureTime.nanoseconds()
+        // A process dies within moments of its fatal report; one from seconds before was only logged.
+        let fatal = crash != nil && at - crashAt < 2_000_000_000
+        var output = ""
+        if let crash, fatal {
+            output = String(decoding: crash, as: UTF8.self)
+            if crash.count >= Self.keep { output += "\n[… the crash output goes on; its last \(Self.keep >> 10) KiB follow …]\n" }
         }
-        return exitDescription ?? "stopped accepting connections"
+        let last = String(decoding: tail.suffix(Self.keep), as: UTF8.self)
+        if !output.contains(last) { output += (output.isEmpty ? "" : "\n[… last output …]\n") + last }
+        return Death(exit: exit, at: at, crashLine: fatal ? crashLine : nil, output: output)
     }
 
-    /// What the server printed last before its most recent restart: the crash's own words.
-    public private(set) var outputBeforeRestart = ""
+    /// After a case that may have killed it: true when the server has exited. A server that no longer
+    /// completes `handshake` is given two seconds to be seen exiting: the kernel completes TCP
+    /// connects for a process that is in the middle of dying, so a bare connect proves nothing.
+    public func died(handshake: () -> Bool) -> Bool {
+        if exitDescription == nil && handshake() { return false }
+        let deadline = Date().addingTimeInterval(2)
+        while exitDescription == nil && Date() < deadline { usleep(20_000) }
+        return exitDescription != nil
+    }
 
     public func restart() throws {
         stop()
-        outputBeforeRestart = outputTail
         lock.lock()
         tail.removeAll()
+        crash = nil
+        crashLine = nil
+        linesSinceMarker = Int.max
+        line.removeAll()
+        exitedAt = nil
+        drained = false
         lock.unlock()
         restarts += 1
         try start()
@@ -105,14 +198,7 @@ public final class ServerProcess: @unchecked Sendable {
         self.process = nil
     }
 
-    static func accepts(_ target: ProxyTarget) -> Bool {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(target.host, String(target.port), &hints, &list) == 0, let first = list else { return false }
-        defer { freeaddrinfo(list) }
-        let fd = socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
-        defer { close(fd) }
-        return connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0
+    private func lastLines(_ text: String, _ count: Int) -> String {
+        text.split(separator: "\n").suffix(count).joined(separator: " | ")
     }
 }

@@ -1,12 +1,27 @@
 /// Value mutations inside the payload (boundary numbers, long strings, Unicode edge cases, deep
 /// nesting) and JSON syntax mutations of the message text.
 enum ValueOperators {
-    /// Replaces one leaf of the payload (or the payload itself when it has none) with `make`'s value.
+    /// Replaces one leaf of the payload with `make`'s value. A payload with no leaf (`{}`, `[]`, or
+    /// none) gets the value as a new member or element: the container stays a container, so the
+    /// finding's name says what was changed.
     static func leaf(_ name: String, _ make: @escaping @Sendable (inout MutationContext) -> JSONValue) -> MutationOperator {
         MutationOperator(name, .value, .value { message, context in
+            guard case .object = message else { return false }
             let leaves = message.paths { $0.isLeaf }.filter { $0.first == .key("payload") }
-            let path = leaves.isEmpty ? [JSONValue.Step.key("payload")] : context.random.pick(leaves)
-            message[path: path] = make(&context)
+            if !leaves.isEmpty {
+                message[path: context.random.pick(leaves)] = make(&context)
+                return true
+            }
+            let containers = message.paths { !$0.isLeaf }.filter { $0.first == .key("payload") }
+            guard let path = containers.isEmpty ? nil : context.random.pick(containers) else {
+                message[path: [.key("payload")]] = .object([.init("basetap", make(&context))])
+                return true
+            }
+            switch message[path: path] {
+            case .array(let elements)?: message[path: path] = .array(elements + [make(&context)])
+            case .object(let members)?: message[path: path] = .object(members + [.init("basetap", make(&context))])
+            default: return false
+            }
             return true
         })
     }

@@ -105,7 +105,14 @@ public struct ReplayConnection: Sendable {
             guard let open = recorded.first(where: { $0.kind == .open }) else { return nil }
             let start = recorded.lazy.filter { $0.dir == .c2s }.compactMap { nanoseconds($0.ts) }.first ?? 0
             var steps: [Step] = []
-            for record in recorded where record.dir == .c2s {
+            var serverClosed = false
+            for record in recorded where record.dir != nil {
+                guard record.dir == .c2s else {
+                    serverClosed = serverClosed || record.kind == .close
+                    continue
+                }
+                // A Close after the server's answers it: replay answers the new server's Close itself.
+                if serverClosed && record.kind == .close { continue }
                 let at = max(0, (nanoseconds(record.ts) ?? start) - start)
                 if record.raw {
                     steps.append(Step(action: .raw(record.payload), at: at, mutation: record.mutation))
@@ -124,6 +131,10 @@ public struct ReplayConnection: Sendable {
                     continue
                 }
             }
+            // A client that dropped TCP without a Close (a churn case) does so again.
+            if let end = recorded.last(where: { $0.kind == .end }), end.error == ConnectionDecoder.dropped(by: .c2s) {
+                steps.append(Step(action: .disconnect, at: steps.last?.at ?? 0))
+            }
             let headers = (open.headers ?? []).filter { !regenerated.contains($0.name.lowercased()) }
             var plan = ReplayConnection(conn: conn, url: open.url ?? "/", headers: headers, steps: steps, recorded: recorded)
             plan.rawHead = open.request.map { Array($0.utf8) }
@@ -132,6 +143,40 @@ public struct ReplayConnection: Sendable {
             if steps.contains(where: { $0.id == Mutator.probeID }) { plan.expected.insert(Mutator.probeID) }
             return plan
         }
+    }
+
+    /// The records of what this plan sends: the open, the client's steps and the end. A capture
+    /// then holds a connection that was never recorded (the many connections of a churn case).
+    func clientRecords() -> [CaptureRecord] {
+        let ts = CaptureTime.now()
+        var open = CaptureRecord(ts: ts, conn: conn, kind: .open)
+        open.url = url
+        open.headers = headers
+        open.request = rawHead.map { String(decoding: $0, as: UTF8.self) }
+        var records = [open]
+        var end = CaptureRecord(ts: ts, conn: conn, kind: .end)
+        for step in steps {
+            var record: CaptureRecord
+            switch step.action {
+            case .message(let opcode, let payload):
+                record = CaptureRecord(ts: ts, conn: conn, dir: .c2s, kind: opcode == 1 ? .text : .binary, payload: payload)
+            case .raw(let bytes):
+                record = CaptureRecord(ts: ts, conn: conn, dir: .c2s, kind: .binary, payload: bytes)
+                record.raw = true
+            case .ping(let payload):
+                record = CaptureRecord(ts: ts, conn: conn, dir: .c2s, kind: .ping, payload: payload)
+            case .close(let code, let reason):
+                record = CaptureRecord(ts: ts, conn: conn, dir: .c2s, kind: .close)
+                record.code = code
+                record.reason = reason
+            case .disconnect:
+                end.error = ConnectionDecoder.dropped(by: .c2s)
+                continue
+            }
+            record.mutation = step.mutation
+            records.append(record)
+        }
+        return records + [end]
     }
 
     /// The message's recorded frames rebuilt (fragments, RSV bits, opcodes) when they were unusual

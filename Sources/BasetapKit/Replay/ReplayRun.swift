@@ -30,6 +30,15 @@ public struct ReplayRun {
         public var differences = 0
         public var connectionsDiffering = 0
         public var check = CheckSummary()
+        /// Connections that are fuzz findings, and how many of them still fail as found.
+        public var findings = 0
+        public var reproduced = 0
+    }
+
+    /// Whether a finding's failure came back.
+    struct Verdict {
+        var reproduced: Bool
+        var detail: String
     }
 
     public func run() throws -> Summary {
@@ -39,9 +48,14 @@ public struct ReplayRun {
             throw BasetapError.input(place: capture, message: "no WebSocket connection to replay\(which) (no 'open' record)")
         }
         let writer = try record.map { try JSONLCaptureWriter(path: $0) }
+        // A fuzz finding is replayed as the fuzzer ran it: a connection given up once the probe times
+        // out, and the connections of one finding all at once.
+        let findings = plans.contains { $0.finding != nil }
+        var options = self.options
+        if findings { options.abandonUnanswered = true }
         let replayer = try Replayer(options: options)
         let meter = progress.map { ProgressMeter(output: $0, label: "replaying \(capture)", total: nil) }
-        let outcomes = replayer.run(plans, parallel: parallel) { done in meter?.update(done: done, detail: "\(done) of \(plans.count) connections") }
+        let outcomes = replayer.run(plans, parallel: findings ? plans.count : parallel) { done in meter?.update(done: done, detail: "\(done) of \(plans.count) connections") }
         meter?.finish()
         if outcomes.allSatisfy(\.unreachable), let failure = outcomes.first?.failure {
             try? writer?.close()
@@ -51,8 +65,14 @@ public struct ReplayRun {
         var lines: [UInt8] = []
         var checker = CaptureChecker(options: check) { violation in formatter.append(violation, into: &lines) }
         var summary = Summary()
-        for (plan, outcome) in zip(plans, outcomes) {
-            let differences = diff.compare(recorded: plan.recorded, replayed: outcome)
+        let verdicts = findings ? Self.verdicts(plans, outcomes, replayer: replayer, oracle: Oracle(check: check, slowAfter: Int64(options.timeout * 0.5e9))) : []
+        for (n, (plan, outcome)) in zip(plans, outcomes).enumerated() {
+            let verdict = verdicts.isEmpty ? nil : verdicts[n]
+            let differences = plan.finding == nil ? diff.compare(recorded: plan.recorded, replayed: outcome) : []
+            if let verdict {
+                summary.findings += 1
+                if verdict.reproduced { summary.reproduced += 1 }
+            }
             for record in outcome.records {
                 try checker.consume(record)
                 try writer?.write(record)
@@ -65,7 +85,11 @@ public struct ReplayRun {
             summary.differences += differences.count
             if !differences.isEmpty { summary.connectionsDiffering += 1 }
             try output.append { out in
-                appendDifferences(differences, plan: plan, outcome: outcome, into: &out)
+                if let verdict, let finding = plan.finding {
+                    appendVerdict(verdict, finding: finding, plan: plan, outcome: outcome, into: &out)
+                } else if plan.finding == nil {
+                    appendDifferences(differences, plan: plan, outcome: outcome, into: &out)
+                }
                 out += lines
             }
             lines.removeAll()
@@ -79,6 +103,68 @@ public struct ReplayRun {
         try output.flush()
         try messages.flush()
         return summary
+    }
+
+    /// For each finding (its connections share one mark; the verdict stands at the first of them):
+    /// did it fail the way it was found? A crash (or a server that stopped accepting) reproduces
+    /// when the server no longer completes an upgrade afterwards; any other failure when one of the
+    /// finding's connections shows the same symptom again.
+    static func verdicts(_ plans: [ReplayConnection], _ outcomes: [ReplayOutcome], replayer: Replayer, oracle: Oracle) -> [Verdict?] {
+        let deathKinds: Set<String> = [Oracle.Kind.crash.rawValue, Oracle.Kind.crashUnconfirmed.rawValue, Oracle.Kind.down.rawValue]
+        let alive = plans.contains { $0.finding.map { deathKinds.contains($0.oracle) } ?? false } ? stillAnswers(replayer, plans[0]) : true
+        var verdicts = [Verdict?](repeating: nil, count: plans.count)
+        var first: [CaptureRecord.FindingMark: Int] = [:]
+        for (n, plan) in plans.enumerated() {
+            guard let finding = plan.finding else { continue }
+            let at = first[finding] ?? n
+            first[finding] = at
+            if deathKinds.contains(finding.oracle) {
+                verdicts[at] = alive ? Verdict(reproduced: false, detail: "the server still accepts connections after it")
+                    : Verdict(reproduced: true, detail: "the server no longer accepts connections after it")
+                continue
+            }
+            guard verdicts[at]?.reproduced != true else { continue }
+            let now = oracle.judge(outcomes[n], handshake: plan.rawHead != nil)
+            if let now, now.symptom == finding.symptom {
+                verdicts[at] = Verdict(reproduced: true, detail: now.detail)
+            } else if verdicts[at] == nil {
+                verdicts[at] = Verdict(reproduced: false, detail: now.map { "now \($0.kind.rawValue): \($0.detail)" } ?? "the probe was answered and nothing failed")
+            }
+        }
+        return verdicts
+    }
+
+    /// The server completes an upgrade and close for a second after the replay (a server in the
+    /// middle of dying still completes TCP connects, so one connect proves nothing).
+    static func stillAnswers(_ replayer: Replayer, _ plan: ReplayConnection) -> Bool {
+        var bare = plan
+        bare.steps = []
+        bare.expected = []
+        bare.rawHead = nil
+        let deadline = Date().addingTimeInterval(1)
+        repeat {
+            guard let outcome = try? replayer.replay(bare).wait(), outcome.failure == nil else { return false }
+            usleep(100_000)
+        } while Date() < deadline
+        return true
+    }
+
+    private func appendVerdict(_ verdict: Verdict, finding: CaptureRecord.FindingMark, plan: ReplayConnection, outcome: ReplayOutcome, into out: inout [UInt8]) {
+        switch format {
+        case .jsonl:
+            out += Array(#"{"conn":"#.utf8)
+            JSONString.encode(plan.conn, into: &out)
+            out += Array(#","finding":"#.utf8)
+            JSONString.encode(finding.oracle, into: &out)
+            out += Array(",\"reproduced\":\(verdict.reproduced),\"detail\":".utf8)
+            JSONString.encode(verdict.detail, into: &out)
+            out += Array("}\n".utf8)
+        case .text:
+            let said = verdict.reproduced ? style.red("reproduced: \(finding.oracle), as found") : style.green("no longer reproduces")
+            var line = "\(style.bold(plan.conn)) \(options.path ?? plan.url): \(outcome.messagesSent) sent, \(said) (\(verdict.detail))"
+            if !verdict.reproduced { line += "; found as \(finding.oracle): \(finding.detail)" }
+            out += Array((line + "\n").utf8)
+        }
     }
 
     private func appendDifferences(_ differences: [Difference], plan: ReplayConnection, outcome: ReplayOutcome, into out: inout [UInt8]) {
@@ -119,6 +205,11 @@ public struct ReplayRun {
     private func describe(_ s: Summary) -> String {
         let count = ViolationFormatter.count
         var text = "\(style.bold("Replayed")) \(count(s.connections, "connection")) against \(options.target.url): \(count(s.messagesSent, "message")) sent, "
+        if s.findings > 0 {
+            text += s.reproduced == 0 ? style.green(s.findings == 1 ? "the finding no longer reproduces" : "no finding reproduces") + ".\n"
+                : style.red(s.findings == 1 ? "the finding reproduces" : "\(s.reproduced) of \(s.findings) findings reproduce") + ".\n"
+            return text + ViolationFormatter(format: .text, style: style).summary(s.check)
+        }
         text += s.differences == 0
             ? style.green("answers as recorded") + ".\n"
             : style.red("\(count(s.differences, "difference")) in \(count(s.connectionsDiffering, "connection"))") + ".\n"

@@ -28,7 +28,12 @@ public final class Replayer: @unchecked Sendable {
     func replay(_ plan: ReplayConnection, after plans: [ReplayConnection]) -> EventLoopFuture<ReplayOutcome> {
         guard !plans.isEmpty else { return replay(plan) }
         let loop = group.next()
-        return EventLoopFuture.whenAllComplete(plans.map { replay($0) }, on: loop).flatMap { _ in self.replay(plan, on: loop) }
+        let began = CaptureTime.nanoseconds()
+        return EventLoopFuture.whenAllComplete(plans.map { replay($0) }, on: loop).flatMap { _ in self.replay(plan, on: loop) }.map { outcome in
+            var outcome = outcome
+            outcome.startedAt = began  // the case began with its first connection
+            return outcome
+        }
     }
 
     private func replay(_ plan: ReplayConnection, on loop: EventLoop) -> EventLoopFuture<ReplayOutcome> {

@@ -1,0 +1,408 @@
+import Foundation
+import NIOCore
+
+/// One fuzz run while it goes: the server, each seed connection's baseline, the findings by symptom.
+/// The loop runs batches of cases in parallel, then looks at what went wrong: a server death first
+/// (the cases that were open when it died are its suspects, the cases after it are not judged), then
+/// each new symptom, confirmed alone and checked against the connection without its mutation.
+final class FuzzSession {
+    let run: FuzzRun
+    let options: ReplayOptions
+    let replayer: Replayer
+    let server: ServerProcess?
+    private var oracle: Oracle
+    private var mutator: Mutator
+    private var summary = FuzzRun.Summary()
+    /// Symptoms each seed connection shows without any mutation: a case on it with one of them found nothing.
+    private var baseline: [String: Set<String>] = [:]
+    private var findingBySymptom: [String: Int] = [:]
+    private var behaviours = Set<String>()
+    private let handshakeOnly: ReplayConnection
+    private let started = Date()
+    private var meter: ProgressMeter?
+    /// The last cases run alone: a server can die of one a moment after it seemed to survive it.
+    private var lastAttempts: [FuzzCase] = []
+
+    init(run: FuzzRun) throws {
+        self.run = run
+        let plans = try Mutator.seedPlans(run.seedCapture)
+        var options = run.options
+        options.pace = .fast
+        options.abandonUnanswered = true
+        self.options = options
+        var families = run.families ?? Set(MutationOperator.Family.allCases)
+        if families.contains(.churn) && !FuzzRun.isLoopback(options.target.host) {
+            families.remove(.churn)
+            summary.warnings.append("the churn family (storms of connections) runs against loopback targets only: left out for \(options.target.host)")
+        }
+        let path = options.path, headers = options.headers, target = options.target
+        mutator = Mutator(seed: run.seed, plans: plans, profile: run.profile, families: families) { plan, key in
+            plan.requestHead(target: target, path: path, extra: headers, key: key)
+        }
+        oracle = Oracle(check: run.check)
+        var handshakeOnly = plans[0]
+        handshakeOnly.steps = []
+        handshakeOnly.expected = []
+        self.handshakeOnly = handshakeOnly
+        let replayer = try Replayer(options: options)
+        self.replayer = replayer
+        server = run.exec.map { ServerProcess(command: $0, target: options.target) { Self.completes(handshakeOnly, replayer) } }
+        try server?.start()
+    }
+
+    func fuzz() throws -> FuzzRun.Summary {
+        do {
+            try FileManager.default.createDirectory(atPath: run.outDirectory + "/findings", withIntermediateDirectories: true)
+        } catch {
+            throw BasetapError.input(place: run.outDirectory, message: "cannot create the findings folder: \(error.localizedDescription)")
+        }
+        for plan in mutator.plans where mutator.probes[plan.conn] == nil {
+            summary.warnings.append("\(plan.conn) has no request whose recorded answer is clean, so its cases have no probe: a server that hangs there is not found")
+        }
+        try baselines()
+        for warning in summary.warnings { try say("\(run.style.yellow("warning")): \(warning)\n") }
+        meter = run.progress.map { ProgressMeter(output: $0, label: "fuzzing \(options.target.url)", total: nil) }
+        var next = run.shard.index - 1
+        while !done() {
+            // Large batches: a case that hangs holds one worker for the timeout while the others go on.
+            let cases = (0..<max(1, run.workers * 32)).map { i in mutator.makeCase(next + i * run.shard.count) }
+            next += cases.count * run.shard.count
+            if try batch(cases) { break }
+            let seconds = max(0.001, Date().timeIntervalSince(started))
+            meter?.update(done: summary.messagesSent, detail: "\(Int(Double(summary.messagesSent) / seconds)) messages/s, \(summary.cases) connections, "
+                          + "\(ViolationFormatter.count(summary.findings.count, "finding")), \(behaviours.count) behaviours seen")
+        }
+        return try finish(stopped: nil)
+    }
+
+    private func done() -> Bool {
+        if let maxMessages = run.maxMessages, summary.messagesSent >= maxMessages { return true }
+        if let duration = run.duration, Date().timeIntervalSince(started) >= duration { return true }
+        return false
+    }
+
+    private func say(_ text: String) throws {
+        try run.output.write(text)
+        try run.output.flush()
+    }
+
+    // MARK: Running cases
+
+    private func play(_ fuzzCase: FuzzCase) -> EventLoopFuture<ReplayOutcome> {
+        replayer.replay(fuzzCase.plan, after: fuzzCase.companions)
+    }
+
+    private func answersHandshake() -> Bool { Self.completes(handshakeOnly, replayer) }
+
+    /// An upgrade and a Close alone: a server that is alive answers it at once.
+    private static func completes(_ handshakeOnly: ReplayConnection, _ replayer: Replayer) -> Bool {
+        guard let outcome = try? replayer.replay(handshakeOnly).wait() else { return false }
+        return outcome.failure == nil && outcome.abnormalEnd == nil
+    }
+
+    private func restart() throws {
+        try server?.restart()
+        summary.restarts = server?.restarts ?? 0
+    }
+
+    /// Runs one case alone and judges it; with `--exec`, a server that died of it is a crash (and is restarted).
+    private func attempt(_ fuzzCase: FuzzCase) throws -> (Oracle.Failure?, ReplayOutcome, ServerProcess.Death?) {
+        if let server, server.exitDescription != nil || !answersHandshake() { try restart() }
+        lastAttempts = (lastAttempts + [fuzzCase]).suffix(run.workers)
+        let outcome = try play(fuzzCase).wait()
+        let failure = oracle.judge(outcome, handshake: fuzzCase.breaksHandshake)
+        guard let server, failure != nil || fuzzCase.breaksHandshake || !fuzzCase.companions.isEmpty,
+            server.died(handshake: answersHandshake), let death = server.death()
+        else { return (failure, outcome, nil) }
+        try restart()
+        return (Oracle.Failure(kind: .crash, detail: death.summary, symptom: "crash " + death.signature), outcome, death)
+    }
+
+    /// One batch; true when the run must stop (a server basetap does not run stopped accepting).
+    private func batch(_ cases: [FuzzCase]) throws -> Bool {
+        let outcomes = replayer.run(count: cases.count, parallel: run.workers) { play(cases[$0]) }
+        var judgedBefore = Int64.max
+        if let server, server.exitDescription != nil || (outcomes.contains { $0.failure != nil || $0.abnormalEnd != nil } && server.died(handshake: answersHandshake)),
+            let death = server.death()
+        {
+            // When it died: the exit as seen, or before that the first connection it refused.
+            let at = min(death.at, outcomes.filter(\.unreachable).map(\.endedAt).min() ?? .max)
+            // Cases still open when the server died, or started after, ran against a dying or dead
+            // server: what they saw is the death's doing. Only cases over well before it are judged.
+            judgedBefore = at - 100_000_000
+            try died(death, at: at, cases: cases, outcomes: outcomes)
+        }
+        var candidates: [(FuzzCase, Oracle.Failure)] = []
+        var waiting: [String: [FuzzCase]] = [:]
+        for (fuzzCase, outcome) in zip(cases, outcomes) {
+            summary.cases += 1
+            // Counted from the plan, not from what got through before a crash: the same seed stops at the same case.
+            summary.messagesSent += fuzzCase.plan.steps.filter(\.isMessage).count
+            guard outcome.endedAt < judgedBefore else { continue }
+            guard let failure = oracle.judge(outcome, handshake: fuzzCase.breaksHandshake) else {
+                // Which cases a death cut short depends on timing: a batch with one teaches nothing,
+                // so that the same seed makes the same cases.
+                if judgedBefore == .max { learn(fuzzCase, outcome) }
+                continue
+            }
+            if baseline[fuzzCase.plan.conn]?.contains(failure.symptom) == true { continue }
+            if let index = findingBySymptom[failure.symptom] {
+                summary.findings[index].count(fuzzCase)
+            } else if waiting[failure.symptom] == nil {
+                waiting[failure.symptom] = []
+                candidates.append((fuzzCase, failure))
+            } else {
+                waiting[failure.symptom]!.append(fuzzCase)
+            }
+        }
+        // Each candidate is run again alone: a case that failed only beside others (a crash another case
+        // caused, a moment of overload) is no finding. A server basetap runs is tried one case at a time,
+        // so that a crash is blamed on its case; any other server takes the reruns in parallel.
+        let reruns: [(Oracle.Failure?, ReplayOutcome, ServerProcess.Death?)] = server != nil
+            ? try candidates.map { try attempt($0.0) }
+            : replayer.run(count: candidates.count, parallel: run.workers) { play(candidates[$0].0) }.enumerated().map {
+                (oracle.judge($0.element, handshake: candidates[$0.offset].0.breaksHandshake), $0.element, nil)
+            }
+        for ((fuzzCase, first), (confirmed, outcome, death)) in zip(candidates, reruns) {
+            guard let confirmed else { continue }
+            if let index = findingBySymptom[confirmed.symptom] {
+                summary.findings[index].count(fuzzCase)
+                continue
+            }
+            if try notCausedByMutation(fuzzCase, confirmed) { continue }
+            var finding = try save(fuzzCase, failure: confirmed, outcome: outcome, death: death, reproduction: "confirmed by a run on its own")
+            for other in waiting[first.symptom] ?? [] where confirmed.symptom == first.symptom { finding.count(other) }
+            record(finding)
+            if confirmed.kind == .down && server == nil {
+                _ = try finish(stopped: "the server stopped accepting connections")
+                return true
+            }
+        }
+        return false
+    }
+
+    /// A case whose connection fails the same way with the mutation reverted did not find anything:
+    /// the symptom joins that connection's baseline (reported once, as a `baseline` finding).
+    private func notCausedByMutation(_ fuzzCase: FuzzCase, _ failure: Oracle.Failure) throws -> Bool {
+        guard !fuzzCase.ops.isEmpty, failure.kind != .crash else { return false }
+        let reverted = mutator.unmutated(fuzzCase.plan.conn)
+        let (again, outcome, _) = try attempt(reverted)
+        guard let again, again.symptom == failure.symptom else { return false }
+        let known = baseline[fuzzCase.plan.conn] != nil
+        baseline[fuzzCase.plan.conn, default: []].insert(failure.symptom)
+        if !known {
+            let finding = try saveBaseline(reverted, failure: again, outcome: outcome, runs: "failed when a mutated case was checked against it")
+            try say("\(run.style.yellow("warning")): \(fuzzCase.plan.conn) fails without any mutation (\(again.kind.rawValue): \(again.detail)); saved as \(finding.file); its cases count only when they fail otherwise\n")
+        }
+        return true
+    }
+
+    // MARK: Baselines
+
+    /// Each seed connection unmutated, a few times: what already fails is reported once and not
+    /// blamed on any operator later; the slowest probe answer sets what counts as slow.
+    private func baselines() throws {
+        var slowest: Int64 = 0
+        for plan in mutator.plans {
+            let unmutated = mutator.unmutated(plan.conn)
+            var failures: [(Oracle.Failure, ReplayOutcome)] = []
+            for _ in 0..<max(1, run.baselineRuns) {
+                let (failure, outcome, _) = try attempt(unmutated)
+                if outcome.unreachable, let failure {
+                    throw BasetapError.input(place: options.target.url, message: "the unmutated seed session already fails (\(failure.kind.rawValue): \(failure.detail))")
+                }
+                slowest = max(slowest, outcome.latencies[Mutator.probeID] ?? 0)
+                if let failure { failures.append((failure, outcome)) } else { learn(unmutated, outcome) }
+            }
+            guard let (first, outcome) = failures.first else { continue }
+            baseline[plan.conn] = Set(failures.map(\.0.symptom))
+            let finding = try saveBaseline(unmutated, failure: first, outcome: outcome, runs: "\(failures.count) of \(max(1, run.baselineRuns)) unmutated runs")
+            summary.warnings.append("\(plan.conn) already fails without any mutation (\(first.kind.rawValue): \(first.detail), \(finding.reproduction)); "
+                                    + "saved as \(finding.file); its cases count only when they fail otherwise")
+        }
+        oracle.slowAfter = max(Int64(options.timeout * 0.5e9), slowest * 50)
+    }
+
+    private func saveBaseline(_ fuzzCase: FuzzCase, failure: Oracle.Failure, outcome: ReplayOutcome, runs: String) throws -> FuzzRun.Finding {
+        let marked = Oracle.Failure(kind: .baseline, detail: "\(failure.kind.rawValue): \(failure.detail)", symptom: failure.symptom)
+        let finding = try save(fuzzCase, failure: marked, outcome: outcome, death: nil, reproduction: runs, minimizing: false)
+        summary.findings.append(finding)
+        return finding
+    }
+
+    // MARK: Deaths
+
+    /// The server died during a batch. Its suspects are the cases open at that moment; each is run
+    /// alone against a fresh server, and the first that kills it is the crash. When none does, the
+    /// death is still a finding: the window of cases, run together again to say how often it comes back.
+    private func died(_ death: ServerProcess.Death, at: Int64, cases: [FuzzCase], outcomes: [ReplayOutcome]) throws {
+        let symptom = "crash " + death.signature
+        // The suspects: cases that reached the server and were open up to the death. A death breaks
+        // every connection open at that moment, the killer's among them, so the ones that broke last
+        // come first. (The exit may be seen a little late: cases over up to two seconds before it count.)
+        let broken = { (i: Int) in outcomes[i].failure != nil || outcomes[i].abnormalEnd != nil }
+        // (A churn case's own connection comes after its others, so it may find the server dead.)
+        let reached = { (i: Int) in !outcomes[i].unreachable || !cases[i].companions.isEmpty }
+        var window = outcomes.indices.filter { reached($0) && outcomes[$0].startedAt <= at && outcomes[$0].endedAt + 2_000_000_000 >= at }
+        window.sort { broken($0) != broken($1) ? broken($0) : outcomes[$0].endedAt > outcomes[$1].endedAt }
+        window = Array(window.prefix(2 * run.workers))
+        if window.isEmpty { window = Array(outcomes.indices.filter { outcomes[$0].startedAt <= at }.suffix(run.workers)) }
+        try restart()
+        if let index = findingBySymptom[symptom] {
+            // Seen again, but which of the open cases did it is not known: no operator is credited.
+            summary.findings[index].cases += 1
+            return
+        }
+        // The cases run alone just before the batch are suspects too: a server may die a moment after
+        // it seemed to survive one.
+        let suspects = window.map { cases[$0] } + lastAttempts.reversed()
+        lastAttempts = []
+        for suspect in suspects {
+            let (failure, outcome, alone) = try attempt(suspect)
+            guard let failure, failure.kind == .crash, let alone else { continue }
+            // Two cases open at once may each kill the server, in two ways.
+            if let index = findingBySymptom[failure.symptom] {
+                summary.findings[index].count(suspect)
+                continue
+            }
+            record(try save(suspect, failure: failure, outcome: outcome, death: alone, reproduction: "a fresh server died of this case alone"))
+            return
+        }
+        var reproduced = 0
+        let tries = 3
+        for _ in 0..<tries {
+            if server?.exitDescription != nil { try restart() }
+            _ = replayer.run(count: window.count, parallel: window.count) { play(cases[window[$0]]) }
+            guard server?.died(handshake: answersHandshake) == true else { continue }
+            // Only the same death counts: many cases at once may kill the server some other way.
+            if server?.death()?.signature == death.signature { reproduced += 1 }
+            try restart()
+        }
+        let failure = Oracle.Failure(kind: .crashUnconfirmed, detail: death.summary, symptom: symptom)
+        var finding = try saveWindow(window.map { cases[$0] }, outcomes: window.map { outcomes[$0] }, failure: failure, death: death,
+                                     reproduction: "no case alone; the \(window.count) cases together brought it back in \(reproduced) of \(tries) runs")
+        finding.confirmed = reproduced > 0
+        record(finding)
+    }
+
+    // MARK: Findings
+
+    private func record(_ finding: FuzzRun.Finding) {
+        findingBySymptom[finding.failure.symptom] = summary.findings.count
+        summary.findings.append(finding)
+        let with = finding.op.map { " with \(run.style.cyan($0))" } ?? ""
+        try? say("\(run.style.red("found")) \(finding.failure.kind.rawValue)\(with): \(finding.failure.detail) → \(finding.file)\n")
+    }
+
+    private func save(_ fuzzCase: FuzzCase, failure: Oracle.Failure, outcome: ReplayOutcome, death: ServerProcess.Death?,
+                      reproduction: String, minimizing: Bool = true) throws -> FuzzRun.Finding {
+        var plan = fuzzCase.plan
+        var final = outcome
+        var failure = failure
+        if run.minimize && minimizing && !fuzzCase.ops.isEmpty {
+            let original = mutator.plans.first { $0.conn == fuzzCase.plan.conn }!
+            // A hang costs a timeout per run, a crash a server restart: fewer runs for those.
+            let minimizer = Minimizer(run: { [self] candidate in
+                var shrunk = fuzzCase
+                shrunk.plan = candidate
+                guard let (found, outcome, _) = try? attempt(shrunk) else { return (nil, ReplayOutcome(conn: candidate.conn)) }
+                return (found, outcome)
+            }, budget: failure.kind == .hang ? 8 : failure.kind == .crash ? 16 : 40)
+            (plan, final, failure) = minimizer.minimize(plan, original: original, failure: failure, outcome: outcome)
+        }
+        var minimized = fuzzCase
+        minimized.plan = plan
+        return try saveWindow([minimized], outcomes: [final], failure: failure, death: death, reproduction: reproduction)
+    }
+
+    /// Writes the finding's capture (one connection per case, with a churn case's own connections
+    /// first) and, for a death, the server's output beside it.
+    private func saveWindow(_ cases: [FuzzCase], outcomes: [ReplayOutcome], failure: Oracle.Failure, death: ServerProcess.Death?,
+                            reproduction: String) throws -> FuzzRun.Finding {
+        let number = summary.findings.count + 1
+        let op = cases.count == 1 ? cases.first?.ops.last : nil
+        let base = String(format: "%03d", number) + "-\(failure.kind.rawValue)-\(op ?? cases.first?.plan.conn ?? "none")"
+        let mark = CaptureRecord.FindingMark(oracle: failure.kind.rawValue, symptom: failure.symptom, detail: failure.detail)
+        let writer = try JSONLCaptureWriter(path: run.outDirectory + "/findings/" + base + ".jsonl")
+        var messages = 0
+        for (n, (fuzzCase, outcome)) in zip(cases, outcomes).enumerated() {
+            let prefix = cases.count > 1 ? "w\(n + 1)" : nil
+            for companion in fuzzCase.companions {
+                for var record in companion.clientRecords() {
+                    record.conn = prefix.map { "\($0)-\(companion.conn)" } ?? companion.conn
+                    if record.kind == .open { record.finding = mark }
+                    try writer.write(record)
+                }
+            }
+            var records = outcome.records
+            if records.first?.kind != .open { records = Array(fuzzCase.plan.clientRecords().prefix(1)) + records + [Self.end(outcome)] }
+            for var record in records {
+                record.conn = prefix ?? record.conn
+                if record.kind == .open {
+                    record.finding = mark
+                    record.request = fuzzCase.plan.rawHead.map { String(decoding: $0, as: UTF8.self) }
+                }
+                if record.dir == .c2s && record.kind.isMessage { messages += 1 }
+                try writer.write(record)
+            }
+        }
+        try writer.close()
+        var finding = FuzzRun.Finding(number: number, failure: failure, confirmed: failure.kind != .crashUnconfirmed, reproduction: reproduction,
+                                      conn: cases.first?.plan.conn ?? "", op: op, cases: 0, messages: messages, file: "findings/\(base).jsonl", death: death)
+        for fuzzCase in cases { finding.count(fuzzCase) }
+        if let death {
+            finding.outputFile = "findings/\(base).log"
+            try? "\(death.exit)\n\n\(death.output)".write(toFile: run.outDirectory + "/" + finding.outputFile!, atomically: true, encoding: .utf8)
+        }
+        return finding
+    }
+
+    /// The end of a connection that never got past its upgrade.
+    private static func end(_ outcome: ReplayOutcome) -> CaptureRecord {
+        var end = CaptureRecord(ts: CaptureTime.now(), conn: outcome.conn, kind: .end)
+        end.error = outcome.failure ?? outcome.abnormalEnd
+        return end
+    }
+
+    // MARK: Response-guided search
+
+    /// A mutant that made the server answer in a way not seen before (a new answer type, error
+    /// code or close code) becomes a seed of its own.
+    private func learn(_ fuzzCase: FuzzCase, _ outcome: ReplayOutcome) {
+        var new = false
+        for record in outcome.records where record.dir == .s2c {
+            let behaviour: String
+            switch record.kind {
+            case .text:
+                let type = ReplayConnection.envelope(of: record.payload).map { $0.type ?? "(no type)" } ?? "(not JSON)"
+                let code = type.hasSuffix(":error") ? (try? JSONValue(parsing: record.payload))?[path: [.key("payload"), .key("errCode")]]?.jsonText : nil
+                behaviour = "answer \(type)" + (code.map { " errCode \($0)" } ?? "")
+            case .binary: behaviour = "binary answer"
+            case .close: behaviour = "close \(record.code ?? 1005)"
+            default: continue
+            }
+            if behaviours.insert(behaviour).inserted { new = true }
+        }
+        summary.behaviours = behaviours.count
+        guard new, !fuzzCase.ops.isEmpty, fuzzCase.companions.isEmpty, !fuzzCase.breaksHandshake else { return }
+        mutator.learn(fuzzCase.plan)
+        summary.learnedSeeds = mutator.learned.count
+    }
+
+    // MARK: The end
+
+    private func finish(stopped: String?) throws -> FuzzRun.Summary {
+        meter?.finish()
+        summary.seconds = Date().timeIntervalSince(started)
+        summary.restarts = server?.restarts ?? 0
+        try FuzzReport(run: run, options: options, summary: summary, stopped: stopped).write()
+        let rate = Int(Double(summary.messagesSent) / max(summary.seconds, 0.001))
+        let style = run.style
+        var text = "\(style.bold("Fuzzed")) \(options.target.url) with seed \(run.seed): \(summary.cases) connections, \(summary.messagesSent) messages (\(rate)/s) in \(String(format: "%.1f", summary.seconds)) s, \(summary.behaviours) behaviours seen"
+        text += summary.findings.isEmpty ? ", " + style.green("no findings") + ".\n"
+            : ", " + style.red(ViolationFormatter.count(summary.findings.count, "finding")) + " in \(run.outDirectory)/findings (report: \(run.outDirectory)/report.md).\n"
+        if let stopped { text += "Stopped early: \(stopped).\n" }
+        try say(text)
+        return summary
+    }
+}
