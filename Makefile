@@ -8,6 +8,7 @@ APT_PACKAGES = libpcap-dev zlib1g-dev libwebsockets-dev libwebsockets-test-serve
 PY_PACKAGES  = websockets==13.1 jsonschema
 BIN         = .build/debug/basetap
 RELEASE_BIN = .build/release/basetap
+WSBENCH     = .build/bench/wsbench
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = json-reader entity-id websocket-frames pcap jsonl-capture profile
@@ -47,9 +48,14 @@ test: deps venv
 demo: build venv
 	@sh Captures/demo.sh $(BIN) $(VENV)/bin/python
 
-bench: release venv
+# Native peers for the benchmarks (C, plain sockets): Python ones would measure themselves.
+$(WSBENCH): Benchmarks/native/wsbench.c
+	@mkdir -p $(dir $@)
+	cc -O2 -Wall -o $@ $< -lpthread
+
+bench: release venv $(WSBENCH)
 	@$(VENV)/bin/pip install -q mitmproxy==11.0.2 || echo "mitmproxy could not be installed; the proxy benchmark runs without it"
-	@sh Benchmarks/run.sh $(RELEASE_BIN) $(VENV)/bin/python
+	@sh Benchmarks/run.sh $(RELEASE_BIN) $(VENV)/bin/python $(WSBENCH)
 
 # libFuzzer with AddressSanitizer on every parser that reads untrusted bytes, FUZZ_SECONDS each,
 # seeded from Captures/ and the corpus kept in .build-fuzz/corpus; a crash stops with its input

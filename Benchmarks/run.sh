@@ -3,6 +3,7 @@
 set -e
 BASETAP=$1
 PYTHON=$2
+WSBENCH=$3
 echo "== check throughput (issue: 1 000 000 messages/s on one core)"
 "$PYTHON" "$(dirname "$0")/check_throughput.py" "$BASETAP"
 echo
@@ -16,4 +17,4 @@ echo "== replay throughput (issue: >= 50 000 messages/s sent with --pace fast)"
 "$PYTHON" "$(dirname "$0")/replay_throughput.py" "$BASETAP"
 echo
 echo "== fuzz throughput (issue: >= 5 000 mutated messages/s)"
-"$PYTHON" "$(dirname "$0")/fuzz_throughput.py" "$BASETAP"
+"$PYTHON" "$(dirname "$0")/fuzz_throughput.py" "$BASETAP" "$WSBENCH"

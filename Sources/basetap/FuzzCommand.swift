@@ -40,8 +40,8 @@ struct Fuzz: ParsableCommand {
     @Option(help: ArgumentHelp("Where findings and report.md go.", valueName: "dir"))
     var out = "fuzz-out"
 
-    @Option(help: "Connections at once.")
-    var workers = 4
+    @Option(help: "Cases run at once (each one connection, or more for churn). A case that hangs holds one until --timeout.")
+    var workers = 16
 
     @Option(help: ArgumentHelp("Run shard K of N (cases K, K+N, K+2N…), to split one seed over N processes.", valueName: "K/N"))
     var shard = "1/1"

@@ -38,9 +38,9 @@ enum EnvelopeOperators {
             set(&fields, key, retyped(fields.first { $0.key == key }?.value, &random))
         },
         envelope("envelope.id-empty") { fields, _ in set(&fields, "id", .string("")) },
-        envelope("envelope.id-huge") { fields, random in set(&fields, "id", .string(String(repeating: "9", count: random.pick([4096, 65536, 1 << 20])))) },
+        envelope("envelope.id-huge") { fields, random in set(&fields, "id", .string(filler("9", random.pick([4096, 65536, 1 << 20])))) },
         envelope("envelope.type-empty") { fields, _ in set(&fields, "type", .string("")) },
-        envelope("envelope.type-huge") { fields, random in set(&fields, "type", .string(String(repeating: "t", count: random.pick([4096, 65536])))) },
+        envelope("envelope.type-huge") { fields, random in set(&fields, "type", .string(filler("t", random.pick([4096, 65536])))) },
         envelope("envelope.error-forge") { fields, _ in
             let type = fields.first { $0.key == "type" }?.value.stringValue ?? "x"
             set(&fields, "type", .string(type + ":error"))

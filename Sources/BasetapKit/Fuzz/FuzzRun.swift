@@ -11,7 +11,7 @@ public struct FuzzRun {
     public var duration: Double?
     public var maxMessages: Int?
     public var outDirectory = "fuzz-out"
-    public var workers = 4
+    public var workers = 16
     /// Run only cases `index % count == shard - 1`, so N machines split one run.
     public var shard = (index: 1, count: 1)
     public var exec: String?
@@ -53,9 +53,10 @@ public struct FuzzRun {
         /// The server's output around its death, saved beside the capture.
         public var outputFile: String?
 
+        /// The case's own operator is counted, not those of the learned seed it started from.
         mutating func count(_ fuzzCase: FuzzCase) {
             cases += 1
-            for op in fuzzCase.ops { operators[op, default: 0] += 1 }
+            if let op = fuzzCase.ops.last { operators[op, default: 0] += 1 }
             for type in fuzzCase.types { types[type, default: 0] += 1 }
         }
     }

@@ -65,9 +65,12 @@ final class FuzzSession {
         var next = run.shard.index - 1
         while !done() {
             // Large batches: a case that hangs holds one worker for the timeout while the others go on.
-            let cases = (0..<max(1, run.workers * 32)).map { i in mutator.makeCase(next + i * run.shard.count) }
-            next += cases.count * run.shard.count
-            if try batch(cases) { break }
+            let first = next
+            // Large batches, so that a case that hangs holds one worker for the timeout while the
+            // others go on; smaller ones for a server basetap runs, which may die and is looked at sooner.
+            let count = server == nil ? min(4096, run.workers * 256) : run.workers * 32
+            next += count * run.shard.count
+            if try batch(count) { mutator.makeCase(first + $0 * run.shard.count) } { break }
             let seconds = max(0.001, Date().timeIntervalSince(started))
             meter?.update(done: summary.messagesSent, detail: "\(Int(Double(summary.messagesSent) / seconds)) messages/s, \(summary.cases) connections, "
                           + "\(ViolationFormatter.count(summary.findings.count, "finding")), \(behaviours.count) behaviours seen")
@@ -118,31 +121,65 @@ final class FuzzSession {
         return (Oracle.Failure(kind: .crash, detail: death.summary, symptom: "crash " + death.signature), outcome, death)
     }
 
-    /// One batch; true when the run must stop (a server basetap does not run stopped accepting).
-    private func batch(_ cases: [FuzzCase]) throws -> Bool {
-        let outcomes = replayer.run(count: cases.count, parallel: run.workers) { play(cases[$0]) }
-        var judgedBefore = Int64.max
-        if let server, server.exitDescription != nil || (outcomes.contains { $0.failure != nil || $0.abnormalEnd != nil } && server.died(handshake: answersHandshake)),
-            let death = server.death()
-        {
+    /// One batch of cases `make` makes; true when the run must stop (a server basetap does not run
+    /// stopped accepting). A server that dies stops the batch: nothing more is started until its
+    /// death is looked into and it is back, and the cases it cut short run again.
+    private func batch(_ count: Int, _ make: (Int) -> FuzzCase) throws -> Bool {
+        var cases = [FuzzCase?](repeating: nil, count: count)
+        var outcomes = [ReplayOutcome?](repeating: nil, count: count)
+        var suspects = Set<Int>()
+        var deaths = 0
+        var todo = Array(0..<count)
+        var budget = run.maxMessages.map { $0 - summary.messagesSent } ?? .max
+        while !todo.isEmpty {
+            let round = todo
+            var skipped: [Int] = []
+            // Each case is made just before it starts: making one overlaps with running the others.
+            let results = replayer.run(count: round.count, parallel: run.workers) { j in
+                let i = round[j]
+                if let server, server.exitDescription != nil {
+                    skipped.append(i)
+                    return replayer.nothing()
+                }
+                // The run's end (its time, or its messages counted from the plans) can come within a batch.
+                if cases[i] == nil {
+                    guard budget > 0, run.duration.map({ Date().timeIntervalSince(started) < $0 }) ?? true else { return replayer.nothing() }
+                    cases[i] = make(i)
+                    budget -= cases[i]!.messages
+                }
+                return play(cases[i]!)
+            }
+            let ran = round.indices.filter { !skipped.contains(round[$0]) }
+            for j in ran { outcomes[round[j]] = results[j] }
+            todo = skipped
+            guard let server, server.exitDescription != nil || (ran.contains { results[$0].failure != nil || results[$0].abnormalEnd != nil } && server.died(handshake: answersHandshake)),
+                let death = server.death()
+            else { continue }
+            deaths += 1
+            let indices = ran.map { round[$0] }
             // When it died: the exit as seen, or before that the first connection it refused.
-            let at = min(death.at, outcomes.filter(\.unreachable).map(\.endedAt).min() ?? .max)
+            let at = min(death.at, indices.filter { outcomes[$0]!.unreachable }.map { outcomes[$0]!.endedAt }.min() ?? .max)
+            let window = try died(death, at: at, cases: indices.map { cases[$0]! }, outcomes: indices.map { outcomes[$0]! }).map { indices[$0] }
+            suspects.formUnion(window)
             // Cases still open when the server died, or started after, ran against a dying or dead
-            // server: what they saw is the death's doing. Only cases over well before it are judged.
-            judgedBefore = at - 100_000_000
-            try died(death, at: at, cases: cases, outcomes: outcomes)
+            // server: what they saw is the death's doing. They run again (a server that keeps dying
+            // is given up on after a few deaths in one batch, and those cases are not judged).
+            let cutShort = indices.filter { outcomes[$0]!.endedAt >= at - 100_000_000 && !suspects.contains($0) }
+            if deaths < 8 { todo += cutShort } else { suspects.formUnion(cutShort) }
+            todo.sort()
         }
         var candidates: [(FuzzCase, Oracle.Failure)] = []
         var waiting: [String: [FuzzCase]] = [:]
-        for (fuzzCase, outcome) in zip(cases, outcomes) {
+        for i in 0..<count {
+            guard let fuzzCase = cases[i], let outcome = outcomes[i] else { continue }
             summary.cases += 1
             // Counted from the plan, not from what got through before a crash: the same seed stops at the same case.
-            summary.messagesSent += fuzzCase.plan.steps.filter(\.isMessage).count
-            guard outcome.endedAt < judgedBefore else { continue }
+            summary.messagesSent += fuzzCase.messages
+            guard !suspects.contains(i) else { continue }
             guard let failure = oracle.judge(outcome, handshake: fuzzCase.breaksHandshake) else {
                 // Which cases a death cut short depends on timing: a batch with one teaches nothing,
                 // so that the same seed makes the same cases.
-                if judgedBefore == .max { learn(fuzzCase, outcome) }
+                if deaths == 0 { learn(fuzzCase, outcome) }
                 continue
             }
             if baseline[fuzzCase.plan.conn]?.contains(failure.symptom) == true { continue }
@@ -235,7 +272,9 @@ final class FuzzSession {
     /// The server died during a batch. Its suspects are the cases open at that moment; each is run
     /// alone against a fresh server, and the first that kills it is the crash. When none does, the
     /// death is still a finding: the window of cases, run together again to say how often it comes back.
-    private func died(_ death: ServerProcess.Death, at: Int64, cases: [FuzzCase], outcomes: [ReplayOutcome]) throws {
+    /// Returns the suspects' indices.
+    @discardableResult
+    private func died(_ death: ServerProcess.Death, at: Int64, cases: [FuzzCase], outcomes: [ReplayOutcome]) throws -> [Int] {
         let symptom = "crash " + death.signature
         // The suspects: cases that reached the server and were open up to the death. A death breaks
         // every connection open at that moment, the killer's among them, so the ones that broke last
@@ -251,7 +290,7 @@ final class FuzzSession {
         if let index = findingBySymptom[symptom] {
             // Seen again, but which of the open cases did it is not known: no operator is credited.
             summary.findings[index].cases += 1
-            return
+            return window
         }
         // The cases run alone just before the batch are suspects too: a server may die a moment after
         // it seemed to survive one.
@@ -266,7 +305,7 @@ final class FuzzSession {
                 continue
             }
             record(try save(suspect, failure: failure, outcome: outcome, death: alone, reproduction: "a fresh server died of this case alone"))
-            return
+            return window
         }
         var reproduced = 0
         let tries = 3
@@ -283,6 +322,7 @@ final class FuzzSession {
                                      reproduction: "no case alone; the \(window.count) cases together brought it back in \(reproduced) of \(tries) runs")
         finding.confirmed = reproduced > 0
         record(finding)
+        return window
     }
 
     // MARK: Findings

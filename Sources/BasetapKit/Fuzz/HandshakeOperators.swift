@@ -52,7 +52,7 @@ enum HandshakeOperators {
         },
         op("handshake.huge-header") { lines, random in
             let size = random.pick([8 << 10, 64 << 10, 1 << 20])
-            lines.append(random.pick(["Cookie", "X-Basetap", "Sec-WebSocket-Protocol"]) + ": " + String(repeating: "a", count: size))
+            lines.append(random.pick(["Cookie", "X-Basetap", "Sec-WebSocket-Protocol"]) + ": " + filler("a", size))
             return true
         },
         op("handshake.many-headers") { lines, random in

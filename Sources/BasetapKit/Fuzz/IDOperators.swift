@@ -59,7 +59,7 @@ enum IDOperators {
         idOperator("id.sigil-swap") { parts, random in parts.sigil = String(random.pick(sigils.filter { String($0) != parts.sigil } + ["*", "$"])) },
         idOperator("id.sigil-drop") { parts, _ in parts.sigil = "" },
         idOperator("id.local-empty") { parts, _ in parts.local = "" },
-        idOperator("id.local-huge") { parts, random in parts.local = String(repeating: "a", count: random.pick([256, 4096, 65536])) },
+        idOperator("id.local-huge") { parts, random in parts.local = filler("a", random.pick([256, 4096, 65536])) },
         idOperator("id.local-forbidden") { parts, random in parts.local += String(random.pick([" ", "\"", "\\", "\u{0}", "é", ":", "@", "\u{202E}"])) },
         idOperator("id.local-uppercase") { parts, _ in parts.local = parts.local.uppercased() + "X" },
         idOperator("id.port") { parts, random in parts.port = random.pick(["0", "1", "65535", "65536", "99999", "-1", "", "08080"]) },

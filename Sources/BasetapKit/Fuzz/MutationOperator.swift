@@ -58,3 +58,9 @@ enum RawJSON {
         return Array(bytes[..<range.lowerBound]) + Array(raw.utf8) + Array(bytes[range.upperBound...])
     }
 }
+
+/// `count` copies of an ASCII character, built as bytes: `String(repeating:count:)` appends one
+/// copy at a time, and megabyte values made that way cost more than the rest of a case.
+func filler(_ character: Unicode.Scalar, _ count: Int) -> String {
+    String(decoding: [UInt8](repeating: UInt8(character.value), count: count), as: UTF8.self)
+}

@@ -190,4 +190,7 @@ public struct FuzzCase: Sendable {
     /// The case breaks the upgrade request: refusing it is the server's right, so only a server
     /// that dies or stops accepting connections is a finding.
     public var breaksHandshake: Bool { plan.rawHead != nil }
+
+    /// Data messages the case sends, on all its connections.
+    public var messages: Int { ([plan] + companions).reduce(0) { $0 + $1.steps.filter(\.isMessage).count } }
 }

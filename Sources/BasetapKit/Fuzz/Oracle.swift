@@ -49,13 +49,12 @@ public struct Oracle: Sendable {
         self.slowAfter = slowAfter
     }
 
-    /// `handshake`: the case broke the upgrade request, which the server may refuse or drop as it
-    /// likes; only a server that cannot be reached at all is a failure then.
+    /// `handshake`: the case broke the upgrade request, which the server may refuse, drop, or
+    /// accept and then treat otherwise (another subprotocol, no extension) as it likes; only a
+    /// server that cannot be reached at all is a failure then (a death is seen by its process).
     public func judge(_ outcome: ReplayOutcome, handshake: Bool = false) -> Failure? {
-        if let failure = outcome.failure {
-            guard !handshake || outcome.unreachable else { return nil }
-            return Failure(kind: .down, detail: failure)
-        }
+        if handshake { return outcome.unreachable ? Failure(kind: .down, detail: outcome.failure ?? "unreachable") : nil }
+        if let failure = outcome.failure { return Failure(kind: .down, detail: failure) }
         let close = outcome.records.last { $0.dir == .s2c && $0.kind == .close }
         if let code = close?.code, code == 1011 || code == 1006 {
             return Failure(kind: .close1011, detail: "the server closed with \(code)\(close?.reason.map { " (\($0))" } ?? "")", symptom: "close \(code)")
@@ -67,7 +66,9 @@ public struct Oracle: Sendable {
         let violations = serverViolations(outcome)
         if let violation = violations.first {
             let rules = Set(violations.map(\.rule.id)).sorted()
-            return Failure(kind: .violation, detail: "\(violation.rule.id) at \(violation.pointer.isEmpty ? "\"\"" : violation.pointer): \(violation.message)",
+            let others = rules.filter { $0 != violation.rule.id }
+            return Failure(kind: .violation, detail: "\(violation.rule.id) at \(violation.pointer.isEmpty ? "\"\"" : violation.pointer): \(violation.message)"
+                               + (others.isEmpty ? "" : " (and \(others.joined(separator: ", ")))"),
                            symptom: "violation " + rules.joined(separator: ","))
         }
         if let latency = outcome.latencies[Mutator.probeID], latency > slowAfter {

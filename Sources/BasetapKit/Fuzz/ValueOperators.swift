@@ -31,7 +31,7 @@ enum ValueOperators {
 
     static let all: [MutationOperator] = [
         leaf("value.int-boundary") { context in .number(context.random.pick(numbers)) },
-        leaf("value.long-string") { context in .string(String(repeating: "x", count: context.random.pick([65536, 1 << 20]))) },
+        leaf("value.long-string") { context in .string(filler("x", context.random.pick([65536, 1 << 20]))) },
         leaf("value.unicode") { context in
             let raw = context.random.pick([#""\u0000""#, #""\ud800""#, #""\udfff\ud800""#, "\"\u{202E}evil\u{202C}\"", "\"e\u{301}\u{301}\u{301}\"",
                                            "\"\u{FEFF}\"", #""\uFFFF""#, "\"\u{10FFFF}\""])
@@ -40,7 +40,7 @@ enum ValueOperators {
         },
         leaf("value.deep-nesting") { context in
             let depth = context.random.pick([100, 1000, 10000, 100_000])
-            context.raw = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+            context.raw = filler("[", depth) + filler("]", depth)
             return .string(RawJSON.marker)
         },
         MutationOperator("json.truncate", .json, .bytes { bytes, random in

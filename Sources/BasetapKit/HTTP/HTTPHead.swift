@@ -62,21 +62,37 @@ public struct HTTPHeadReader: Sendable {
         return b.count < 16
     }
 
+    /// Parses on bytes: heads can be a megabyte of headers (a fuzz case, or a hostile client), and
+    /// splitting them as Foundation strings cost more than everything else done with them.
     static func parse(_ bytes: ArraySlice<UInt8>) -> HTTPHead? {
-        let text = String(decoding: bytes, as: UTF8.self)
-        var lines = text.components(separatedBy: "\r\n")
-        guard !lines.isEmpty else { return nil }
-        let start = lines.removeFirst().split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        var lines: [ArraySlice<UInt8>] = []
+        var from = bytes.startIndex
+        var i = from
+        while i + 1 < bytes.endIndex {
+            if bytes[i] == 0x0D && bytes[i + 1] == 0x0A {
+                lines.append(bytes[from..<i])
+                i += 2
+                from = i
+            } else {
+                i += 1
+            }
+        }
+        lines.append(bytes[from...])
+        let start = lines[0].split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         guard start.count >= 2 else { return nil }
+        func trimmed(_ part: ArraySlice<UInt8>) -> String {
+            let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 }
+            guard let first = part.firstIndex(where: { !blank($0) }), let last = part.lastIndex(where: { !blank($0) }) else { return "" }
+            return String(decoding: part[first...last], as: UTF8.self)
+        }
         var headers: [CaptureRecord.Header] = []
-        for line in lines {
-            if let first = line.first, first == " " || first == "\t", !headers.isEmpty {
-                headers[headers.count - 1].value += " " + line.trimmingCharacters(in: .whitespaces)  // obsolete folding
+        for line in lines.dropFirst() {
+            if let first = line.first, first == 0x20 || first == 0x09, !headers.isEmpty {
+                headers[headers.count - 1].value += " " + trimmed(line)  // obsolete folding
                 continue
             }
-            guard let colon = line.firstIndex(of: ":") else { return nil }
-            headers.append(CaptureRecord.Header(
-                String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+            headers.append(CaptureRecord.Header(String(decoding: line[..<colon], as: UTF8.self), trimmed(line[(colon + 1)...])))
         }
         return HTTPHead(startLine: start, headers: headers)
     }

@@ -89,21 +89,30 @@ public enum JSONString {
     /// Appends `bytes` (valid UTF-8) as a quoted JSON string literal.
     public static func encode<C: Collection<UInt8>>(_ bytes: C, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for b in bytes {
+        // Runs that need no escape are copied whole: values of a megabyte are common in fuzz cases.
+        if bytes.withContiguousStorageIfAvailable({ encodeEscaping(UnsafeRawBufferPointer($0), into: &out) }) == nil {
+            Array(bytes).withUnsafeBytes { encodeEscaping($0, into: &out) }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static func encodeEscaping(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        var run = 0
+        for (i, b) in bytes.enumerated() where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == 0x7F {
+            out.append(contentsOf: bytes[run..<i])
+            run = i + 1
             switch b {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
             case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
             case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
             case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-            case 0..<0x20, 0x7F:
+            default:
                 out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
                 out.append(hexDigits[Int(b >> 4)])
                 out.append(hexDigits[Int(b & 0xF)])
-            default: out.append(b)
             }
         }
-        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: bytes[run...])
     }
 
     public static func encode(_ string: String, into out: inout [UInt8]) {

@@ -24,6 +24,11 @@ public final class Replayer: @unchecked Sendable {
         replay(plan, on: group.next())
     }
 
+    /// A job that runs no connection: an outcome of none, at once.
+    func nothing() -> EventLoopFuture<ReplayOutcome> {
+        group.next().makeSucceededFuture(ReplayOutcome(conn: ""))
+    }
+
     /// Replays `plans` all at once, then `plan`: the outcome is `plan`'s (churn cases).
     func replay(_ plan: ReplayConnection, after plans: [ReplayConnection]) -> EventLoopFuture<ReplayOutcome> {
         guard !plans.isEmpty else { return replay(plan) }
