@@ -133,7 +133,9 @@ final class FuzzSession {
         var budget = run.maxMessages.map { $0 - summary.messagesSent } ?? .max
         while !todo.isEmpty {
             let round = todo
+            // Not started: while the server is dead (run in the next round), or past the run's end (never).
             var skipped: [Int] = []
+            var unmade: [Int] = []
             // Each case is made just before it starts: making one overlaps with running the others.
             let results = replayer.run(count: round.count, parallel: run.workers) { j in
                 let i = round[j]
@@ -143,13 +145,16 @@ final class FuzzSession {
                 }
                 // The run's end (its time, or its messages counted from the plans) can come within a batch.
                 if cases[i] == nil {
-                    guard budget > 0, run.duration.map({ Date().timeIntervalSince(started) < $0 }) ?? true else { return replayer.nothing() }
+                    guard budget > 0, run.duration.map({ Date().timeIntervalSince(started) < $0 }) ?? true else {
+                        unmade.append(i)
+                        return replayer.nothing()
+                    }
                     cases[i] = make(i)
                     budget -= cases[i]!.messages
                 }
                 return play(cases[i]!)
             }
-            let ran = round.indices.filter { !skipped.contains(round[$0]) }
+            let ran = round.indices.filter { !skipped.contains(round[$0]) && !unmade.contains(round[$0]) }
             for j in ran { outcomes[round[j]] = results[j] }
             todo = skipped
             guard let server, server.exitDescription != nil || (ran.contains { results[$0].failure != nil || results[$0].abnormalEnd != nil } && server.died(handshake: answersHandshake)),

@@ -27,9 +27,11 @@ public final class ServerProcess: @unchecked Sendable {
 
     static let keep = 64 << 10
     /// Starts of crash reports: Go, Python, the sanitizers, C and C++ runtimes, Rust, Swift, Java.
-    static let crashMarkers = ["panic:", "fatal error:", "Fatal error:", "Traceback (most recent call last)", "AddressSanitizer",
-                               "UndefinedBehaviorSanitizer", "Segmentation fault", "SIGSEGV", "SIGABRT", "terminate called",
-                               "panicked at", "Exception in thread", "core dumped"]
+    /// Those that end a process by their nature come first; an exception's traceback often ends
+    /// only the thread that raised it.
+    static let fatalMarkers = ["panic:", "fatal error:", "Fatal error:", "AddressSanitizer", "UndefinedBehaviorSanitizer",
+                               "Segmentation fault", "SIGSEGV", "SIGABRT", "terminate called", "panicked at", "core dumped"]
+    static let exceptionMarkers = ["Traceback (most recent call last)", "Exception in thread"]
 
     public let command: String
     private let target: ProxyTarget
@@ -43,6 +45,8 @@ public final class ServerProcess: @unchecked Sendable {
     private var crashLine: String?
     /// Lines since the last one with a crash marker: a marker a few lines on belongs to the same report.
     private var linesSinceMarker = Int.max
+    /// The report kept began with a fatal marker: an exception's traceback after it does not replace it.
+    private var crashIsFatal = false
     /// When the last report began: one printed seconds before the exit was logged and lived past.
     private var crashAt: Int64 = 0
     /// The unfinished last line, scanned for crash markers once complete.
@@ -105,15 +109,19 @@ public final class ServerProcess: @unchecked Sendable {
         if tail.count > 2 * Self.keep { tail.removeFirst(tail.count - Self.keep) }
         line += data
         // The last crash report is the one the server died of: an earlier one it printed and lived
-        // on past (a thread's traceback, a recovered panic) gives way to it. A report is kept from
-        // its first marker line on; markers within a few lines of that belong to the same report.
+        // on past (a thread's traceback, a recovered panic) gives way to it, except that a thread's
+        // traceback printed while a fatal report ends the process does not replace that. A report is
+        // kept from its first marker line on; markers within a few lines of that belong to the same report.
         while let newline = line.firstIndex(of: 0x0A) {
             let text = String(decoding: line[..<newline], as: UTF8.self)
-            if Self.crashMarkers.contains(where: text.contains) {
-                if linesSinceMarker > 3 {
+            let fatal = Self.fatalMarkers.contains(where: text.contains)
+            if fatal || Self.exceptionMarkers.contains(where: text.contains) {
+                let newReport = linesSinceMarker > 3 || (fatal && !crashIsFatal)  // a fatal line inside a traceback starts its own
+                if newReport && (fatal || !crashIsFatal || CaptureTime.nanoseconds() - crashAt > 2_000_000_000) {
                     crashLine = text.trimmingCharacters(in: .whitespaces)
                     crash = []
                     crashAt = CaptureTime.nanoseconds()
+                    crashIsFatal = fatal
                 }
                 linesSinceMarker = 0
             } else if linesSinceMarker < Int.max {
@@ -177,6 +185,7 @@ public final class ServerProcess: @unchecked Sendable {
         crash = nil
         crashLine = nil
         linesSinceMarker = Int.max
+        crashIsFatal = false
         line.removeAll()
         exitedAt = nil
         drained = false
