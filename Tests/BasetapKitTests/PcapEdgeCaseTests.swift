@@ -178,6 +178,33 @@ import Testing
         #expect(summary.midstreamSkipped == 1)
     }
 
+    /// `ws.no-closing-handshake` names the side whose TCP end came first, and only when neither side
+    /// sent a Close; the `end` record says the same in the words every path uses.
+    @Test func aConnectionEndedWithoutCloseFramesNamesTheSideThatDroppedIt() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func ends(_ exchange: (inout TCPPacketBuilder) -> [[UInt8]], first: Direction) throws -> (PcapFixtures.Collector, String) {
+            var b = TCPPacketBuilder(client: Self.client, server: Self.server)
+            var packets = b.handshake() + b.data(.c2s, Self.upgrade) + b.data(.s2c, Self.accept(deflate: false))
+            packets += exchange(&b) + [b.fin(first), b.fin(first.opposite)]
+            let (collector, _) = try PcapFixtures.decode(try Self.write(packets, in: directory, name: "\(first).pcap"))
+            return (collector, collector.records.last { $0.kind == .end }?.error ?? "")
+        }
+        let hello = { (b: inout TCPPacketBuilder) in b.data(.c2s, Self.text(Self.hello, client: true)) }
+        let (serverDrop, serverEnd) = try ends(hello, first: .s2c)
+        #expect(serverDrop.violations.filter { $0.rule == Rule.wsNoClosingHandshake.id }.map(\.dir) == [.s2c])
+        #expect(serverEnd == ConnectionDecoder.dropped(by: .s2c))
+        let (clientDrop, clientEnd) = try ends(hello, first: .c2s)
+        #expect(clientDrop.violations.filter { $0.rule == Rule.wsNoClosingHandshake.id }.map(\.dir) == [.c2s])
+        #expect(clientEnd == ConnectionDecoder.dropped(by: .c2s))
+        let closing = { (b: inout TCPPacketBuilder) in
+            b.data(.c2s, FrameEncoder.encode(WebSocketFrame(opcode: 8, maskKey: (1, 2, 3, 4), payload: [0x03, 0xE8])))
+                + b.data(.s2c, FrameEncoder.encode(WebSocketFrame(opcode: 8, payload: [0x03, 0xE8])))
+        }
+        let (clean, cleanEnd) = try ends(closing, first: .s2c)
+        #expect(!clean.violations.contains { $0.rule == Rule.wsNoClosingHandshake.id } && cleanEnd.isEmpty, "a closing handshake, then TCP")
+    }
+
     @Test func decodeWritesFiltersAndSummarizes() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -23,11 +23,11 @@ enum PcapFixtures {
 
     final class Collector: DecodeSink {
         var records: [CaptureRecord] = []
-        var violations: [(conn: String, rule: String, message: String)] = []
+        var violations: [(conn: String, dir: Direction, rule: String, message: String)] = []
 
         func record(_ record: CaptureRecord) throws { records.append(record) }
         func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
-            violations.append((conn, rule.id, message))
+            violations.append((conn, dir, rule.id, message))
         }
     }
 
