@@ -126,5 +126,7 @@ func message(_ members: [(String, String)] = [], drop: [String] = []) -> String 
         #expect(checker.findings.first?.message.contains("port 65536 is out of range 1-65535") == true)
         checker.check(Array(#"{"id":1}"#.utf8))
         #expect(checker.findings.first?.message == #""id" must be a string, not a number"#)
+        checker.check(Array(#"{"id":[],"type":{}}"#.utf8))
+        #expect(checker.findings.map(\.message).prefix(2) == [#""id" must be a string, not an array"#, #""type" must be a string, not an object"#])
     }
 }

@@ -81,7 +81,7 @@ public struct CaptureLine {
     private func optionalString(_ f: RecordField) throws(LineProblem) -> String? {
         guard let index = field(f) else { return nil }
         guard view[index].kind == .string else {
-            throw LineProblem(message: "\"\(f)\" must be a string, not a \(view[index].kind.name)")
+            throw LineProblem(message: "\"\(f)\" must be a string, not \(view[index].kind.withArticle)")
         }
         return view.string(index)
     }
@@ -163,7 +163,7 @@ struct CaptureLineParser {
         return try reader.nodes.withUnsafeBufferPointer { nodes in
             let view = JSONView(bytes: line, nodes: nodes)
             guard view[0].kind == .object else {
-                throw LineProblem(message: "a record must be a JSON object, not a \(view[0].kind.name)")
+                throw LineProblem(message: "a record must be a JSON object, not \(view[0].kind.withArticle)")
             }
             for i in fields.indices { fields[i] = -1 }
             for (key, value) in view.members(0) {

@@ -143,7 +143,7 @@ struct EnvelopeRules {
             }
             let kind = view[index].kind
             if !member.accepts(kind) {
-                let what = kind == .null ? "null, which is never accepted" : "a \(kind.name)"
+                let what = kind == .null ? "null, which is never accepted" : kind.withArticle
                 findings.append(Finding(
                     .envelopeType, "/" + member.name, "\"\(member.name)\" must be \(member.expectedName), not \(what)"))
                 slots[member] = -1
@@ -223,7 +223,7 @@ struct EnvelopeRules {
         if let code = seen.code {
             let node = view[code]
             if node.kind != .number {
-                findings.append(Finding(.errorType, "/payload/errCode", "\"errCode\" must be an integer, not a \(node.kind.name)"))
+                findings.append(Finding(.errorType, "/payload/errCode", "\"errCode\" must be an integer, not \(node.kind.withArticle)"))
             } else if !node.isInteger {
                 findings.append(Finding(
                     .errorType, "/payload/errCode",
@@ -234,14 +234,14 @@ struct EnvelopeRules {
         }
         if let text = seen.text {
             if view[text].kind != .string {
-                findings.append(Finding(.errorType, "/payload/errText", "\"errText\" must be a string, not a \(view[text].kind.name)"))
+                findings.append(Finding(.errorType, "/payload/errText", "\"errText\" must be a string, not \(view[text].kind.withArticle)"))
             }
         } else {
             findings.append(Finding(.errorMissing, "/payload/errText", "an error response needs \"errText\" in its payload"))
         }
         if let extra = seen.extra, view[extra].kind != .object {
             findings.append(Finding(
-                .errorType, "/payload/errPayload", "\"errPayload\" must be an object, not a \(view[extra].kind.name)"))
+                .errorType, "/payload/errPayload", "\"errPayload\" must be an object, not \(view[extra].kind.withArticle)"))
         }
     }
 }

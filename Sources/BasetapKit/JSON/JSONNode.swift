@@ -13,6 +13,9 @@ public enum JSONKind: UInt8, Sendable {
         case .null: "null"
         }
     }
+
+    /// The name with its article, as sentences use it: "an array", "a string".
+    public var withArticle: String { (self == .object || self == .array ? "an " : "a ") + name }
 }
 
 /// One value of a parsed document. A document is stored flat, in document order

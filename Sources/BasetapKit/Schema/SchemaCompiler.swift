@@ -50,7 +50,7 @@ public struct SchemaCompiler {
             nodes[index] = node
             return index
         default:
-            throw SchemaError(pointer: pointer, message: "a schema must be an object or a boolean, not a \(schema.kind.name)")
+            throw SchemaError(pointer: pointer, message: "a schema must be an object or a boolean, not \(schema.kind.withArticle)")
         }
     }
 

@@ -139,7 +139,7 @@ public struct SchemaValidator: Sendable {
         func describeKind(_ node: Int) -> String {
             let n = view[node]
             if n.kind == .number { return n.isInteger ? "an integer" : "a number" }
-            return n.kind == .object || n.kind == .array ? "an \(n.kind.name)" : "a \(n.kind.name)"
+            return n.kind.withArticle
         }
 
         static func matches(_ types: JSONTypeSet, _ view: JSONView, _ node: Int) -> Bool {
