@@ -63,19 +63,19 @@ final class FuzzSession {
         for warning in summary.warnings { try say("\(run.style.yellow("warning")): \(warning)\n") }
         meter = run.progress.map { ProgressMeter(output: $0, label: "fuzzing \(options.target.url)", total: nil) }
         var next = run.shard.index - 1
-        while !done() {
-            // Large batches: a case that hangs holds one worker for the timeout while the others go on.
+        var stopped: String?
+        while !done() && stopped == nil {
             let first = next
             // Large batches, so that a case that hangs holds one worker for the timeout while the
             // others go on; smaller ones for a server basetap runs, which may die and is looked at sooner.
             let count = server == nil ? min(4096, run.workers * 256) : run.workers * 32
             next += count * run.shard.count
-            if try batch(count) { mutator.makeCase(first + $0 * run.shard.count) } { break }
+            stopped = try batch(count) { mutator.makeCase(first + $0 * run.shard.count) }
             let seconds = max(0.001, Date().timeIntervalSince(started))
             meter?.update(done: summary.messagesSent, detail: "\(Int(Double(summary.messagesSent) / seconds)) messages/s, \(summary.cases) connections, "
                           + "\(ViolationFormatter.count(summary.findings.count, "finding")), \(behaviours.count) behaviours seen")
         }
-        return try finish(stopped: nil)
+        return try finish(stopped: stopped)
     }
 
     private func done() -> Bool {
@@ -121,10 +121,10 @@ final class FuzzSession {
         return (Oracle.Failure(kind: .crash, detail: death.summary, symptom: "crash " + death.signature), outcome, death)
     }
 
-    /// One batch of cases `make` makes; true when the run must stop (a server basetap does not run
-    /// stopped accepting). A server that dies stops the batch: nothing more is started until its
+    /// One batch of cases `make` makes; why the run must stop, when it must (a server basetap does
+    /// not run stopped accepting). A server that dies stops the batch: nothing more is started until its
     /// death is looked into and it is back, and the cases it cut short run again.
-    private func batch(_ count: Int, _ make: (Int) -> FuzzCase) throws -> Bool {
+    private func batch(_ count: Int, _ make: (Int) -> FuzzCase) throws -> String? {
         var cases = [FuzzCase?](repeating: nil, count: count)
         var outcomes = [ReplayOutcome?](repeating: nil, count: count)
         var suspects = Set<Int>()
@@ -213,20 +213,20 @@ final class FuzzSession {
             }
             if try notCausedByMutation(fuzzCase, confirmed) { continue }
             var finding = try save(fuzzCase, failure: confirmed, outcome: outcome, death: death, reproduction: "confirmed by a run on its own")
-            for other in waiting[first.symptom] ?? [] where confirmed.symptom == first.symptom { finding.count(other) }
+            for other in waiting[first.symptom] ?? [] where confirmed.symptom == first.symptom && confirmed.kind != .down { finding.count(other) }
             record(finding)
             if confirmed.kind == .down && server == nil {
-                _ = try finish(stopped: "the server stopped accepting connections")
-                return true
+                return "the server stopped accepting connections (basetap does not run it, so which case stopped it is not known)"
             }
         }
-        return false
+        return nil
     }
 
     /// A case whose connection fails the same way with the mutation reverted did not find anything:
     /// the symptom joins that connection's baseline (reported once, as a `baseline` finding).
     private func notCausedByMutation(_ fuzzCase: FuzzCase, _ failure: Oracle.Failure) throws -> Bool {
-        guard !fuzzCase.ops.isEmpty, failure.kind != .crash else { return false }
+        // A server that died or stopped accepting fails every connection alike: that says nothing of the mutation.
+        guard !fuzzCase.ops.isEmpty, failure.kind != .crash, failure.kind != .down else { return false }
         let reverted = mutator.unmutated(fuzzCase.plan.conn)
         let (again, outcome, _) = try attempt(reverted)
         guard let again, again.symptom == failure.symptom else { return false }
@@ -344,7 +344,7 @@ final class FuzzSession {
         var plan = fuzzCase.plan
         var final = outcome
         var failure = failure
-        if run.minimize && minimizing && !fuzzCase.ops.isEmpty {
+        if run.minimize && minimizing && !fuzzCase.ops.isEmpty && failure.kind != .down {
             let original = mutator.plans.first { $0.conn == fuzzCase.plan.conn }!
             // A hang costs a timeout per run, a crash a server restart: fewer runs for those.
             let minimizer = Minimizer(run: { [self] candidate in
@@ -365,7 +365,9 @@ final class FuzzSession {
     private func saveWindow(_ cases: [FuzzCase], outcomes: [ReplayOutcome], failure: Oracle.Failure, death: ServerProcess.Death?,
                             reproduction: String) throws -> FuzzRun.Finding {
         let number = summary.findings.count + 1
-        let op = cases.count == 1 ? cases.first?.ops.last : nil
+        // A server that stopped accepting refuses whatever comes next: the case that met it is no culprit.
+        let credited = failure.kind != .down
+        let op = cases.count == 1 && credited ? cases.first?.ops.last : nil
         let base = String(format: "%03d", number) + "-\(failure.kind.rawValue)-\(op ?? cases.first?.plan.conn ?? "none")"
         let mark = CaptureRecord.FindingMark(oracle: failure.kind.rawValue, symptom: failure.symptom, detail: failure.detail)
         let writer = try JSONLCaptureWriter(path: run.outDirectory + "/findings/" + base + ".jsonl")
@@ -394,7 +396,11 @@ final class FuzzSession {
         try writer.close()
         var finding = FuzzRun.Finding(number: number, failure: failure, confirmed: failure.kind != .crashUnconfirmed, reproduction: reproduction,
                                       conn: cases.first?.plan.conn ?? "", op: op, cases: 0, messages: messages, file: "findings/\(base).jsonl", death: death)
-        for fuzzCase in cases { finding.count(fuzzCase) }
+        if credited {
+            for fuzzCase in cases { finding.count(fuzzCase) }
+        } else {
+            finding.cases = cases.count
+        }
         if let death {
             finding.outputFile = "findings/\(base).log"
             try? "\(death.exit)\n\n\(death.output)".write(toFile: run.outDirectory + "/" + finding.outputFile!, atomically: true, encoding: .utf8)
