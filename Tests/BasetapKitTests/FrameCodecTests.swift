@@ -37,8 +37,8 @@ import Testing
 }
 
 @Suite struct MessageAssemblerTests {
-    private func rules(_ dir: Direction, _ frames: [WebSocketFrame], deflate: DeflateParameters? = nil) -> [String] {
-        var assembler = MessageAssembler(direction: dir, deflate: deflate)
+    private func rules(_ dir: Direction, _ frames: [WebSocketFrame], deflate: DeflateParameters? = nil, limits: InflateLimits = InflateLimits()) -> [String] {
+        var assembler = MessageAssembler(direction: dir, deflate: deflate, limits: limits)
         var found: [String] = []
         for frame in frames {
             for event in assembler.consume(frame) {
@@ -56,6 +56,15 @@ import Testing
 
     private func text(_ s: String, fin: Bool = true, opcode: UInt8 = 1, masked: Bool = true, rsv: UInt8 = 0) -> WebSocketFrame {
         WebSocketFrame(fin: fin, rsv: rsv, opcode: opcode, maskKey: masked ? Self.m : nil, payload: Array(s.utf8))
+    }
+
+    /// A message over the limit is reported once; its remaining fragments continue it, so they are
+    /// no `ws.continuation-without-start`, and the next message is assembled as usual.
+    @Test func theFragmentsAfterAMessageLimitAreSkippedQuietly() {
+        var limits = InflateLimits()
+        limits.maxSize = 8
+        let frames = [text("0123456", fin: false), text("789", fin: false, opcode: 0), text("abc", fin: false, opcode: 0), text("def", opcode: 0), text("{}")]
+        #expect(rules(.c2s, frames, limits: limits) == ["ws.message-limit", "text:1"])
     }
 
     @Test func assemblesFragmentedMessagesAroundControlFrames() {

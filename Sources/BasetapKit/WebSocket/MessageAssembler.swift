@@ -17,6 +17,9 @@ public struct MessageAssembler {
     private var fragmentCompressed = false
     private var fragmentOffset = 0
     private var closeSent = false
+    /// A message over the size limit was dropped: its remaining fragments are skipped until its FIN
+    /// (they continue a message, so they are no `ws.continuation-without-start`).
+    private var discarding = false
 
     public init(direction: Direction, deflate: DeflateParameters?, limits: InflateLimits = InflateLimits()) {
         self.direction = direction
@@ -50,12 +53,17 @@ public struct MessageAssembler {
             if !frame.fin { violation(.wsControlFragmented, "\(Self.name(frame.opcode)) frame is fragmented (FIN not set)") }
             events.append(control(frame, &events))
         case 0x0:
+            if discarding {
+                discarding = !frame.fin
+                return events
+            }
             guard fragmentOpcode != nil else {
                 violation(.wsContinuationWithoutStart, "continuation frame with no message to continue (\(frame.payload.count) bytes dropped)")
                 return events
             }
             appendFragment(frame, &events)
         case 0x1, 0x2:
+            discarding = false
             if fragmentOpcode != nil {
                 violation(
                     .wsDataInsideFragment,
@@ -80,6 +88,8 @@ public struct MessageAssembler {
             events.append(.violation(.wsMessageLimit, message: "message exceeds \(maxMessageSize) bytes; dropped", offset: frame.offset))
             fragmentOpcode = nil
             fragments.removeAll()
+            fragmentFrames.removeAll()
+            discarding = !frame.fin
             return
         }
         guard frame.fin, let opcode = fragmentOpcode else { return }
