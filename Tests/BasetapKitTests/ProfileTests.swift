@@ -47,6 +47,17 @@ import Testing
         #expect(findings(send("nope:error", #"{"errCode":1,"errText":""}"#), try profile(Self.chatProfile)) == ["type.unknown error /type"])
     }
 
+    /// The summary counts a rule under the severity it was reported with, not its default.
+    @Test func theSummaryShowsTheSeverityTheProfileGave() throws {
+        var options = CheckOptions()
+        options.profile = try profile(Self.chatProfile)
+        var checker = CaptureChecker(options: options) { _ in }
+        try checker.consume(.text(send("chat.nope", "{}"), conn: "c1", dir: .c2s))
+        #expect(checker.summary.errors == 1 && checker.summary.byRule == [.init(id: "type.unknown", severity: .error): 1])
+        let text = ViolationFormatter(format: .text, style: Style(enabled: false)).summary(checker.summary)
+        #expect(text.contains("  error   type.unknown  1"), "\(text)")
+    }
+
     @Test func errorCodesOutsideTheExtensionsRangesAreForeign() throws {
         let p = try profile(Self.chatProfile)
         #expect(findings(send("chat.send:error", #"{"errCode":150,"errText":"x"}"#), p) == [])

@@ -5,7 +5,15 @@ public struct CheckSummary: Sendable, Equatable {
     public var connections = 0
     public var errors = 0
     public var warnings = 0
-    public var byRule: [String: Int] = [:]
+    /// Counts by rule and the severity it was reported with (a profile can change a rule's).
+    public var byRule: [RuleCount: Int] = [:]
+
+    public struct RuleCount: Sendable, Hashable, Comparable {
+        public var id: String
+        public var severity: Severity
+
+        public static func < (a: RuleCount, b: RuleCount) -> Bool { (a.id, a.severity.rawValue) < (b.id, b.severity.rawValue) }
+    }
     /// Malformed capture lines skipped with `--skip-bad-lines`.
     public var badLines = 0
     /// Requests forgotten because a connection had more open ids than the limit.
@@ -17,7 +25,7 @@ public struct CheckSummary: Sendable, Equatable {
 
     mutating func count(_ violation: Violation) {
         if violation.severity == .error { errors += 1 } else { warnings += 1 }
-        byRule[violation.rule.id, default: 0] += 1
+        byRule[RuleCount(id: violation.rule.id, severity: violation.severity), default: 0] += 1
     }
 
     /// Whether any finding reaches `threshold`.

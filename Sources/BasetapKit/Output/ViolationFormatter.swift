@@ -65,9 +65,9 @@ public struct ViolationFormatter: Sendable {
         let scope = "\(Self.count(s.messages, "message")) in \(Self.count(s.connections, "connection"))"
         var lines = ["\(style.bold("Checked")) \(scope): \(verdict), \(warnings)."]
         let rows = s.byRule.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-        let width = rows.map(\.key.count).max() ?? 0
-        for (id, count) in rows {
-            let severity = Rule.named(id)?.severity ?? .error
+        let width = rows.map(\.key.id.count).max() ?? 0
+        for (rule, count) in rows {
+            let (id, severity) = (rule.id, rule.severity)
             let label = style.severity(severity) + String(repeating: " ", count: severity == .error ? 2 : 0)
             lines.append("  \(label) \(style.cyan(id))\(String(repeating: " ", count: width - id.count))  \(count)")
         }

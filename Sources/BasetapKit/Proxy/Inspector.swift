@@ -199,7 +199,7 @@ final class Inspector: @unchecked Sendable {
             metric("messages_total", "counter", "WebSocket messages relayed and inspected.", [("{dir=\"c2s\"}", messagesSeen[0]), ("{dir=\"s2c\"}", messagesSeen[1])])
             metric("bytes_total", "counter", "Bytes relayed.", [("{dir=\"c2s\"}", bytesSeen[0]), ("{dir=\"s2c\"}", bytesSeen[1])])
             let byRule = checker.summary.byRule.sorted { $0.key < $1.key }.map { rule, count in
-                ("{rule=\"\(rule)\",severity=\"\(Rule.named(rule)?.severity.rawValue ?? "error")\"}", count)
+                ("{rule=\"\(rule.id)\",severity=\"\(rule.severity.rawValue)\"}", count)
             }
             metric("violations_total", "counter", "Rule violations found, by rule.", byRule)
             metric("inspector_backlog_bytes", "gauge", "Bytes relayed but not yet inspected (the queue depth).", [("", backlogNow)])
