@@ -32,6 +32,16 @@ import Testing
         #expect(result.stderr.contains("16 errors, 7 warnings"))
     }
 
+    /// A text record kept as base64 because it is not valid UTF-8 breaks the same rule as on the wire.
+    @Test func aTextRecordThatIsNotUTF8IsWsInvalidUTF8AsOnTheWire() throws {
+        let capture = #"{"conn":"c1","dir":"c2s","kind":"text","base64":"e/99"}"# + "\n"
+        let result = try runBasetap(["check", "--format", "jsonl", "-"], input: capture)
+        #expect(result.status == 1)
+        let rules = try result.stdout.split(separator: "\n").map { try JSONValue(parsing: String($0))["rule"]?.stringValue ?? "" }
+        #expect(rules == ["ws.invalid-utf8", "json.syntax"], "\(result.stdout)")
+        #expect(result.stdout.contains(#""message":"text message is not valid UTF-8 (byte 1)""#))
+    }
+
     @Test func readsStandardInput() throws {
         let capture = try String(contentsOfFile: capturePath("typical-mistakes.jsonl"), encoding: .utf8)
         let result = try runBasetap(["check", "--format", "jsonl", "--rules", "error.bare", "-"], input: capture)

@@ -21,6 +21,11 @@ public struct CaptureChecker {
     /// Consumes one record of a JSONL capture.
     public mutating func consume(_ line: CaptureLine) throws {
         guard !line.isRaw else { return }  // bytes as sent, not a message
+        // A decoder reports invalid UTF-8 in a text message as it assembles the frames; a JSONL
+        // record (kept as base64) was never through one, so it is reported here, the same rule.
+        if line.kind == .text, let dir = line.dir, let bad = UTF8Scan.firstInvalid(line.payload) {
+            try reportWire(conn: line.conn, dir: dir, rule: .wsInvalidUTF8, message: MessageAssembler.invalidUTF8(at: bad), offset: nil)
+        }
         try consume(conn: line.conn, dir: line.dir, kind: line.kind, payload: line.payload)
     }
 
@@ -85,7 +90,7 @@ public struct CaptureChecker {
 
     /// Reports a finding of the wire (frames, TCP) through the same filter and counts; its index is
     /// that of the message the frame belongs to.
-    public mutating func reportWire(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
+    public mutating func reportWire(conn: String, dir: Direction, rule: Rule, message: String, offset: Int?) throws {
         if let rules = options.rules, !rules.contains(rule.id) { return }
         let index = connections[conn].map { dir == .c2s ? $0.nextIndex[0] : $0.nextIndex[1] }
         let violation = Violation(conn: conn, dir: dir, index: index, rule: rule, pointer: "", message: message, offset: offset)

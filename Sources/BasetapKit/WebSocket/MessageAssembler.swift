@@ -27,6 +27,9 @@ public struct MessageAssembler {
         inflater = deflate.flatMap { try? MessageInflater(noContextTakeover: $0.noContextTakeover(direction), limits: limits) }
     }
 
+    /// What `ws.invalid-utf8` says of a text message, wherever it is found.
+    static func invalidUTF8(at byte: Int) -> String { "text message is not valid UTF-8 (byte \(byte))" }
+
     public mutating func consume(_ frame: WebSocketFrame) -> [Event] {
         var events: [Event] = []
         func violation(_ rule: Rule, _ message: String) {
@@ -111,7 +114,7 @@ public struct MessageAssembler {
             }
         }
         if kind == .text, let bad = payload.withUnsafeBytes({ UTF8Scan.firstInvalid($0) }) {
-            events.append(.violation(.wsInvalidUTF8, message: "text message is not valid UTF-8 (byte \(bad))", offset: fragmentOffset))
+            events.append(.violation(.wsInvalidUTF8, message: Self.invalidUTF8(at: bad), offset: fragmentOffset))
         }
         events.append(.message(kind: kind, payload: payload, frames: fragmentFrames, offset: fragmentOffset))
         fragmentOpcode = nil
