@@ -245,6 +245,10 @@ import Testing
             #expect(sent.contains { $0.conn == variant.conn && $0.frames?.map { [$0.fin ? 1 : 0, Int($0.opcode), $0.length] } == layout },
                     "\(variant.conn) sent in \(layout.count) frames as recorded")
         }
+        // Frame findings name the message they belong to, as `check` and the proxy do.
+        let checked = try runBasetap(["replay", variants, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--timeout", "500ms", "--format", "jsonl"])
+        let wire = checked.stdout.split(separator: "\n").compactMap { try? JSONValue(parsing: String($0)) }.filter { $0["rule"]?.stringValue?.hasPrefix("ws.rsv") == true }
+        #expect(!wire.isEmpty && wire.allSatisfy { $0["index"] != nil && $0["offset"] != nil }, "\(checked.stdout.prefix(2000))")
     }
 
     @Test func volatileValuesAndIgnoredPointers() throws {

@@ -83,10 +83,7 @@ public struct Oracle: Sendable {
         var checker = CaptureChecker(options: check) { violation in
             if violation.dir == .s2c && violation.severity == .error { found.append(violation) }
         }
-        for record in outcome.records { try? checker.consume(record) }
-        for wire in outcome.wire where wire.dir == .s2c {
-            try? checker.reportWire(conn: outcome.conn, dir: wire.dir, rule: wire.rule, message: wire.message, offset: wire.offset)
-        }
+        try? outcome.check(with: &checker)
         return found
     }
 }

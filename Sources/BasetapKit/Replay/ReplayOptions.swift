@@ -83,4 +83,27 @@ public struct WireFinding: Sendable {
     public var rule: Rule
     public var message: String
     public var offset: Int
+    /// How many records the session had when it was found: it is checked before the next one.
+    public var atRecord: Int
+}
+
+extension ReplayOutcome {
+    /// Hands the session to `checker` in the order it happened, each wire finding before the record
+    /// that followed it (so it names the message it belongs to, as live checking does); `each`
+    /// sees every record after it is checked.
+    func check(with checker: inout CaptureChecker, each: (CaptureRecord) throws -> Void = { _ in }) throws {
+        var pending = wire[...]
+        func report(upTo index: Int) throws {
+            while let finding = pending.first, finding.atRecord <= index {
+                try checker.reportWire(conn: conn, dir: finding.dir, rule: finding.rule, message: finding.message, offset: finding.offset)
+                pending = pending.dropFirst()
+            }
+        }
+        for (index, record) in records.enumerated() {
+            try report(upTo: index)
+            try checker.consume(record)
+            try each(record)
+        }
+        try report(upTo: .max)
+    }
 }

@@ -73,13 +73,7 @@ public struct ReplayRun {
                 summary.findings += 1
                 if verdict.reproduced { summary.reproduced += 1 }
             }
-            for record in outcome.records {
-                try checker.consume(record)
-                try writer?.write(record)
-            }
-            for finding in outcome.wire {
-                try checker.reportWire(conn: outcome.conn, dir: finding.dir, rule: finding.rule, message: finding.message, offset: finding.offset)
-            }
+            try outcome.check(with: &checker) { try writer?.write($0) }
             summary.connections += 1
             summary.messagesSent += outcome.messagesSent
             summary.differences += differences.count

@@ -304,7 +304,7 @@ final class ReplaySession: ChannelInboundHandler {
 
         func record(_ record: CaptureRecord) throws { session.received(record, context) }
         func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
-            session.outcome.wire.append(WireFinding(dir: dir, rule: rule, message: message, offset: offset))
+            session.outcome.wire.append(WireFinding(dir: dir, rule: rule, message: message, offset: offset, atRecord: session.outcome.records.count))
         }
     }
 }
