@@ -2,16 +2,31 @@ import Foundation
 import Testing
 @testable import BasetapKit
 
-/// A process started for a test, stopped by PID.
-final class Peer {
+/// A process started for a test, stopped by PID. What it prints is collected as it comes (a peer
+/// that prints much can never fill its pipe and stall), and waits for it have deadlines.
+final class Peer: @unchecked Sendable {
     let process = Process()
-    let output = Pipe()
+    private let pipe = Pipe()
+    private let lock = NSLock()
+    private var printedData = Data()
+    private var ended = false
+    /// Signalled for every chunk the peer prints, and at its end of output.
+    private let arrived = DispatchSemaphore(value: 0)
 
     init(_ executable: String, _ arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.standardOutput = output
-        process.standardError = output
+        process.standardOutput = pipe
+        process.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self else { return }
+            lock.lock()
+            if data.isEmpty { ended = true } else { printedData.append(data) }
+            lock.unlock()
+            if data.isEmpty { handle.readabilityHandler = nil }
+            arrived.signal()
+        }
         try process.run()
     }
 
@@ -22,17 +37,35 @@ final class Peer {
         return try Peer(PcapFixtures.python, ["-c", exec, executable] + arguments)
     }
 
-    /// Waits until the peer prints a line containing `text`.
+    /// Everything the peer printed so far.
+    var printed: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: printedData, as: UTF8.self)
+    }
+
+    private var outputEnded: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return ended
+    }
+
+    /// Waits until the peer prints a line containing `text`, for `seconds` at most.
     func waitFor(_ text: String, seconds: Double = 10) throws {
-        var seen = ""
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            seen += String(decoding: data, as: UTF8.self)
-            if seen.contains(text) { return }
+        let deadline = DispatchTime.now() + seconds
+        while !printed.contains(text) {
+            guard !outputEnded, arrived.wait(timeout: deadline) == .success else {
+                throw BasetapError.usage("peer did not say '\(text)' within \(seconds) s: \(printed)")
+            }
         }
-        throw BasetapError.usage("peer did not say '\(text)': \(seen)")
+    }
+
+    /// Waits for the peer to exit and its output to end; returns everything it printed.
+    func finish() -> String {
+        process.waitUntilExit()
+        let deadline = DispatchTime.now() + 5
+        while !outputEnded && arrived.wait(timeout: deadline) == .success {}
+        return printed
     }
 
     func stop(_ sig: Int32 = SIGTERM) -> String {
@@ -43,8 +76,7 @@ final class Peer {
             kill(process.processIdentifier, SIGKILL)
             Issue.record("\(process.executableURL!.lastPathComponent) ignored signal \(sig)")
         }
-        process.waitUntilExit()
-        return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return finish()
     }
 }
 
@@ -100,8 +132,8 @@ func freePort() -> Int {
 
     static func client(url: String, _ arguments: [String]) throws -> (Int32, String) {
         let client = try Peer(PcapFixtures.python, [peers.appendingPathComponent("sample_client.py").path, url] + arguments)
-        client.process.waitUntilExit()
-        return (client.process.terminationStatus, String(decoding: client.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        let output = client.finish()
+        return (client.process.terminationStatus, output)
     }
 
     @Test func pythonPeersThroughTheProxyWithLiveFindingsAndALosslessRecording() throws {
@@ -267,8 +299,7 @@ func freePort() -> Int {
             asyncio.run(main())
             """
         let clients = try Peer(PcapFixtures.python, ["-c", script])
-        clients.process.waitUntilExit()
-        let clientOutput = String(decoding: clients.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let clientOutput = clients.finish()
         #expect(clients.process.terminationStatus == 0, "\(clientOutput)")
         Thread.sleep(forTimeInterval: 0.5)
         let log = proxy.stop(SIGINT)
