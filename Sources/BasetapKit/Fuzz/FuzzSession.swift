@@ -2,9 +2,10 @@ import Foundation
 import NIOCore
 
 /// One fuzz run while it goes: the server, each seed connection's baseline, the findings by symptom.
-/// The loop runs batches of cases in parallel, then looks at what went wrong: a server death first
-/// (the cases that were open when it died are its suspects, the cases after it are not judged), then
-/// each new symptom, confirmed alone and checked against the connection without its mutation.
+/// The loop runs batches of cases in parallel and looks at what went wrong: a server death at once
+/// (the batch stops, the cases open when it died are its suspects and are each run alone, the cases
+/// it cut short run again), then each new symptom, confirmed alone and checked against its
+/// connection without the mutation.
 final class FuzzSession {
     let run: FuzzRun
     let options: ReplayOptions
