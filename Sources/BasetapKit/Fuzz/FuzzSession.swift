@@ -119,7 +119,7 @@ final class FuzzSession {
             server.died(handshake: answersHandshake), let death = server.death()
         else { return (failure, outcome, nil) }
         try restart()
-        return (Oracle.Failure(kind: .crash, detail: death.summary, symptom: "crash " + death.signature), outcome, death)
+        return (Oracle.Failure(kind: .crash, detail: death.summary, symptom: Oracle.crashSymptom(death.signature)), outcome, death)
     }
 
     /// One batch of cases `make` makes; why the run must stop, when it must (a server basetap does
@@ -281,7 +281,7 @@ final class FuzzSession {
     /// Returns the suspects' indices.
     @discardableResult
     private func died(_ death: ServerProcess.Death, at: Int64, cases: [FuzzCase], outcomes: [ReplayOutcome]) throws -> [Int] {
-        let symptom = "crash " + death.signature
+        let symptom = Oracle.crashSymptom(death.signature)
         // The suspects: cases that reached the server and were open up to the death. A death breaks
         // every connection open at that moment, the killer's among them, so the ones that broke last
         // come first. (The exit may be seen a little late: cases over up to two seconds before it count.)

@@ -40,6 +40,13 @@ public struct Oracle: Sendable {
         }
     }
 
+    /// The symptom of a server's death: deaths are grouped by their crash signature.
+    static func crashSymptom(_ signature: String) -> String { "crash " + signature }
+
+    /// Whether a symptom is the server dying or no longer accepting connections (a baseline finding's
+    /// symptom can be one).
+    static func isDeath(_ symptom: String) -> Bool { symptom.hasPrefix("crash ") || symptom == Kind.down.rawValue }
+
     public var check = CheckOptions()
     /// Probe latency above which an answer counts as `slow`, in nanoseconds.
     public var slowAfter: Int64 = 2_000_000_000

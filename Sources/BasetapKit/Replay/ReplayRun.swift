@@ -104,15 +104,15 @@ public struct ReplayRun {
     /// when the server no longer completes an upgrade afterwards; any other failure when one of the
     /// finding's connections shows the same symptom again.
     static func verdicts(_ plans: [ReplayConnection], _ outcomes: [ReplayOutcome], replayer: Replayer, oracle: Oracle) -> [Verdict?] {
-        let deathKinds: Set<String> = [Oracle.Kind.crash.rawValue, Oracle.Kind.crashUnconfirmed.rawValue, Oracle.Kind.down.rawValue]
-        let alive = plans.contains { $0.finding.map { deathKinds.contains($0.oracle) } ?? false } ? stillAnswers(replayer, plans[0]) : true
+        let isDeath = { (finding: CaptureRecord.FindingMark) in Oracle.isDeath(finding.symptom) }
+        let alive = plans.contains { $0.finding.map(isDeath) ?? false } ? stillAnswers(replayer, plans[0]) : true
         var verdicts = [Verdict?](repeating: nil, count: plans.count)
         var first: [CaptureRecord.FindingMark: Int] = [:]
         for (n, plan) in plans.enumerated() {
             guard let finding = plan.finding else { continue }
             let at = first[finding] ?? n
             first[finding] = at
-            if deathKinds.contains(finding.oracle) {
+            if isDeath(finding) {
                 verdicts[at] = alive ? Verdict(reproduced: false, detail: "the server still accepts connections after it")
                     : Verdict(reproduced: true, detail: "the server no longer accepts connections after it")
                 continue
