@@ -122,9 +122,10 @@ public struct SessionDiff: Sendable {
             }
         }
 
+        /// A new session's end: its records' Close, else how the replaying client saw it end.
         init(_ outcome: ReplayOutcome) {
-            if let close = outcome.records.last(where: { $0.dir == .s2c && $0.kind == .close }) {
-                self = .close(close.code ?? 1005)
+            if case .close(let code) = Ending(outcome.records) {
+                self = .close(code)
             } else if let abnormal = outcome.abnormalEnd {
                 self = .dropped(abnormal)
             } else {
