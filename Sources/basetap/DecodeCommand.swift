@@ -14,6 +14,7 @@ struct WireOptions: ParsableArguments {
         options.maxFrameSize = limits.maxMessageSize
         options.inflate.maxSize = limits.maxMessageSize
         options.inflate.maxRatio = limits.maxInflateRatio
+        options.inflate.maxFragments = limits.maxFragments
         options.maxHeadSize = limits.maxHeaderSize
         options.maxPendingBytes = maxTcpBuffer
         return options

@@ -68,12 +68,15 @@ struct LimitOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Largest inflated/compressed ratio of a permessage-deflate message (checked past 1 MiB inflated); past it ws.inflate-limit is reported.", valueName: "ratio"))
     var maxInflateRatio = InflateLimits.defaultMaxRatio
 
+    @Option(help: ArgumentHelp("Most frames one message may be split into; past it ws.fragment-limit is reported and the rest of the message is skipped (the proxy still relays it).", valueName: "frames"))
+    var maxFragments = InflateLimits.defaultMaxFragments
+
     @Option(help: ArgumentHelp("Largest HTTP request or upgrade response head, in bytes; the proxy answers a longer request with 431.", valueName: "bytes"))
     var maxHeaderSize = HTTPHeadReader.defaultMaxHeadSize
 
     func validate() throws {
-        guard maxMessageSize > 0, maxInflateRatio > 0, maxHeaderSize >= 256 else {
-            throw ValidationError("--max-message-size and --max-inflate-ratio must be positive, --max-header-size at least 256")
+        guard maxMessageSize > 0, maxInflateRatio > 0, maxFragments > 0, maxHeaderSize >= 256 else {
+            throw ValidationError("--max-message-size, --max-inflate-ratio and --max-fragments must be positive, --max-header-size at least 256")
         }
     }
 }

@@ -110,6 +110,7 @@ struct Proxy: ParsableCommand {
         options.maxConnections = maxConnections
         options.maxMessageSize = limits.maxMessageSize
         options.maxInflateRatio = limits.maxInflateRatio
+        options.maxFragments = limits.maxFragments
         options.maxHeaderSize = limits.maxHeaderSize
         if let idleTimeout {
             guard idleTimeout > 0 else { throw BasetapError.usage("--idle-timeout must be at least 1 second") }

@@ -38,6 +38,12 @@ enum PcapFixtures {
     }
 
     /// Records without their timestamps, which re-segmenting legitimately changes.
+    /// The messages of each TCP stream in a proxy's pcap: each proxied connection is two legs.
+    static func messagesByLeg(_ path: String) throws -> [[[UInt8]]] {
+        let (decoded, _) = try decode(path)
+        return Dictionary(grouping: decoded.records.filter(\.kind.isMessage), by: \.conn).sorted { $0.key < $1.key }.map { $0.value.map(\.payload) }
+    }
+
     static func timeless(_ records: [CaptureRecord]) -> [CaptureRecord] {
         records.map { var r = $0; r.ts = ""; return r }
     }

@@ -162,8 +162,16 @@ func freePort() -> Int {
         #expect(records.first?.url == "/ws?room=1")
         #expect(records.filter { $0.kind == .close }.map(\.code) == [1000, 1000])
         #expect(records.filter(\.kind.isMessage).allSatisfy { $0.frames?.first?.rsv == 4 }, "deflate stayed negotiated end to end")
+        // Both legs, as separate TCP streams with their real addresses: client↔basetap and basetap↔server.
         let (decoded, _) = try PcapFixtures.decode(pcap)
-        #expect(PcapFixtures.timeless(decoded.records.filter(\.kind.isMessage)).map(\.payload) == records.filter(\.kind.isMessage).map(\.payload))
+        let legs = Dictionary(grouping: decoded.records, by: \.conn)
+        #expect(legs.count == 2)
+        for leg in legs.values {
+            #expect(PcapFixtures.timeless(leg.filter(\.kind.isMessage)).map(\.payload) == records.filter(\.kind.isMessage).map(\.payload))
+        }
+        let servers = Set(decoded.records.filter { $0.kind == .open }.compactMap(\.server))
+        #expect(servers == ["127.0.0.1:\(proxyPort)", "127.0.0.1:\(serverPort)"])
+        #expect(records.first?.server == "127.0.0.1:\(serverPort)", "the open record names the real upstream")
     }
 
     /// `--upstream ws://host:port/ws` reaches a server that answers on /ws only: the path is kept.
@@ -439,6 +447,6 @@ func freePort() -> Int {
         #expect(text.contains("basetap_messages_total{dir=\"c2s\"} 5"), "\(text)")
         #expect(text.contains("basetap_messages_total{dir=\"s2c\"} 5"))
         #expect(text.contains("basetap_violations_total{rule=\"error.ok-true\",severity=\"error\"} 2"))
-        #expect(text.contains("# TYPE basetap_inspector_backlog_bytes gauge"))
+        #expect(text.contains("# TYPE basetap_writer_backlog_bytes gauge"))
     }
 }

@@ -4,11 +4,11 @@ import Foundation
 enum RecordField: Int, CaseIterable {
     // Most frequent first: lookup tries them in this order.
     case ts, conn, dir, kind, text, base64, frames, code, reason, url, headers, subprotocol, extensions
-    case client, server, error, mutation, raw, request, finding, format, version
+    case client, server, error, mutation, raw, request, finding, control, format, version
 
     static let names: [StaticString] = [
         "ts", "conn", "dir", "kind", "text", "base64", "frames", "code", "reason", "url", "headers", "subprotocol",
-        "extensions", "client", "server", "error", "mutation", "raw", "request", "finding", "format", "version",
+        "extensions", "client", "server", "error", "mutation", "raw", "request", "finding", "control", "format", "version",
     ]
 
     static func lookup(_ view: JSONView, _ key: Int) -> RecordField? {
@@ -69,6 +69,12 @@ public struct CaptureLine {
         }
         record.raw = isRaw
         record.request = try optionalString(.request)
+        if let control = try optionalString(.control) {
+            guard let mark = CaptureRecord.ControlMark(rawValue: control) else {
+                throw LineProblem(message: "\"control\" is '\(control)', not one of \(CaptureRecord.ControlMark.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            record.control = mark
+        }
         if let finding = field(.finding) {
             record.finding = try parseFinding(finding)
         }

@@ -77,6 +77,7 @@ extension CaptureRecord {
             out.append(contentsOf: "true".utf8)
         }
         string("request", request)
+        string("control", control?.rawValue)
         if let finding {
             key("finding")
             JSONValue.object([
@@ -117,6 +118,11 @@ public final class JSONLCaptureWriter {
     public func write(_ record: CaptureRecord) throws {
         try output.append { record.appendJSONLine(into: &$0) }
         recordsWritten += 1
+    }
+
+    /// Lines encoded elsewhere (by `CaptureRecord.appendJSONLine`), written as they are.
+    func writeEncoded(_ lines: [UInt8]) throws {
+        try output.write(lines)
     }
 
     public func flush() throws { try output.flush() }

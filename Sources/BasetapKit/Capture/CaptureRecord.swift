@@ -84,6 +84,22 @@ public struct CaptureRecord: Sendable, Equatable {
     /// handshake fuzz case); replay sends it as it is.
     public var request: String?
     public var finding: FindingMark?
+    /// Set when message-level control in the proxy changed what the receiver got.
+    public var control: ControlMark?
+
+    public enum ControlMark: String, Sendable, CaseIterable {
+        /// The sender sent it; basetap dropped it and the receiver never got it.
+        case dropped
+        /// The sender sent it; the receiver got the `edited` record that follows instead.
+        case replaced
+        /// What the receiver got in place of the `replaced` record before it.
+        case edited
+        /// basetap sent it; the other side never did.
+        case injected
+        /// Sent as the sender sent it, but re-framed (and re-compressed) by basetap, as is every later
+        /// message of this direction: an earlier change broke byte-for-byte relaying.
+        case reencoded
+    }
     /// Members this version does not know, kept in order so that copying a record loses nothing.
     public var unknown: [JSONValue.Member] = []
 

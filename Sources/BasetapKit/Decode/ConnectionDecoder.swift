@@ -30,6 +30,13 @@ final class ConnectionDecoder {
     private(set) var opened = false
     private(set) var ended = false
     var summary = DecodeSummary()
+    /// Bytes given to `data` so far, per direction, and where in them the frames begin.
+    private var fed = [0, 0]
+    private var frameStart = [0, 0]
+    /// Called with a direction and a stream offset (counted in the bytes given to `data`) before
+    /// which everything is complete: the end of the upgrade heads, and every frame end outside an
+    /// unfinished message. The proxy releases held bytes at these points.
+    var onBoundary: ((Direction, Int) -> Void)?
 
     init(conn: String, client: Endpoint, server: Endpoint, limits: InflateLimits, maxFrameSize: Int,
          maxHeadSize: Int = HTTPHeadReader.defaultMaxHeadSize) {
@@ -42,15 +49,26 @@ final class ConnectionDecoder {
         self.maxFrameSize = maxFrameSize
     }
 
-    func data(_ dir: Direction, _ bytes: [UInt8], timestamp: Int64, sink: DecodeSink) throws {
+    func data<Bytes: Collection<UInt8>>(_ dir: Direction, _ bytes: Bytes, timestamp: Int64, sink: DecodeSink) throws {
+        fed[dir == .c2s ? 0 : 1] += bytes.count
         switch phase {
         case .ignored:
             summary.skippedBytes += bytes.count
         case .handshake:
-            try handshake(dir, bytes, timestamp: timestamp, sink: sink)
+            try handshake(dir, Array(bytes), timestamp: timestamp, sink: sink)
         case .webSocket:
             try frames(dir, bytes, timestamp: timestamp, sink: sink)
         }
+    }
+
+    /// The real server, once the proxy has reached it (the `open` record names it).
+    func connected(to server: Endpoint) {
+        self.server = server
+    }
+
+    /// The direction can no longer be followed frame by frame (not WebSocket, or lost).
+    func isFollowing(_ dir: Direction) -> Bool {
+        phase != .ignored && !(phase == .webSocket && lost[dir == .c2s ? 0 : 1])
     }
 
     private func handshake(_ dir: Direction, _ bytes: [UInt8], timestamp: Int64, sink: DecodeSink) throws {
@@ -91,7 +109,10 @@ final class ConnectionDecoder {
                     ignore(rest.count)
                     return
                 }
+                frameStart = [fed[0] - requestRest.count, fed[1] - rest.count]
                 try open(request: requestHead, response: head, timestamp: timestamp, sink: sink)
+                onBoundary?(.c2s, frameStart[0])
+                onBoundary?(.s2c, frameStart[1])
                 let early = requestRest
                 requestRest = []
                 if !early.isEmpty { try frames(.c2s, early, timestamp: timestamp, sink: sink) }
@@ -133,7 +154,7 @@ final class ConnectionDecoder {
         ]
     }
 
-    private func frames(_ dir: Direction, _ bytes: [UInt8], timestamp: Int64, sink: DecodeSink) throws {
+    private func frames<Bytes: Collection<UInt8>>(_ dir: Direction, _ bytes: Bytes, timestamp: Int64, sink: DecodeSink) throws {
         let side = dir == .c2s ? 0 : 1
         guard !lost[side] else {
             summary.skippedBytes += bytes.count
@@ -157,6 +178,7 @@ final class ConnectionDecoder {
             for event in assemblers[side].consume(frame) {
                 try emit(event, dir, timestamp: timestamp, sink: sink)
             }
+            if let onBoundary, !assemblers[side].isInsideMessage { onBoundary(dir, frameStart[side] + parsers[side].streamOffset) }
         }
     }
 

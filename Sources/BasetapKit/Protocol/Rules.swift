@@ -37,6 +37,8 @@ extension Rule {
         "ws.inflate-limit", .error, section: "1", "A compressed message that inflates past the size or ratio limit (`--max-message-size`).")
     public static let wsMessageLimit = Rule(
         "ws.message-limit", .error, section: "1", "A frame or message larger than the limit (`--max-message-size`, default 64 MiB).")
+    public static let wsFragmentLimit = Rule(
+        "ws.fragment-limit", .error, section: "1", "A message split into more frames than the limit (`--max-fragments`, default 10 000); its fragments are skipped, relaying goes on.")
     public static let wsNoClosingHandshake = Rule(
         "ws.no-closing-handshake", .warning, section: "1", "A connection that ended without a Close frame from either side (RFC 6455 §7.1.1); reported for the side that dropped TCP.")
     public static let tcpGap = Rule(
@@ -102,7 +104,7 @@ extension Rule {
         frameBinaryJSON, frameBinary,
         wsHandshakeAccept, wsUnmaskedClientFrame, wsMaskedServerFrame, wsRSVBits, wsReservedOpcode, wsControlTooLong, wsControlFragmented,
         wsContinuationWithoutStart, wsDataInsideFragment, wsInvalidUTF8, wsCloseCode, wsDataAfterClose, wsInflateError,
-        wsInflateLimit, wsMessageLimit, wsNoClosingHandshake, tcpGap, tcpOverlapConflict,
+        wsInflateLimit, wsMessageLimit, wsFragmentLimit, wsNoClosingHandshake, tcpGap, tcpOverlapConflict,
         jsonSyntax, jsonDepth, jsonDuplicateKey, jsonUnsafeInteger,
         envelopeNotObject, envelopeMissing, envelopeType, envelopeEmpty, envelopeUnknownMember,
         idSyntax, idRoomNotUUID,

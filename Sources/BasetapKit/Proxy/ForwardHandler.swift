@@ -14,14 +14,15 @@ final class ForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
         case tunnel(ProxyTarget)
     }
 
-    private let conn: Int
+    private let connection: ProxyConnection
     private let proxy: ProxyServer
     private let issuer: LeafIssuer
     private var state = State.head
     private var buffer: ByteBuffer?
+    private var conn: Int { connection.conn }
 
-    init(conn: Int, proxy: ProxyServer, issuer: LeafIssuer) {
-        self.conn = conn
+    init(connection: ProxyConnection, proxy: ProxyServer, issuer: LeafIssuer) {
+        self.connection = connection
         self.proxy = proxy
         self.issuer = issuer
     }
@@ -103,7 +104,7 @@ final class ForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
         let channel = context.channel
         buffer = nil
         do {
-            try proxy.attachRelay(channel, conn: conn, route: route, rewriteHost: false)
+            try connection.attach(route: route, rewriteHost: false)
         } catch {
             context.close(promise: nil)
             return

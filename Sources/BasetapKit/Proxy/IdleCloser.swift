@@ -1,23 +1,19 @@
 import NIOCore
 import NIOPosix
 
-/// Closes a connection that saw no traffic for `--idle-timeout`, noting why for its `end` record.
+/// Closes a connection that saw no traffic for `--idle-timeout`: the connection says why in its `end` record.
 final class IdleCloser: ChannelInboundHandler {
     typealias InboundIn = NIOAny
 
-    private let conn: Int
-    private let seconds: Int
-    private let inspector: Inspector
+    private let expired: () -> Void
 
-    init(conn: Int, seconds: Int, inspector: Inspector) {
-        self.conn = conn
-        self.seconds = seconds
-        self.inspector = inspector
+    init(expired: @escaping () -> Void) {
+        self.expired = expired
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
-            inspector.failure(conn, "closed after \(seconds) s without traffic (--idle-timeout)", byBasetap: true)
+            expired()
             context.close(promise: nil)
             return
         }

@@ -1,13 +1,14 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
 
 /// `basetap proxy`. In reverse mode clients connect to basetap and basetap connects each of them to
 /// one upstream; in forward mode basetap is an HTTP proxy (absolute-form requests and CONNECT
-/// tunnels, TLS intercepted with basetap's CA). Every byte is relayed as it arrives, except that
-/// the upgrade request's Host header (reverse) or request target (forward) names the upstream; a
-/// copy of each direction's plaintext goes to the `Inspector`.
+/// tunnels, TLS intercepted with basetap's CA). This class binds, accepts, and keeps the table of
+/// open connections that stopping, metrics and control need; each `ProxyConnection` does the rest
+/// on its own event loop.
 public final class ProxyServer: @unchecked Sendable {
     public enum Mode: Sendable {
         case reverse(upstream: ProxyTarget)
@@ -47,6 +48,7 @@ public final class ProxyServer: @unchecked Sendable {
         /// Largest request head a client may send; past it, 431.
         public var maxHeaderSize = HTTPHeadReader.defaultMaxHeadSize
         public var maxInflateRatio = InflateLimits.defaultMaxRatio
+        public var maxFragments = InflateLimits.defaultMaxFragments
 
         public init(listen: ProxyTarget, mode: Mode) {
             self.listen = listen
@@ -54,24 +56,30 @@ public final class ProxyServer: @unchecked Sendable {
         }
     }
 
+
     public let options: Options
+    /// Hold, release and inject messages while the proxy runs.
+    public let control = ProxyControl()
     private let group: MultiThreadedEventLoopGroup
-    private let inspector: Inspector
-    private let messages: OutputFile
+    let writer: SinkWriter
+    let tapSettings: ConnectionTap.Settings
     private let listenerContext: NIOSSLContext?
-    private let upstreamContext: NIOSSLContext
+    let upstreamContext: NIOSSLContext
     private let issuer: LeafIssuer?
     private var server: Channel?
     private var metricsServer: Channel?
-    private let lock = NSLock()
-    private var clients: [Int: Channel] = [:]
-    private var upstreams: [Int: Channel] = [:]
-    private var nextConn = 0
-    public private(set) var connectionsAccepted = 0
+    /// The connections open now, for stopping, metrics and control; each one lives on its event loop.
+    private let table = NIOLockedValueBox(Table())
+    private struct Table {
+        var connections: [Int: ProxyConnection] = [:]
+        var next = 0
+        var accepted = 0
+    }
+
+    public var connectionsAccepted: Int { table.withLockedValue { $0.accepted } }
 
     public init(options: Options, output: OutputFile = .standardOutput, messages: OutputFile = .standardError) throws {
         self.options = options
-        self.messages = messages
         let keyLog = try options.keyLog.map { try KeyLogFile(path: $0) }
         listenerContext = try options.listenerTLS?.context(keyLog: keyLog)
         upstreamContext = try options.upstreamTLS.context(keyLog: keyLog)
@@ -81,24 +89,26 @@ public final class ProxyServer: @unchecked Sendable {
             issuer = nil
         }
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        var inspect = Inspector.Options()
-        inspect.check = options.check
-        inspect.format = options.format
-        inspect.style = options.style
-        inspect.logMessages = options.logMessages
-        inspect.logSecrets = options.logSecrets
-        inspect.quiet = options.quiet
-        inspect.record = options.record
-        inspect.pcap = options.pcap
-        inspect.limits.maxSize = options.maxMessageSize
-        inspect.maxFrameSize = options.maxMessageSize
-        inspect.limits.maxRatio = options.maxInflateRatio
-        inspect.maxHeadSize = options.maxHeaderSize
-        let blocker = Blocker()
-        if options.block { inspect.onError = { conn, violation in blocker.proxy?.block(conn, violation) } }
-        inspect.onRecordError = { reason in blocker.proxy?.recordingFailed(reason) }
-        inspector = try Inspector(options: inspect, output: output, messages: messages)
-        blocker.proxy = self
+        var settings = ConnectionTap.Settings()
+        settings.check = options.check
+        settings.format = options.format
+        settings.style = options.style
+        settings.logMessages = options.logMessages
+        settings.logSecrets = options.logSecrets
+        settings.quiet = options.quiet
+        settings.record = options.record != nil
+        settings.pcap = options.pcap != nil
+        settings.limits.maxSize = options.maxMessageSize
+        settings.limits.maxRatio = options.maxInflateRatio
+        settings.limits.maxFragments = options.maxFragments
+        settings.maxFrameSize = options.maxMessageSize
+        settings.maxHeadSize = options.maxHeaderSize
+        tapSettings = settings
+        let late = LateBinding()
+        writer = try SinkWriter(output: output, messages: messages, record: options.record, pcap: options.pcap) { reason in
+            late.proxy?.recordingFailed(reason)
+        }
+        late.proxy = self
     }
 
     /// Called when the proxy must stop by itself (a recording that cannot be written, with
@@ -135,13 +145,7 @@ public final class ProxyServer: @unchecked Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(MetricsHandler { [self] in
-                            lock.lock()
-                            let open = clients.count
-                            let accepted = connectionsAccepted
-                            lock.unlock()
-                            return inspector.metrics(connectionsAccepted: accepted, connectionsOpen: open)
-                        })
+                        try channel.pipeline.syncOperations.addHandler(MetricsHandler { [self] in metricsText() })
                     }
                 }
             do {
@@ -155,27 +159,21 @@ public final class ProxyServer: @unchecked Sendable {
     }
 
     private func accept(_ channel: Channel) throws {
-        lock.lock()
-        nextConn += 1
-        let conn = nextConn
-        let full = clients.count >= options.maxConnections
-        if !full {
-            clients[conn] = channel
-            connectionsAccepted += 1
+        let (conn, full) = table.withLockedValue { table -> (Int, Bool) in
+            table.next += 1
+            return (table.next, table.connections.count >= options.maxConnections)
         }
-        lock.unlock()
         if full {
             channel.close(promise: nil)
             note("connection refused: --max-connections \(options.maxConnections) reached")
             return
         }
-        channel.closeFuture.whenComplete { [self] _ in
-            lock.lock()
-            clients[conn] = nil
-            upstreams[conn] = nil
-            lock.unlock()
-            inspector.end(conn, error: nil)
+        let connection = ProxyConnection(conn: conn, client: channel, proxy: self)
+        table.withLockedValue {
+            $0.connections[conn] = connection
+            $0.accepted += 1
         }
+        channel.closeFuture.whenComplete { _ in connection.inactive(.c2s) }
         if let listenerContext {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: listenerContext))
         }
@@ -183,17 +181,15 @@ public final class ProxyServer: @unchecked Sendable {
         try channel.pipeline.syncOperations.addHandler(HeadDeadline(seconds: options.headerTimeout, conn: conn, proxy: self))
         switch options.mode {
         case .reverse(let upstream):
-            try attachRelay(channel, conn: conn, route: upstream, rewriteHost: true)
+            try connection.attach(route: upstream, rewriteHost: true)
         case .forward:
-            try channel.pipeline.syncOperations.addHandler(ForwardHandler(conn: conn, proxy: self, issuer: issuer!))
+            try channel.pipeline.syncOperations.addHandler(ForwardHandler(connection: connection, proxy: self, issuer: issuer!))
         }
     }
 
-    /// From here on the client's plaintext is inspected, and its first request head decides the upstream.
-    func attachRelay(_ channel: Channel, conn: Int, route: ProxyTarget, rewriteHost: Bool) throws {
-        inspector.open(conn, client: Self.endpoint(channel.remoteAddress), server: Self.endpoint(channel.localAddress))
-        try channel.pipeline.syncOperations.addHandler(TapHandler(conn: conn, dir: .c2s, inspector: inspector))
-        try channel.pipeline.syncOperations.addHandler(UpgradeHandler(conn: conn, route: route, rewriteHost: rewriteHost, proxy: self))
+    /// A connection is over (its `end` record written).
+    func closed(_ conn: Int) {
+        table.withLockedValue { $0.connections[conn] = nil }
     }
 
     /// Forward mode's `--allow-hosts`: exact names, or `*.example.com` for any name under it.
@@ -206,121 +202,76 @@ public final class ProxyServer: @unchecked Sendable {
         }
     }
 
-    /// Connects the upstream for a client whose request head is complete, on the client's event
-    /// loop; over TLS the relay starts only after the handshake, so a bad certificate is a 502.
-    func connectUpstream(conn: Int, client: Channel, route: ProxyTarget, firstBytes: ByteBuffer) {
-        if let deadline = try? client.pipeline.syncOperations.handler(type: HeadDeadline.self) {
-            client.pipeline.syncOperations.removeHandler(deadline, promise: nil)
+    private func connection(_ conn: Int) -> ProxyConnection? {
+        table.withLockedValue { $0.connections[conn] }
+    }
+
+    /// Settles a held message; the future says whether it was still held.
+    public func release(conn: Int, hold: Int, _ release: Release) -> EventLoopFuture<Bool> {
+        guard let connection = connection(conn) else { return group.next().makeSucceededFuture(false) }
+        return connection.client.eventLoop.submit {
+            Direction.allCases.contains { connection.settle($0, hold, release) }
         }
-        let handshake = client.eventLoop.makePromise(of: Void.self)
-        ClientBootstrap(group: client.eventLoop)
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .connectTimeout(.seconds(10))
-            .channelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if route.tls {
-                        let tls = try NIOSSLClientHandler(context: upstreamContext, serverHostname: UpstreamTLS.serverName(route.host))
-                        try channel.pipeline.syncOperations.addHandler(tls)
-                        try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
-                    } else {
-                        handshake.succeed()
-                    }
-                    try addIdleTimeout(channel, conn: conn)
-                    try channel.pipeline.syncOperations.addHandler(TapHandler(conn: conn, dir: .s2c, inspector: inspector))
-                }
-            }
-            .connect(host: route.host, port: route.port)
-            .flatMapError { error in
-                handshake.fail(error)
-                return client.eventLoop.makeFailedFuture(error)
-            }
-            .flatMap { upstream in
-                handshake.futureResult.map { upstream }.flatMapErrorThrowing { error in
-                    upstream.close(promise: nil)
-                    throw UpstreamTLSFailure(error: error)
-                }
-            }
-            .whenComplete { [self] result in
-                switch result {
-                case .success(let upstream):
-                    // The client may have left while the upstream was being reached: nothing to relay for.
-                    guard client.isActive else { return upstream.close(promise: nil) }
-                    lock.lock()
-                    upstreams[conn] = upstream
-                    lock.unlock()
-                    let clientTLS = (try? client.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) != nil
-                    let (a, b) = GlueHandler.matchedPair(halfClose: !route.tls && !clientTLS)
-                    do {
-                        try client.pipeline.syncOperations.addHandler(a)
-                        try upstream.pipeline.syncOperations.addHandler(b)
-                    } catch {
-                        client.close(promise: nil)
-                        upstream.close(promise: nil)
-                        return
-                    }
-                    upstream.writeAndFlush(firstBytes, promise: nil)
-                    client.setOption(.autoRead, value: true).whenComplete { _ in client.read() }
-                case .failure(let error):
-                    let reason = (error as? UpstreamTLSFailure).map { "upstream \(route.authority): \(TapHandler.describe($0.error, dir: .s2c))" }
-                        ?? "upstream \(route.authority) unreachable: \(Self.describe(error))"
-                    note("c\(conn): \(reason)")
-                    client.writeAndFlush(Self.httpError(502, reason, allocator: client.allocator)).whenComplete { _ in client.close(promise: nil) }
-                    inspector.end(conn, error: reason)
-                }
-            }
+    }
+
+    /// Sends a new message into connection `conn`, toward the server (`.c2s`) or the client (`.s2c`),
+    /// between two messages. With `answer`, the answer to a request with an `id` goes there, not to the client.
+    public func inject(conn: Int, _ dir: Direction, kind: CaptureRecord.Kind = .text, _ payload: [UInt8],
+                       answer: (@Sendable (CaptureRecord) -> Void)? = nil) -> EventLoopFuture<Bool> {
+        guard let connection = connection(conn) else { return group.next().makeSucceededFuture(false) }
+        return connection.client.eventLoop.submit { connection.inject(dir, kind: kind, payload, answer: answer) }
     }
 
     /// Stops accepting, closes WebSocket connections with 1001 and the rest at once, waits for
-    /// the inspector to drain, closes the recordings, and returns the check summary.
+    /// them to end, closes the recordings, and returns the summaries.
     public func stop() -> (CheckSummary, DecodeSummary, String?) {
         try? server?.close().wait()
         try? metricsServer?.close().wait()
-        lock.lock()
-        let open = clients
-        lock.unlock()
-        for (conn, _) in open { inspector.stopping(conn) }
-        for (_, channel) in open {
-            var goingAway = channel.allocator.buffer(capacity: 32)
-            goingAway.writeBytes(FrameEncoder.encode(WebSocketFrame(opcode: 0x8, payload: [0x03, 0xE9] + Array("basetap stopped".utf8))))
-            channel.writeAndFlush(goingAway).whenComplete { _ in
-                channel.eventLoop.scheduleTask(in: .milliseconds(100)) { channel.close(promise: nil) }
-            }
+        let open = table.withLockedValue { Array($0.connections.values) }
+        for connection in open {
+            connection.client.eventLoop.execute { connection.close(failure: nil, code: 1001, reason: "basetap stopped") }
         }
-        for (_, channel) in open { try? channel.closeFuture.wait() }
-        let summary = inspector.finish()
+        for connection in open { try? connection.client.closeFuture.wait() }
+        // A connection's end is written on its loop after its channel closed: wait for those too.
+        for connection in open { try? connection.client.eventLoop.submit {}.wait() }
+        let totals = writer.finish()
         try? group.syncShutdownGracefully()
-        return (summary, inspector.summary, inspector.recordError)
+        return (totals.check, totals.decode, totals.recordError)
     }
 
-    public var recordsWritten: Int { inspector.queue.sync { inspector.recordsWritten } }
+    public var recordsWritten: Int { writer.totals().recordsWritten }
 
-    private func addIdleTimeout(_ channel: Channel, conn: Int) throws {
+    func addIdleTimeout(_ channel: Channel, conn: Int) throws {
         guard let seconds = options.idleTimeout else { return }
         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: .seconds(Int64(seconds))))
-        try channel.pipeline.syncOperations.addHandler(IdleCloser(conn: conn, seconds: seconds, inspector: inspector))
+        try channel.pipeline.syncOperations.addHandler(IdleCloser { [self] in
+            connection(conn)?.close(failure: "closed after \(seconds) s without traffic (--idle-timeout)", code: nil)
+        })
     }
 
-    /// `--block`: a Close 1008 naming the rule to both peers, then the connection is closed.
-    /// The offending message has already been relayed: inspection runs beside the relay.
-    fileprivate func block(_ conn: Int, _ violation: Violation) {
-        lock.lock()
-        let client = clients[conn]
-        let upstream = upstreams[conn]
-        clients[conn] = nil
-        lock.unlock()
-        guard let client else { return }
-        let reason = Array("basetap: \(violation.rule.id)".utf8.prefix(120))
-        note("c\(conn): blocked with 1008 (\(violation.rule.id) at \(violation.pointer.isEmpty ? "\"\"" : violation.pointer))")
-        inspector.failure(conn, "blocked by basetap: \(violation.rule.id)", byBasetap: true)
-        var generator = SystemRandomNumberGenerator()
-        let toClient = FrameEncoder.encode(WebSocketFrame(opcode: 0x8, payload: [0x03, 0xF0] + reason))
-        let toServer = FrameEncoder.encode(WebSocketFrame(opcode: 0x8, maskKey: FrameEncoder.randomMask(using: &generator), payload: [0x03, 0xF0] + reason))
-        for (channel, bytes) in [(client, toClient), (upstream, toServer)] {
-            guard let channel else { continue }
-            channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).whenComplete { _ in
-                channel.eventLoop.scheduleTask(in: .milliseconds(100)) { channel.close(promise: nil) }
-            }
+    /// Prometheus text exposition of what the proxy has relayed and found so far.
+    private func metricsText() -> String {
+        let (accepted, open) = table.withLockedValue { ($0.accepted, $0.connections.count) }
+        let totals = writer.totals()
+        var lines: [String] = []
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Int)]) {
+            lines.append("# HELP basetap_\(name) \(help)")
+            lines.append("# TYPE basetap_\(name) \(type)")
+            for (labels, value) in samples { lines.append("basetap_\(name)\(labels) \(value)") }
         }
+        let counts = totals.counts
+        metric("connections_total", "counter", "Client connections accepted.", [("", accepted)])
+        metric("connections_open", "gauge", "Client connections open now.", [("", open)])
+        metric("websocket_connections_total", "counter", "Connections upgraded to WebSocket (closed ones).", [("", totals.decode.webSocketConnections)])
+        metric("non_websocket_requests_total", "counter", "Requests that were not a WebSocket upgrade (relayed as they are).", [("", counts.nonWebSocket)])
+        metric("messages_total", "counter", "WebSocket messages relayed and inspected.", [("{dir=\"c2s\"}", counts.messages[0]), ("{dir=\"s2c\"}", counts.messages[1])])
+        metric("bytes_total", "counter", "Bytes relayed.", [("{dir=\"c2s\"}", counts.bytes[0]), ("{dir=\"s2c\"}", counts.bytes[1])])
+        let byRule = counts.violations.sorted { $0.key < $1.key }.map { rule, count in
+            ("{rule=\"\(rule.id)\",severity=\"\(rule.severity.rawValue)\"}", count)
+        }
+        metric("violations_total", "counter", "Rule violations found, by rule.", byRule)
+        metric("writer_backlog_bytes", "gauge", "Findings and recordings not yet written, in bytes (the writer's queue).", [("", writer.backlogBytes)])
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// Two descriptors per relayed connection: the usual soft limit of 1024 would cap the proxy near
@@ -352,9 +303,9 @@ public final class ProxyServer: @unchecked Sendable {
         return allocator.buffer(string: "HTTP/1.1 \(status) \(phrases[status] ?? "Error")\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body)
     }
 
+    /// A line on standard error, through the one writer of it.
     func note(_ text: String) {
-        try? messages.write("basetap: \(text)\n")
-        try? messages.flush()
+        writer.note(text)
     }
 
     static func endpoint(_ address: SocketAddress?) -> Endpoint {
@@ -369,16 +320,9 @@ public final class ProxyServer: @unchecked Sendable {
             return Endpoint(address: [127, 0, 0, 1], port: 0)
         }
     }
-
-    static func describe(_ error: Error) -> String {
-        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first { return describe(first.error) }
-        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
-        if error is ChannelError, case .connectTimeout = error as! ChannelError { return "no answer within the connect timeout" }
-        return "\(error)"
-    }
 }
 
-/// Lets the proxy hand itself to the inspector's callback once both exist.
-private final class Blocker: @unchecked Sendable {
+/// Lets the proxy hand itself to the writer's callback once both exist.
+private final class LateBinding: @unchecked Sendable {
     weak var proxy: ProxyServer?
 }

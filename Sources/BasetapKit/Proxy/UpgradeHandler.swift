@@ -9,13 +9,15 @@ final class UpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let route: ProxyTarget
     private let rewriteHost: Bool
     private let proxy: ProxyServer
+    private let connection: ProxyConnection
     private var buffer: ByteBuffer?
 
-    init(conn: Int, route: ProxyTarget, rewriteHost: Bool, proxy: ProxyServer) {
+    init(conn: Int, route: ProxyTarget, rewriteHost: Bool, proxy: ProxyServer, connection: ProxyConnection) {
         self.conn = conn
         self.route = route
         self.rewriteHost = rewriteHost
         self.proxy = proxy
+        self.connection = connection
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -37,7 +39,7 @@ final class UpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
         buffer = nil
         context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
         context.pipeline.syncOperations.removeHandler(self, promise: nil)
-        proxy.connectUpstream(conn: conn, client: context.channel, route: route, firstBytes: first)
+        connection.headComplete(route: route, firstBytes: first)
     }
 
     /// The head as the upstream gets it: its Host, and its request target behind the upstream's path.

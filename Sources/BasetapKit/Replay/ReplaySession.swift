@@ -256,11 +256,11 @@ final class ReplaySession: ChannelInboundHandler {
         if case .upgrading = phase {
             // A TLS handshake that fails is the target being unusable, like a refused connection.
             outcome.unreachable = error is NIOSSLError
-            return fail(context, TapHandler.describe(error, dir: .s2c))
+            return fail(context, ConnectionErrorText.describe(error, dir: .s2c))
         }
         // A server that closes TCP without TLS close_notify after the closing handshake ended normally.
         let unclean = (error as? NIOSSLError).map { if case .uncleanShutdown = $0 { true } else { false } } ?? false
-        if outcome.abnormalEnd == nil && !(unclean && receivedClose) { outcome.abnormalEnd = TapHandler.describe(error, dir: .s2c) }
+        if outcome.abnormalEnd == nil && !(unclean && receivedClose) { outcome.abnormalEnd = ConnectionErrorText.describe(error, dir: .s2c) }
         context.close(promise: nil)
     }
 

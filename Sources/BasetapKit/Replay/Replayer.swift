@@ -61,7 +61,7 @@ public final class Replayer: @unchecked Sendable {
                 var outcome = ReplayOutcome(conn: plan.conn)
                 outcome.endedAt = CaptureTime.nanoseconds()
                 outcome.startedAt = outcome.endedAt
-                outcome.failure = "cannot connect to \(target.authority): \(ProxyServer.describe(error))"
+                outcome.failure = "cannot connect to \(target.authority): \(ConnectionErrorText.describe(error))"
                 outcome.unreachable = true
                 promise.succeed(outcome)
             }

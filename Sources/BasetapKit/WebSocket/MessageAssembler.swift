@@ -10,6 +10,7 @@ public struct MessageAssembler {
 
     public let direction: Direction
     public let maxMessageSize: Int
+    public let maxFragments: Int
     private let inflater: MessageInflater?
     private var fragments: [UInt8] = []
     private var fragmentFrames: [CaptureRecord.Frame] = []
@@ -24,8 +25,12 @@ public struct MessageAssembler {
     public init(direction: Direction, deflate: DeflateParameters?, limits: InflateLimits = InflateLimits()) {
         self.direction = direction
         maxMessageSize = limits.maxSize
+        maxFragments = limits.maxFragments
         inflater = deflate.flatMap { try? MessageInflater(noContextTakeover: $0.noContextTakeover(direction), limits: limits) }
     }
+
+    /// A data message has begun and not ended: a frame boundary here is inside it.
+    public var isInsideMessage: Bool { fragmentOpcode != nil || discarding }
 
     /// What `ws.invalid-utf8` says of a text message, wherever it is found.
     static func invalidUTF8(at byte: Int) -> String { "text message is not valid UTF-8 (byte \(byte))" }
@@ -87,8 +92,11 @@ public struct MessageAssembler {
     private mutating func appendFragment(_ frame: WebSocketFrame, _ events: inout [Event]) {
         fragments.append(contentsOf: frame.payload)
         fragmentFrames.append(frame.info)
-        if fragments.count > maxMessageSize {
-            events.append(.violation(.wsMessageLimit, message: "message exceeds \(maxMessageSize) bytes; dropped", offset: frame.offset))
+        let tooMany = fragmentFrames.count > maxFragments
+        if fragments.count > maxMessageSize || tooMany {
+            events.append(tooMany
+                ? .violation(.wsFragmentLimit, message: "message split into more than \(maxFragments) frames; the rest of it is skipped", offset: frame.offset)
+                : .violation(.wsMessageLimit, message: "message exceeds \(maxMessageSize) bytes; dropped", offset: frame.offset))
             fragmentOpcode = nil
             fragments.removeAll()
             fragmentFrames.removeAll()

@@ -44,10 +44,13 @@ public struct DeflateParameters: Sendable, Equatable {
 public struct InflateLimits: Sendable {
     public static let defaultMaxSize = 64 << 20
     public static let defaultMaxRatio = 1000
+    public static let defaultMaxFragments = 10_000
 
     public var maxSize = InflateLimits.defaultMaxSize
     /// Inflated / compressed, checked once the output passes 1 MiB (small messages can compress very well).
     public var maxRatio = InflateLimits.defaultMaxRatio
+    /// Frames one message may be split into: each costs memory until the message ends, empty ones too.
+    public var maxFragments = InflateLimits.defaultMaxFragments
 
     public init() {}
 }

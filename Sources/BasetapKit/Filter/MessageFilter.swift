@@ -1,0 +1,246 @@
+/// The one filter language of basetap: which messages the proxy holds (`--intercept`), and which
+/// ones a view shows. Terms side by side must all match; `or` joins alternatives; `not` (or `!`)
+/// negates; parentheses group.
+///
+///     dir:c2s type:chat.*            a client message whose type starts with "chat."
+///     conn:c3 or id:m1*              connection c3, or an id beginning "m1"
+///     /to=#general not kind:binary   the member at a JSON pointer equals a value
+///     /error                         the pointer exists
+///     hello                          the payload contains "hello"
+///
+/// Keys: `dir` (c2s, s2c), `kind` (text, binary), `conn`, `type`, `id`, `text` (contains). Values
+/// match exactly, with `*` for any run of characters; quote them ("a b") to include spaces.
+public struct MessageFilter: Sendable, CustomStringConvertible {
+    indirect enum Node: Sendable {
+        case all([Node])
+        case any([Node])
+        case not(Node)
+        case term(Term)
+    }
+
+    enum Term: Sendable {
+        case dir(Direction)
+        case kind(CaptureRecord.Kind)
+        case conn(Glob)
+        case type(Glob)
+        case id(Glob)
+        case contains(String)
+        case pointer([String], Glob?)
+    }
+
+    public let description: String
+    let root: Node
+
+    public struct SyntaxError: Error, CustomStringConvertible {
+        public let column: Int
+        public let message: String
+        public var description: String { "at column \(column): \(message)" }
+    }
+
+    public init(_ text: String) throws(SyntaxError) {
+        description = text
+        var parser = Parser(tokens: try Self.tokenize(text), end: text.count + 1)
+        root = try parser.expression()
+        if let extra = parser.peek { throw SyntaxError(column: extra.column, message: "unexpected '\(extra.text)'") }
+    }
+
+    /// What the filter sees of a message: its record, and its envelope parsed at most once.
+    public func matches(_ record: CaptureRecord) -> Bool {
+        var parsed: JSONValue??
+        func json() -> JSONValue? {
+            if parsed == nil { parsed = .some(record.kind == .text ? try? JSONValue(parsing: record.payload) : nil) }
+            return parsed!
+        }
+        func member(_ name: String) -> String? {
+            guard case .object(let members)? = json(), let value = members.first(where: { $0.key == name })?.value else { return nil }
+            return Self.text(of: value)
+        }
+        func evaluate(_ node: Node) -> Bool {
+            switch node {
+            case .all(let nodes): return nodes.allSatisfy(evaluate)
+            case .any(let nodes): return nodes.contains(where: evaluate)
+            case .not(let node): return !evaluate(node)
+            case .term(let term):
+                switch term {
+                case .dir(let dir): return record.dir == dir
+                case .kind(let kind): return record.kind == kind
+                case .conn(let glob): return glob.matches(record.conn)
+                case .type(let glob): return member("type").map(glob.matches) ?? false
+                case .id(let glob): return member("id").map(glob.matches) ?? false
+                case .contains(let needle): return record.text?.contains(needle) ?? false
+                case .pointer(let tokens, let glob):
+                    guard let value = json().flatMap({ Self.resolve($0, tokens) }) else { return false }
+                    return glob.map { $0.matches(Self.text(of: value)) } ?? true
+                }
+            }
+        }
+        return evaluate(root)
+    }
+
+    /// A member's value as a filter compares it: strings as they are, anything else as JSON.
+    static func text(of value: JSONValue) -> String {
+        if case .string(let text) = value { return text }
+        return String(decoding: value.serialized(), as: UTF8.self)
+    }
+
+    static func resolve(_ value: JSONValue, _ tokens: [String]) -> JSONValue? {
+        var current = value
+        for token in tokens {
+            switch current {
+            case .object(let members):
+                guard let next = members.first(where: { $0.key == token })?.value else { return nil }
+                current = next
+            case .array(let items):
+                guard let index = Int(token), items.indices.contains(index) else { return nil }
+                current = items[index]
+            default:
+                return nil
+            }
+        }
+        return current
+    }
+
+    // MARK: Parsing
+
+    struct Token {
+        var text: String
+        var quoted: Bool
+        var column: Int
+    }
+
+    static func tokenize(_ text: String) throws(SyntaxError) -> [Token] {
+        var tokens: [Token] = []
+        let chars = Array(text)
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == " " || c == "\t" {
+                i += 1
+            } else if c == "(" || c == ")" || (c == "!" && (i + 1 == chars.count || chars[i + 1] != "=")) {
+                tokens.append(Token(text: String(c), quoted: false, column: i + 1))
+                i += 1
+            } else {
+                let start = i
+                var word = ""
+                var quoted = false
+                while i < chars.count, chars[i] != " ", chars[i] != "\t", chars[i] != "(", chars[i] != ")" {
+                    if chars[i] == "\"" {
+                        quoted = true
+                        i += 1
+                        while i < chars.count, chars[i] != "\"" {
+                            if chars[i] == "\\", i + 1 < chars.count { i += 1 }
+                            word.append(chars[i])
+                            i += 1
+                        }
+                        guard i < chars.count else { throw SyntaxError(column: start + 1, message: "a quote that is never closed") }
+                        i += 1
+                    } else {
+                        word.append(chars[i])
+                        i += 1
+                    }
+                }
+                tokens.append(Token(text: word, quoted: quoted, column: start + 1))
+            }
+        }
+        return tokens
+    }
+
+    struct Parser {
+        var tokens: [Token]
+        var index = 0
+        let end: Int
+
+        var peek: Token? { index < tokens.count ? tokens[index] : nil }
+
+        mutating func expression() throws(SyntaxError) -> Node {
+            var alternatives = [try conjunction()]
+            while let token = peek, !token.quoted, token.text.lowercased() == "or" {
+                index += 1
+                alternatives.append(try conjunction())
+            }
+            return alternatives.count == 1 ? alternatives[0] : .any(alternatives)
+        }
+
+        mutating func conjunction() throws(SyntaxError) -> Node {
+            var terms: [Node] = []
+            while let token = peek, token.quoted || (token.text != ")" && token.text.lowercased() != "or") {
+                if !token.quoted && token.text.lowercased() == "and" {
+                    index += 1
+                    continue
+                }
+                terms.append(try unary())
+            }
+            guard !terms.isEmpty else {
+                throw SyntaxError(column: peek?.column ?? end, message: peek == nil ? "a term is missing at the end" : "a term is missing before '\(peek!.text)'")
+            }
+            return terms.count == 1 ? terms[0] : .all(terms)
+        }
+
+        mutating func unary() throws(SyntaxError) -> Node {
+            guard let token = peek else { throw SyntaxError(column: end, message: "a term is missing at the end") }
+            index += 1
+            if !token.quoted && (token.text == "!" || token.text.lowercased() == "not") { return .not(try unary()) }
+            if !token.quoted && token.text == "(" {
+                let inner = try expression()
+                guard peek?.text == ")" else { throw SyntaxError(column: peek?.column ?? end, message: "'(' at column \(token.column) is never closed") }
+                index += 1
+                return inner
+            }
+            return .term(try Self.term(token))
+        }
+
+        static func term(_ token: Token) throws(SyntaxError) -> Term {
+            let text = token.text
+            if token.quoted && !text.contains(":") { return .contains(text) }
+            if text.hasPrefix("/") {
+                let (pointer, value) = split(text, at: "=")
+                return .pointer(JSONPointer.tokens(pointer), value.map { Glob($0) })
+            }
+            let (key, value) = split(text, at: ":")
+            guard let value else { return .contains(text) }
+            guard !value.isEmpty else { throw SyntaxError(column: token.column, message: "'\(key):' needs a value") }
+            switch key.lowercased() {
+            case "dir":
+                guard let dir = Direction(rawValue: value) else { throw SyntaxError(column: token.column, message: "dir is c2s or s2c, not '\(value)'") }
+                return .dir(dir)
+            case "kind":
+                guard let kind = CaptureRecord.Kind(rawValue: value), kind.isMessage else {
+                    throw SyntaxError(column: token.column, message: "kind is text or binary, not '\(value)'")
+                }
+                return .kind(kind)
+            case "conn": return .conn(Glob(value))
+            case "type": return .type(Glob(value))
+            case "id": return .id(Glob(value))
+            case "text": return .contains(value)
+            default:
+                throw SyntaxError(column: token.column, message: "unknown key '\(key)' (dir, kind, conn, type, id, text, or a /pointer)")
+            }
+        }
+
+        static func split(_ text: String, at separator: Character) -> (String, String?) {
+            guard let i = text.firstIndex(of: separator) else { return (text, nil) }
+            return (String(text[..<i]), String(text[text.index(after: i)...]))
+        }
+    }
+}
+
+/// A value with `*` for any run of characters.
+struct Glob: Sendable {
+    let parts: [Substring]
+
+    init(_ pattern: String) {
+        parts = pattern.split(separator: "*", omittingEmptySubsequences: false)
+    }
+
+    func matches(_ text: String) -> Bool {
+        guard parts.count > 1 else { return text == parts[0] }
+        var rest = Substring(text)
+        guard rest.hasPrefix(parts[0]) else { return false }
+        rest = rest.dropFirst(parts[0].count)
+        for part in parts.dropFirst().dropLast() where !part.isEmpty {
+            guard let range = rest.range(of: part) else { return false }
+            rest = rest[range.upperBound...]
+        }
+        return rest.hasSuffix(parts.last!)
+    }
+}

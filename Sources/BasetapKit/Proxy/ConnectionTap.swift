@@ -1,0 +1,205 @@
+import NIOCore
+
+/// Everything the proxy does with one connection's traffic besides relaying it: decoding (the same
+/// `ConnectionDecoder` as for pcap files), checking, the message log, and encoding the JSONL and
+/// pcap records. It runs on the connection's own event loop, beside the relay, so inspection uses
+/// every core; what it produces goes to the `SinkWriter` in one batch per read.
+///
+/// For directions under message-level control it also tells the relay where the units end (a
+/// message with the control frames inside it, or a control frame) and what each one was.
+final class ConnectionTap: DecodeSink {
+    struct Settings {
+        var check = CheckOptions()
+        var format = OutputFormat.text
+        var style = Style(enabled: false)
+        var logMessages = false
+        var logSecrets = false
+        var quiet = false
+        var record = false
+        var pcap = false
+        var limits = InflateLimits()
+        var maxFrameSize = FrameParser.defaultMaxFrameSize
+        var maxHeadSize = HTTPHeadReader.defaultMaxHeadSize
+    }
+
+    /// What a unit between two boundaries held: the relay decides on it.
+    struct Unit {
+        var end: Int
+        var message: CaptureRecord?
+        var controls: [CaptureRecord] = []
+        /// The first error-level violation found in it.
+        var error: Violation?
+        /// basetap's own message, not read from the sender.
+        var injected = false
+    }
+
+    let conn: Int
+    private let settings: Settings
+    private let writer: SinkWriter
+    private let decoder: ConnectionDecoder
+    private var checker: CaptureChecker!
+    private let formatter: ViolationFormatter
+    /// The client leg (client and basetap's listener) and the upstream leg (basetap and the server).
+    private var legs: [TCPPacketBuilder?] = [nil, nil]
+    private var batch = SinkWriter.Batch()
+    private var pending: [Unit] = [Unit(end: 0), Unit(end: 0)]
+    /// Set by the relay: directions whose units it wants, and records it writes itself when decided.
+    var gated = [false, false]
+    var onUnit: ((Direction, Unit) -> Void)?
+    private(set) var lastBoundary = [0, 0]
+    private(set) var fed = [0, 0]
+    private var finished = false
+
+    init(conn: Int, client: Endpoint, listener: Endpoint, settings: Settings, writer: SinkWriter) {
+        self.conn = conn
+        self.settings = settings
+        self.writer = writer
+        formatter = ViolationFormatter(format: settings.format, style: settings.style)
+        decoder = ConnectionDecoder(
+            conn: "c\(conn)", client: client, server: listener, limits: settings.limits, maxFrameSize: settings.maxFrameSize,
+            maxHeadSize: settings.maxHeadSize)
+        checker = CaptureChecker(options: settings.check) { [unowned self] violation in
+            if !settings.quiet { formatter.append(violation, into: &batch.output) }
+            batch.counts.violations[CheckSummary.RuleCount(id: violation.rule.id, severity: violation.severity), default: 0] += 1
+            if violation.severity == .error, let dir = violation.dir {
+                let side = dir == .c2s ? 0 : 1
+                if pending[side].error == nil { pending[side].error = violation }
+            }
+        }
+        decoder.onBoundary = { [unowned self] dir, offset in boundary(dir, offset) }
+        if settings.pcap {
+            legs[0] = TCPPacketBuilder(client: client, server: listener)
+            packets { legs[0]!.handshake() }
+        }
+    }
+
+    var isWebSocket: Bool { decoder.phase == .webSocket }
+    func isFollowing(_ dir: Direction) -> Bool { decoder.isFollowing(dir) }
+
+    /// The upstream is connected: the `open` record names it, and its leg begins in the pcap.
+    func connected(local: Endpoint, server: Endpoint) {
+        decoder.connected(to: server)
+        guard settings.pcap else { return }
+        legs[1] = TCPPacketBuilder(client: local, server: server)
+        packets { legs[1]!.handshake() }
+    }
+
+    /// Bytes read from one side, before they are relayed.
+    func read(_ dir: Direction, _ buffer: ByteBuffer) {
+        let side = dir == .c2s ? 0 : 1
+        fed[side] += buffer.readableBytes
+        batch.counts.bytes[side] += buffer.readableBytes
+        if settings.pcap { wire(dir == .c2s ? 0 : 1, dir, buffer) }
+        let wasHandshake = decoder.phase == .handshake
+        try? decoder.data(dir, buffer.readableBytesView, timestamp: CaptureTime.nanoseconds(), sink: self)
+        if wasHandshake && decoder.phase == .ignored { batch.counts.nonWebSocket += 1 }
+    }
+
+    /// Bytes written to one side (what a peer really got): the pcap's other leg.
+    func wrote(_ dir: Direction, _ buffer: ByteBuffer) {
+        guard settings.pcap else { return }
+        wire(dir == .c2s ? 1 : 0, dir, buffer)
+    }
+
+    private func wire(_ leg: Int, _ dir: Direction, _ buffer: ByteBuffer) {
+        guard legs[leg] != nil else { return }
+        let bytes = Array(buffer.readableBytesView)
+        packets { legs[leg]!.data(dir, bytes) }
+    }
+
+    private func packets(_ make: () -> [[UInt8]]) {
+        let timestamp = CaptureTime.nanoseconds()
+        for packet in make() {
+            batch.packets.append((packet, timestamp))
+            batch.packetBytes += packet.count
+        }
+    }
+
+    /// A record the relay decided on (a held message released, edited, dropped, or injected).
+    func recordDecided(_ record: CaptureRecord) {
+        write(record)
+    }
+
+    /// A message basetap itself sent (an injection) is checked like any other.
+    func checkInjected(_ record: CaptureRecord) {
+        try? checker.consume(record)
+    }
+
+    /// Hands what this read produced to the writer.
+    func flush() {
+        guard !batch.isEmpty else { return }
+        writer.submit(batch)
+        batch = SinkWriter.Batch()
+    }
+
+    /// The connection is over. `droppedBy`: the side whose TCP end came first, when no Close was seen.
+    func end(error: String?, droppedBy: Direction?) {
+        guard !finished else { return }
+        finished = true
+        for leg in 0..<2 where legs[leg] != nil {
+            packets { [legs[leg]!.fin(.c2s), legs[leg]!.fin(.s2c)] }
+        }
+        try? decoder.end(error: error, droppedBy: droppedBy, timestamp: CaptureTime.nanoseconds(), sink: self)
+        checker.finish()
+        flush()
+        writer.finished(check: checker.summary, decode: decoder.summary)
+    }
+
+    private func boundary(_ dir: Direction, _ offset: Int) {
+        let side = dir == .c2s ? 0 : 1
+        lastBoundary[side] = offset
+        guard gated[side] else { return }
+        var unit = pending[side]
+        pending[side] = Unit(end: offset)
+        unit.end = offset
+        onUnit?(dir, unit)
+    }
+
+    private func write(_ record: CaptureRecord) {
+        if settings.record {
+            record.appendJSONLine(into: &batch.records)
+            batch.recordCount += 1
+        }
+        if settings.logMessages && record.kind != .end && !settings.quiet {
+            batch.output.append(contentsOf: logLine(record).utf8)
+        }
+    }
+
+    /// A record as the message log shows it: the upgrade with its headers, a message abbreviated.
+    private func logLine(_ record: CaptureRecord) -> String {
+        let secrets = settings.logSecrets
+        let style = settings.style
+        if record.kind == .open {
+            let target = record.url.map { secrets ? $0 : SecretRedaction.target($0) } ?? ""
+            let headers = (record.headers ?? []).map { header in
+                "    \(header.name): \(secrets ? header.value : SecretRedaction.header(header.name, header.value))\n"
+            }
+            return style.dim("\(record.conn) open") + " GET \(target)\n" + headers.joined()
+        }
+        // Only the start of a message is shown; redacting a generous prefix of it keeps a huge message
+        // cheap without cutting a secret value at the edge of what is shown.
+        let body = record.kind.isMessage
+            ? (record.text.map { JSONReader.abbreviate(secrets ? $0 : SecretRedaction.json(String($0.prefix(1 << 16))), limit: 160) } ?? "\(record.payload.count) bytes")
+            : "\(record.code.map(String.init) ?? "")"
+        let mark = record.control.map { " [\($0.rawValue)]" } ?? ""
+        return style.dim("\(record.conn) \(record.dir?.rawValue ?? "") \(record.kind.rawValue)") + mark + " \(body)\n"
+    }
+
+    // MARK: DecodeSink
+
+    func record(_ record: CaptureRecord) throws {
+        if record.kind.isMessage { batch.counts.messages[record.dir == .c2s ? 0 : 1] += 1 }
+        try checker.consume(record)
+        if let dir = record.dir, gated[dir == .c2s ? 0 : 1] {
+            // Written when the relay has decided what became of it.
+            let side = dir == .c2s ? 0 : 1
+            if record.kind.isMessage { pending[side].message = record } else { pending[side].controls.append(record) }
+            return
+        }
+        write(record)
+    }
+
+    func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
+        try checker.reportWire(conn: conn, dir: dir, rule: rule, message: message, offset: offset)
+    }
+}

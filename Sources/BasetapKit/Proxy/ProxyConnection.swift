@@ -1,0 +1,414 @@
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// One client connection and, once its request head is read, its upstream: both channels live on
+/// the same event loop, and everything here runs on it. `ProxyConnectionState` decides what the
+/// connection does next; this class acts (connects, relays, closes) and feeds the `ConnectionTap`.
+///
+/// A direction is relayed byte for byte as it is read, until message-level control touches it
+/// (`--block`, a hold filter, an injection): from then on a `MessageGate` holds its bytes and lets
+/// them go a message at a time, each as it came unless it was dropped or edited.
+final class ProxyConnection {
+    let conn: Int
+    let client: Channel
+    private unowned let proxy: ProxyServer
+    private var state = ProxyConnectionState()
+    private(set) var tap: ConnectionTap?
+    private var upstream: Channel?
+    private var relays: [RelayHandler?] = [nil, nil]
+    private var gates: [MessageGate?] = [nil, nil]
+    private var halfClose = false
+    private var nextHold = 0
+    private var holdTimers: [Int: Scheduled<Void>] = [:]
+    /// Requests injected toward the server whose answers go to the injector, by id.
+    private var injectedRequests: [String: @Sendable (CaptureRecord) -> Void] = [:]
+    /// An error-level violation crossed the connection under `--block`: close once it is dropped.
+    private var blocked: Violation?
+
+    init(conn: Int, client: Channel, proxy: ProxyServer) {
+        self.conn = conn
+        self.client = client
+        self.proxy = proxy
+    }
+
+    private var loop: EventLoop { client.eventLoop }
+    private func side(_ dir: Direction) -> Int { dir == .c2s ? 0 : 1 }
+
+    // MARK: The head
+
+    /// From here on the client's plaintext is inspected, and its first request head decides the upstream.
+    func attach(route: ProxyTarget, rewriteHost: Bool) throws {
+        tap = ConnectionTap(
+            conn: conn, client: ProxyServer.endpoint(client.remoteAddress), listener: ProxyServer.endpoint(client.localAddress),
+            settings: proxy.tapSettings, writer: proxy.writer)
+        tap!.onUnit = { [unowned self] dir, unit in decide(dir, unit) }
+        let relay = RelayHandler(dir: .c2s, connection: self)
+        relays[0] = relay
+        try client.pipeline.syncOperations.addHandler(relay)
+        try client.pipeline.syncOperations.addHandler(UpgradeHandler(conn: conn, route: route, rewriteHost: rewriteHost, proxy: proxy, connection: self))
+    }
+
+    /// The request head is complete: reach the upstream on this event loop. Over TLS the relay
+    /// starts only after the handshake, so a bad certificate is a 502.
+    func headComplete(route: ProxyTarget, firstBytes: ByteBuffer) {
+        guard state.headComplete() == .connect else { return }
+        if let deadline = try? client.pipeline.syncOperations.handler(type: HeadDeadline.self) {
+            client.pipeline.syncOperations.removeHandler(deadline, promise: nil)
+        }
+        let handshake = loop.makePromise(of: Void.self)
+        let upstreamTLS = proxy.upstreamContext
+        ClientBootstrap(group: loop)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .connectTimeout(.seconds(10))
+            .channelInitializer { [proxy, conn] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if route.tls {
+                        let tls = try NIOSSLClientHandler(context: upstreamTLS, serverHostname: UpstreamTLS.serverName(route.host))
+                        try channel.pipeline.syncOperations.addHandler(tls)
+                        try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
+                    } else {
+                        handshake.succeed()
+                    }
+                    try proxy.addIdleTimeout(channel, conn: conn)
+                }
+            }
+            .connect(host: route.host, port: route.port)
+            .flatMapError { error in
+                handshake.fail(error)
+                return self.loop.makeFailedFuture(error)
+            }
+            .flatMap { upstream in
+                handshake.futureResult.map { upstream }.flatMapErrorThrowing { error in
+                    upstream.close(promise: nil)
+                    throw UpstreamTLSFailure(error: error)
+                }
+            }
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let upstream):
+                    connected(upstream, route: route, firstBytes: firstBytes)
+                case .failure(let error):
+                    let reason = (error as? UpstreamTLSFailure).map { "upstream \(route.authority): \(ConnectionErrorText.describe($0.error, dir: .s2c))" }
+                        ?? "upstream \(route.authority) unreachable: \(ConnectionErrorText.describe(error))"
+                    guard case .answer(let status, let text) = state.upstreamFailed(reason) else { return }
+                    proxy.note("c\(conn): \(text)")
+                    client.writeAndFlush(ProxyServer.httpError(status, text, allocator: client.allocator)).whenComplete { [client] _ in
+                        client.close(promise: nil)
+                    }
+                }
+            }
+    }
+
+    private func connected(_ upstream: Channel, route: ProxyTarget, firstBytes: ByteBuffer) {
+        guard state.upstreamConnected() == .startRelay, let tap else { return upstream.close(promise: nil) }
+        self.upstream = upstream
+        tap.connected(local: ProxyServer.endpoint(upstream.localAddress), server: ProxyServer.endpoint(upstream.remoteAddress))
+        let clientTLS = (try? client.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) != nil
+        // Over TLS a half-closed leg would only linger, so there an end of input closes both.
+        halfClose = !route.tls && !clientTLS
+        let relay = RelayHandler(dir: .s2c, connection: self)
+        relays[1] = relay
+        do {
+            try upstream.pipeline.syncOperations.addHandler(relay)
+        } catch {
+            client.close(promise: nil)
+            upstream.close(promise: nil)
+            return
+        }
+        upstream.closeFuture.whenComplete { [self] _ in inactive(.s2c) }
+        for dir in Direction.allCases where proxy.options.block || proxy.control.isHolding {
+            gate(dir)
+        }
+        relay.write(firstBytes)
+        tap.wrote(.c2s, firstBytes)
+        relay.flush()
+        client.setOption(.autoRead, value: true).whenComplete { [client] _ in client.read() }
+    }
+
+    // MARK: Relaying
+
+    /// Bytes read on `dir`'s side. True: pass them on in the pipeline (the request head's handler).
+    func read(_ dir: Direction, _ buffer: ByteBuffer) -> Bool {
+        guard let tap else { return true }
+        switch state.phase {
+        case .head, .connecting:
+            tap.read(dir, buffer)
+            return true
+        case .relaying, .closing:
+            break
+        case .closed:
+            return false
+        }
+        let s = side(dir)
+        if gates[s] == nil && proxy.control.isHolding { gate(dir) }
+        if gates[s] != nil {
+            gates[s]!.append(buffer)
+            tap.read(dir, buffer)
+            if !tap.isFollowing(dir) {
+                send(dir, gates[s]!.openUp())
+                gates[s] = nil
+                tap.gated[s] = false
+            } else {
+                send(dir, gates[s]!.drain())
+            }
+        } else {
+            tap.read(dir, buffer)
+            relays[1 - s]?.write(buffer)
+            tap.wrote(dir, buffer)
+        }
+        if let blocked {
+            self.blocked = nil
+            block(blocked)
+        }
+        return false
+    }
+
+    func readComplete(_ dir: Direction) {
+        relays[1 - side(dir)]?.flush()
+        tap?.flush()
+    }
+
+    func mayRead(_ dir: Direction) -> Bool {
+        guard state.phase == .relaying || state.phase == .closing else { return true }
+        guard relays[1 - side(dir)]?.isWritable ?? true else { return false }
+        if proxy.writer.isBacklogged {
+            let resume = NIOLoopBound(relays[side(dir)]!, eventLoop: loop)
+            if proxy.writer.whenBelowLowWater({ [loop] in loop.execute { resume.value.resumeReading() } }) { return false }
+        }
+        return true
+    }
+
+    /// The side that receives `dir` can take more.
+    func becameWritable(_ dir: Direction) {
+        relays[side(dir)]?.resumeReading()
+    }
+
+    func inputEnded(_ dir: Direction) {
+        switch state.inputEnded(dir, halfClose: halfClose) {
+        case .shutOutput(let receiver):
+            relays[side(receiver)]?.flush()
+            relays[side(receiver)]?.context?.close(mode: .output, promise: nil)
+        case .closeBoth:
+            closeChannels()
+        case .nothing:
+            break
+        }
+    }
+
+    func inactive(_ dir: Direction) {
+        switch state.channelInactive(dir) {
+        case .closeOther:
+            client.close(promise: nil)
+        case .finish:
+            upstream?.close(promise: nil)
+            finish()
+        case .nothing:
+            break
+        }
+    }
+
+    func failed(_ dir: Direction, _ text: String) {
+        state.failed(text)
+        if !proxy.options.quiet { proxy.note("c\(conn): \(text)") }
+    }
+
+    /// basetap ends the connection: `--idle-timeout`, `--block`, or the proxy stopping.
+    func close(failure: String?, code: UInt16?, reason: String = "") {
+        let action = state.basetapCloses(failure: failure, close: code.map { ($0, reason) }, webSocket: tap?.isWebSocket ?? false)
+        if action != .nothing, let failure, !proxy.options.quiet { proxy.note("c\(conn): \(failure)") }
+        switch action {
+        case .closeWith(let code, let reason):
+            let payload = [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8.prefix(120))
+            var generator = SystemRandomNumberGenerator()
+            let frames = [
+                FrameEncoder.encode(WebSocketFrame(opcode: 0x8, payload: payload)),
+                FrameEncoder.encode(WebSocketFrame(opcode: 0x8, maskKey: FrameEncoder.randomMask(using: &generator), payload: payload)),
+            ]
+            // The client gets the server's Close (unmasked), the server the client's (masked).
+            for (relay, bytes) in [(relays[0], frames[0]), (relays[1], frames[1])] {
+                guard let relay, let context = relay.context else { continue }
+                let channel = context.channel
+                channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).whenComplete { _ in
+                    channel.eventLoop.scheduleTask(in: .milliseconds(100)) { channel.close(promise: nil) }
+                }
+            }
+        case .closeNow:
+            closeChannels()
+        case .nothing:
+            break
+        }
+    }
+
+    private func closeChannels() {
+        client.close(promise: nil)
+        upstream?.close(promise: nil)
+    }
+
+    private func finish() {
+        for timer in holdTimers.values { timer.cancel() }
+        holdTimers.removeAll()
+        tap?.end(error: state.failure, droppedBy: state.droppedBy)
+        relays = [nil, nil]
+        proxy.closed(conn)
+    }
+
+    // MARK: Message-level control
+
+    /// From here on `dir` is relayed a unit at a time through a gate.
+    private func gate(_ dir: Direction) {
+        let s = side(dir)
+        guard gates[s] == nil, let tap else { return }
+        gates[s] = MessageGate(released: tap.fed[s], position: tap.lastBoundary[s], allocator: client.allocator)
+        tap.gated[s] = true
+    }
+
+    /// A unit of a gated direction is complete: what becomes of it.
+    private func decide(_ dir: Direction, _ unit: ConnectionTap.Unit) {
+        let s = side(dir)
+        var decision = MessageGate.Decision.forward
+        if proxy.options.block, let error = unit.error {
+            decision = .drop
+            if blocked == nil { blocked = error }
+        } else if let message = unit.message, dir == .s2c, let id = Self.id(of: message), let answer = injectedRequests[id] {
+            // The answer to a request basetap injected goes to whoever injected it, not to the client.
+            injectedRequests[id] = nil
+            answer(message)
+            decision = .drop
+        } else if let message = unit.message, proxy.control.shouldHold(message) {
+            nextHold += 1
+            let hold = nextHold
+            decision = .hold(hold)
+            let timeout = proxy.control.holdTimeout
+            holdTimers[hold] = loop.scheduleTask(in: timeout.after) { [self] in
+                holdTimers[hold] = nil
+                _ = settle(dir, hold, timeout.policy)
+            }
+            proxy.control.held(HeldMessage(conn: conn, hold: hold, record: message))
+        }
+        gates[s]?.add(unit, decision)
+    }
+
+    /// What a user decided for a held message. False when it was no longer held.
+    func settle(_ dir: Direction, _ hold: Int, _ release: Release) -> Bool {
+        let s = side(dir)
+        guard gates[s] != nil else { return false }
+        let decision: MessageGate.Decision
+        var edited: CaptureRecord?
+        switch release {
+        case .forward: decision = .forward
+        case .drop: decision = .drop
+        case .edit(let kind, let payload):
+            decision = .replace(frame(dir, kind: kind, payload))
+            edited = CaptureRecord(ts: CaptureTime.format(nanoseconds: CaptureTime.nanoseconds()), conn: "c\(conn)", dir: dir, kind: kind, payload: payload)
+            edited!.control = .edited
+        }
+        guard gates[s]!.settle(hold, decision, edited: edited) else { return false }
+        if let edited { tap?.checkInjected(edited) }
+        holdTimers.removeValue(forKey: hold)?.cancel()
+        send(dir, gates[s]!.drain())
+        relays[1 - s]?.flush()
+        tap?.flush()
+        proxy.control.settled(conn: conn, hold: hold)
+        return true
+    }
+
+    /// Holds still waiting, per direction.
+    func holds(_ dir: Direction) -> [Int] { gates[side(dir)]?.holds ?? [] }
+
+    /// A new message into the connection, between messages. `answer`: for a request toward the
+    /// server with an `id`, its answer goes there instead of to the client.
+    func inject(_ dir: Direction, kind: CaptureRecord.Kind, _ payload: [UInt8], answer: (@Sendable (CaptureRecord) -> Void)?) -> Bool {
+        guard state.phase == .relaying, tap?.isWebSocket == true else { return false }
+        var record = CaptureRecord(ts: CaptureTime.format(nanoseconds: CaptureTime.nanoseconds()), conn: "c\(conn)", dir: dir, kind: kind, payload: payload)
+        record.control = .injected
+        if let answer, dir == .c2s, let id = Self.id(of: record) {
+            injectedRequests[id] = answer
+            gate(.s2c)
+        }
+        gate(dir)
+        var unit = ConnectionTap.Unit(end: 0, message: record)
+        unit.injected = true
+        gates[side(dir)]!.inject(frame(dir, kind: kind, payload), unit)
+        tap?.checkInjected(record)
+        send(dir, gates[side(dir)]!.drain())
+        relays[1 - side(dir)]?.flush()
+        tap?.flush()
+        return true
+    }
+
+    /// Sends what a gate let go, and records each unit as what the receiver got.
+    private func send(_ dir: Direction, _ outputs: [MessageGate.Output]) {
+        guard let tap, !outputs.isEmpty else { return }
+        let receiver = relays[1 - side(dir)]
+        for output in outputs {
+            switch output {
+            case .original(let bytes, let entry):
+                receiver?.write(bytes)
+                tap.wrote(dir, bytes)
+                if let unit = entry.unit { record(unit, mark: nil) }
+            case .replaced(let entry):
+                guard let unit = entry.unit else { continue }
+                var bytes: [UInt8] = []
+                if case .replace(let frames) = entry.decision { bytes = frames }
+                if !unit.injected {
+                    // Control frames that were inside the message still reach the receiver.
+                    for control in unit.controls { bytes += frame(dir, kind: control.kind, control.kind == .close ? Self.closePayload(control) : control.payload) }
+                }
+                if !bytes.isEmpty {
+                    let buffer = client.allocator.buffer(bytes: bytes)
+                    receiver?.write(buffer)
+                    tap.wrote(dir, buffer)
+                }
+                if unit.injected {
+                    if let message = unit.message { tap.recordDecided(message) }
+                } else if case .replace = entry.decision {
+                    record(unit, mark: .replaced)
+                    if let edited = entry.edited { tap.recordDecided(edited) }
+                } else {
+                    record(unit, mark: .dropped)
+                }
+            }
+        }
+    }
+
+    private func record(_ unit: ConnectionTap.Unit, mark: CaptureRecord.ControlMark?) {
+        guard let tap else { return }
+        if var message = unit.message {
+            message.control = mark
+            tap.recordDecided(message)
+        }
+        for control in unit.controls { tap.recordDecided(control) }
+    }
+
+    private func block(_ violation: Violation) {
+        proxy.note("c\(conn): blocked with 1008 (\(violation.rule.id) at \(violation.pointer.isEmpty ? "\"\"" : violation.pointer))")
+        close(failure: "blocked by basetap: \(violation.rule.id)", code: 1008, reason: "basetap: \(violation.rule.id)")
+    }
+
+    /// A frame toward `dir`'s receiver: masked toward the server, as RFC 6455 wants of a client.
+    private func frame(_ dir: Direction, kind: CaptureRecord.Kind, _ payload: [UInt8]) -> [UInt8] {
+        let opcode: UInt8 = switch kind {
+        case .text: 0x1
+        case .binary: 0x2
+        case .close: 0x8
+        case .ping: 0x9
+        case .pong: 0xA
+        case .open, .end: 0x1
+        }
+        var generator = SystemRandomNumberGenerator()
+        let mask = dir == .c2s ? FrameEncoder.randomMask(using: &generator) : nil
+        return FrameEncoder.encode(WebSocketFrame(opcode: opcode, maskKey: mask, payload: payload))
+    }
+
+    private static func closePayload(_ record: CaptureRecord) -> [UInt8] {
+        guard let code = record.code else { return [] }
+        return [UInt8(code >> 8), UInt8(code & 0xFF)] + Array((record.reason ?? "").utf8)
+    }
+
+    static func id(of record: CaptureRecord) -> String? {
+        guard record.kind == .text, case .object(let members)? = try? JSONValue(parsing: record.payload) else { return nil }
+        guard case .string(let id)? = members.first(where: { $0.key == "id" })?.value else { return nil }
+        return id
+    }
+}
