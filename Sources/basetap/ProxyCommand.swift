@@ -18,6 +18,7 @@ struct Proxy: ParsableCommand {
               basetap proxy --forward --listen 127.0.0.1:8080 --record session.jsonl
               basetap proxy --listen 127.0.0.1:8080 --upstream ws://10.0.0.5:80 --record session.jsonl --pcap session.pcap
               basetap proxy --upstream ws://localhost:9000 --format jsonl --quiet > violations.jsonl
+              basetap proxy --upstream ws://localhost:9000 --intercept 'dir:c2s type:chat.send' 
             """
     )
 
@@ -77,8 +78,13 @@ struct Proxy: ParsableCommand {
     @Option(help: ArgumentHelp("Serve Prometheus metrics (connections, messages, bytes, violations by rule, queue depth) on this address.", valueName: "host:port"))
     var metrics: String?
 
-    @Flag(help: "Close a connection with 1008 (naming the rule) when an error-level violation crosses it. The message that broke the rule has already been relayed.")
+    @Flag(help: "Close a connection with 1008 (naming the rule) when an error-level violation crosses it. The message that broke the rule is not relayed: with --block, each message is checked before it goes on.")
     var block = false
+
+    @Option(help: ArgumentHelp(
+        "Hold messages that match this filter until you say on the terminal: forward (Enter), edit in $EDITOR, or drop. Filters: dir:c2s type:chat.* id:m1* conn:c3 kind:text /pointer=value words; side by side all must match, 'or', 'not', parentheses.",
+        valueName: "filter"))
+    var intercept: String?
 
     @Option(help: ArgumentHelp("Seconds a client has to send its request head; slower ones get 408 (slowloris).", valueName: "seconds"))
     var headerTimeout = 10
@@ -122,7 +128,14 @@ struct Proxy: ParsableCommand {
         guard ["stop", "continue"].contains(onRecordError) else { throw BasetapError.usage("--on-record-error must be 'stop' or 'continue', not '\(onRecordError)'") }
         options.stopOnRecordError = onRecordError == "stop"
         options.metrics = try metrics.map { try ProxyTarget(hostPort: $0, defaultPort: nil, flag: "--metrics") }
+        let filter: MessageFilter?
+        do {
+            filter = try intercept.map { try MessageFilter($0) }
+        } catch {
+            throw BasetapError.usage("--intercept '\(intercept!)': \(error)")
+        }
         let proxy = try ProxyServer(options: options)
+        if let filter { TerminalIntercept(proxy: proxy, filter: filter).start() }
         let stop = DispatchSemaphore(value: 0)
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {

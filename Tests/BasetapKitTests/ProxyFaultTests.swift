@@ -10,6 +10,21 @@ import Testing
         readToEnd(fd, seconds: seconds).text
     }
 
+    /// Reads until `text` has arrived, the peer closes, or `seconds` pass.
+    static func readUntil(_ fd: Int32, _ text: String, seconds: Double = 20) -> String {
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = Date().addingTimeInterval(seconds)
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline && received.firstRange(of: Array(text.utf8)) == nil {
+            let n = read(fd, &buffer, buffer.count)
+            if n == 0 { break }
+            if n > 0 { received += buffer[0..<n] }
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
     /// Reads until the peer closes or `seconds` pass; `endOfInput` tells the first (a read of 0) from the second.
     static func readToEnd(_ fd: Int32, seconds: Double) -> (text: String, endOfInput: Bool) {
         var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1e6))

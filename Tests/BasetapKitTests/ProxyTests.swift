@@ -7,6 +7,8 @@ import Testing
 final class Peer: @unchecked Sendable {
     let process = Process()
     private let pipe = Pipe()
+    /// The peer's standard input: `type` writes lines to it.
+    private let input = Pipe()
     private let lock = NSLock()
     private var printedData = Data()
     private var ended = false
@@ -18,6 +20,7 @@ final class Peer: @unchecked Sendable {
         process.arguments = arguments
         process.standardOutput = pipe
         process.standardError = pipe
+        process.standardInput = input
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard let self else { return }
@@ -35,6 +38,11 @@ final class Peer: @unchecked Sendable {
     static func unblocked(_ executable: String, _ arguments: [String]) throws -> Peer {
         let exec = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])"
         return try Peer(PcapFixtures.python, ["-c", exec, executable] + arguments)
+    }
+
+    /// A line on the peer's standard input, as a user would type it.
+    func type(_ line: String) {
+        input.fileHandleForWriting.write(Data((line + "\n").utf8))
     }
 
     /// Everything the peer printed so far.
@@ -400,6 +408,9 @@ func freePort() -> Int {
         let idle = records.first { $0.kind == .open && $0.url == "/idle" }?.conn
         #expect(records.first { $0.kind == .end && $0.conn == idle }?.error?.contains("without traffic") == true)
         #expect(records.contains { $0.kind == .close && $0.dir == .s2c && $0.code == 1008 }, "the server answered basetap's Close 1008")
+        // The message that broke the rule never reached the server: it was checked before it went on.
+        #expect(records.first { $0.dir == .c2s && $0.text?.contains("@Alice") == true }?.control == .dropped)
+        #expect(!records.contains { $0.dir == .s2c && $0.text?.contains("\"m2\"") == true }, "no answer to it")
     }
 
     @Test func theMessageLogHidesCredentialsUnlessAskedAndTheRecordingKeepsThem() throws {

@@ -28,6 +28,8 @@ final class ConnectionDecoder {
     /// Close frames seen, per direction: with none at all, a connection that ends was dropped.
     private var closed: [Bool] = [false, false]
     private(set) var opened = false
+    /// permessage-deflate as the upgrade negotiated it.
+    private(set) var deflate: DeflateParameters?
     private(set) var ended = false
     var summary = DecodeSummary()
     /// Bytes given to `data` so far, per direction, and where in them the frames begin.
@@ -146,7 +148,7 @@ final class ConnectionDecoder {
                                    message: "Sec-WebSocket-Accept is \(answered.map { "'\($0)'" } ?? "missing"), not '\(expected)' for the client's key", offset: 0)
             }
         }
-        let deflate = DeflateParameters.negotiated(record.extensions)
+        deflate = DeflateParameters.negotiated(record.extensions)
         parsers = [FrameParser(maxFrameSize: maxFrameSize), FrameParser(maxFrameSize: maxFrameSize)]
         assemblers = [
             MessageAssembler(direction: .c2s, deflate: deflate, limits: limits),

@@ -74,6 +74,16 @@ final class ConnectionTap: DecodeSink {
     }
 
     var isWebSocket: Bool { decoder.phase == .webSocket }
+    var deflate: DeflateParameters? { decoder.deflate }
+    /// What each receiver has inflated lately (with permessage-deflate and context takeover): a
+    /// compressor that must take over a direction starts from it.
+    private(set) var windows = [InflatedWindow(), InflatedWindow()]
+
+    /// A compressed message reached its receiver: it is in the receiver's window now.
+    func delivered(_ message: CaptureRecord) {
+        guard let dir = message.dir, let deflate, !deflate.noContextTakeover(dir), message.frames?.first.map({ $0.rsv & 4 != 0 }) == true else { return }
+        windows[dir == .c2s ? 0 : 1].append(message.payload)
+    }
     func isFollowing(_ dir: Direction) -> Bool { decoder.isFollowing(dir) }
 
     /// The upstream is connected: the `open` record names it, and its leg begins in the pcap.
@@ -196,6 +206,7 @@ final class ConnectionTap: DecodeSink {
             if record.kind.isMessage { pending[side].message = record } else { pending[side].controls.append(record) }
             return
         }
+        if record.kind.isMessage { delivered(record) }
         write(record)
     }
 

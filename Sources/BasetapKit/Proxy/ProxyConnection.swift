@@ -18,6 +18,9 @@ final class ProxyConnection {
     private var upstream: Channel?
     private var relays: [RelayHandler?] = [nil, nil]
     private var gates: [MessageGate?] = [nil, nil]
+    /// Set once a compressed message of a direction was dropped or replaced: the receiver's window
+    /// then differs from the sender's, and basetap compresses every later message itself.
+    private var deflaters: [MessageDeflater?] = [nil, nil]
     private var halfClose = false
     private var nextHold = 0
     private var holdTimers: [Int: Scheduled<Void>] = [:]
@@ -344,16 +347,31 @@ final class ProxyConnection {
         for output in outputs {
             switch output {
             case .original(let bytes, let entry):
+                if let deflater = deflaters[side(dir)], let unit = entry.unit, let message = unit.message, Self.isCompressed(message) {
+                    var frames = frame(dir, kind: message.kind, deflater.compress(message.payload), compressed: true)
+                    for control in unit.controls { frames += frame(dir, kind: control.kind, Self.payload(of: control)) }
+                    let buffer = client.allocator.buffer(bytes: frames)
+                    receiver?.write(buffer)
+                    tap.wrote(dir, buffer)
+                    tap.delivered(message)
+                    record(unit, mark: reencodedMarked[side(dir)] ? nil : .reencoded)
+                    reencodedMarked[side(dir)] = true
+                    continue
+                }
                 receiver?.write(bytes)
                 tap.wrote(dir, bytes)
-                if let unit = entry.unit { record(unit, mark: nil) }
+                if let unit = entry.unit {
+                    if let message = unit.message { tap.delivered(message) }
+                    record(unit, mark: nil)
+                }
             case .replaced(let entry):
                 guard let unit = entry.unit else { continue }
                 var bytes: [UInt8] = []
                 if case .replace(let frames) = entry.decision { bytes = frames }
                 if !unit.injected {
                     // Control frames that were inside the message still reach the receiver.
-                    for control in unit.controls { bytes += frame(dir, kind: control.kind, control.kind == .close ? Self.closePayload(control) : control.payload) }
+                    for control in unit.controls { bytes += frame(dir, kind: control.kind, Self.payload(of: control)) }
+                    if let message = unit.message, Self.isCompressed(message) { takeOverCompression(dir) }
                 }
                 if !bytes.isEmpty {
                     let buffer = client.allocator.buffer(bytes: bytes)
@@ -372,6 +390,22 @@ final class ProxyConnection {
         }
     }
 
+    private var reencodedMarked = [false, false]
+
+    /// The receiver never inflated a message the sender compressed: from here on basetap compresses
+    /// this direction itself, from the receiver's window (unless every message starts afresh).
+    private func takeOverCompression(_ dir: Direction) {
+        let s = side(dir)
+        guard deflaters[s] == nil, let tap, let deflate = tap.deflate, !deflate.noContextTakeover(dir) else { return }
+        deflaters[s] = MessageDeflater(
+            windowBits: dir == .c2s ? deflate.clientMaxWindowBits : deflate.serverMaxWindowBits, noContextTakeover: false,
+            window: Array(tap.windows[s].recent))
+    }
+
+    private static func isCompressed(_ message: CaptureRecord) -> Bool {
+        message.frames?.first.map { $0.rsv & 4 != 0 } ?? false
+    }
+
     private func record(_ unit: ConnectionTap.Unit, mark: CaptureRecord.ControlMark?) {
         guard let tap else { return }
         if var message = unit.message {
@@ -387,7 +421,7 @@ final class ProxyConnection {
     }
 
     /// A frame toward `dir`'s receiver: masked toward the server, as RFC 6455 wants of a client.
-    private func frame(_ dir: Direction, kind: CaptureRecord.Kind, _ payload: [UInt8]) -> [UInt8] {
+    private func frame(_ dir: Direction, kind: CaptureRecord.Kind, _ payload: [UInt8], compressed: Bool = false) -> [UInt8] {
         let opcode: UInt8 = switch kind {
         case .text: 0x1
         case .binary: 0x2
@@ -398,12 +432,14 @@ final class ProxyConnection {
         }
         var generator = SystemRandomNumberGenerator()
         let mask = dir == .c2s ? FrameEncoder.randomMask(using: &generator) : nil
-        return FrameEncoder.encode(WebSocketFrame(opcode: opcode, maskKey: mask, payload: payload))
+        return FrameEncoder.encode(WebSocketFrame(rsv: compressed ? 4 : 0, opcode: opcode, maskKey: mask, payload: payload))
     }
 
-    private static func closePayload(_ record: CaptureRecord) -> [UInt8] {
-        guard let code = record.code else { return [] }
-        return [UInt8(code >> 8), UInt8(code & 0xFF)] + Array((record.reason ?? "").utf8)
+    /// A control frame's payload as it was sent (a Close record keeps its code and reason apart).
+    private static func payload(of control: CaptureRecord) -> [UInt8] {
+        guard control.kind == .close else { return control.payload }
+        guard let code = control.code else { return [] }
+        return [UInt8(code >> 8), UInt8(code & 0xFF)] + Array((control.reason ?? "").utf8)
     }
 
     static func id(of record: CaptureRecord) -> String? {

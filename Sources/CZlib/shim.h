@@ -1,0 +1,9 @@
+#ifndef BASETAP_CZLIB_SHIM_H
+#define BASETAP_CZLIB_SHIM_H
+#include <zlib.h>
+
+// deflateInit2 is a macro; Swift sees only functions.
+static inline int basetap_deflate_init(z_stream *stream, int level, int window_bits) {
+    return deflateInit2(stream, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
+}
+#endif
