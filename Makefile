@@ -54,6 +54,7 @@ $(WSBENCH): Benchmarks/native/wsbench.c
 	cc -O2 -Wall -o $@ $< -lpthread
 
 bench: release venv $(WSBENCH)
+	@dpkg -s haproxy >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -qq haproxy >/dev/null || echo "haproxy could not be installed; the proxy benchmark runs without it"; }
 	@$(VENV)/bin/pip install -q mitmproxy==11.0.2 || echo "mitmproxy could not be installed; the proxy benchmark runs without it"
 	@sh Benchmarks/run.sh $(RELEASE_BIN) $(VENV)/bin/python $(WSBENCH)
 

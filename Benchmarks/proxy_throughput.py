@@ -1,22 +1,27 @@
 #!/usr/bin/env python3
-"""Proxy throughput and latency: direct, through basetap (checking on), through mitmproxy; one run.
+"""Proxy throughput, latency and memory with native peers, every baseline in the same run.
 
-Usage: proxy_throughput.py BASETAP [--seconds S] [--connections N]
+usage: proxy_throughput.py BASETAP WSBENCH [--seconds S]
 
-An asyncio `websockets` echo server on loopback; a load client with N connections sends 1 KiB and
-64 KiB text BaseMessages (32 in flight per connection) for S seconds each way, and measures
-messages/s, MB/s and p50/p99 round-trip latency; peak RSS of the proxy is read from /proc.
-mitmproxy runs as `mitmdump --mode reverse:http://HOST:PORT` when it is installed in the venv.
+The load client and the echo server are `wsbench` (C, epoll): Python peers are slower than the
+proxy and would measure themselves. This script only starts processes and prints the table.
+
+For 1 KiB and 64 KiB text BaseMessages (8 connections, 16 in flight each): direct to the echo
+server; through haproxy in `mode tcp` (a plain byte relay, the practical limit for a relay on this
+machine); through basetap with checking on; basetap recording JSONL and pcap as well; and through
+mitmproxy (`mitmdump --mode reverse:...`, when it is installed in the venv). Then the added p99
+latency over haproxy's at 10 000 messages/s offered, basetap's resident memory after 2 GiB
+relayed, and after a flood of 5 000 000 empty continuation frames in one message.
 """
-import argparse
-import asyncio
-import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+
+CONNECTIONS, INFLIGHT = 8, 16
 
 
 def free_port():
@@ -25,117 +30,132 @@ def free_port():
         return s.getsockname()[1]
 
 
-def echo_server(port):
-    code = ("import asyncio, signal\n"
-            "from websockets.asyncio.server import serve\n"
-            "async def echo(ws):\n"
-            "    async for m in ws:\n"
-            "        await ws.send(m)\n"
-            "async def main():\n"
-            "    async with serve(echo, '127.0.0.1', %d, compression=None, max_size=None):\n"
-            "        print('listening', flush=True)\n"
-            "        await asyncio.Future()\n"
-            "asyncio.run(main())\n" % port)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    proc.stdout.readline()
-    return proc
+def wait_port(port, process, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("a peer exited before listening on %d" % port)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("nothing listens on %d" % port)
 
 
-async def load(port, size, seconds, connections, window=16):
-    """Each connection keeps `window` messages in flight: one new send per answer received."""
-    from websockets.asyncio.client import connect
-    body = json.dumps({"id": "0", "type": "chat.send", "from": "@bench@example.org", "to": "#room:example.org",
-                       "payload": {"text": "x" * max(0, size - 110)}})
-    latencies = []
-    done = [0]
-
-    async def one(n):
-        async with connect("ws://127.0.0.1:%d/bench" % port, compression=None, max_size=None,
-                           ping_interval=None) as ws:
-            sent = []
-            for _ in range(window):
-                sent.append(time.perf_counter())
-                await ws.send(body)
-            deadline = time.perf_counter() + seconds
-            while sent:
-                await ws.recv()
-                latencies.append(time.perf_counter() - sent.pop(0))
-                done[0] += 1
-                if time.perf_counter() < deadline:
-                    sent.append(time.perf_counter())
-                    await ws.send(body)
-
-    start = time.perf_counter()
-    try:
-        await asyncio.wait_for(asyncio.gather(*(one(n) for n in range(connections))), seconds + 20)
-    except (asyncio.TimeoutError, OSError, Exception) as error:  # a stalled or failing proxy is a result too
-        return None, repr(error)
-    elapsed = time.perf_counter() - start
-    latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0
-    return (done[0] / elapsed, done[0] * len(body) / elapsed / 1e6, pick(0.5), pick(0.99)), None
+def memory(pid):
+    """(resident now, peak) in MB, from /proc."""
+    values = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0]) / 1024
+    return values.get("VmRSS", 0), values.get("VmHWM", 0)
 
 
-def peak_rss(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0
+def load(wsbench, port, seconds, size, rate=None):
+    args = [wsbench, "load", str(port), str(seconds), str(CONNECTIONS), str(INFLIGHT), str(size)] + ([str(rate)] if rate else [])
+    out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
+    if out.returncode != 0:
+        return None
+    return dict((k, float(v)) for k, v in (part.split("=") for part in out.stdout.split()))
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("basetap")
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--connections", type=int, default=8)
-    args = parser.parse_args()
-    upstream = free_port()
-    server = echo_server(upstream)
-    rows = []
+    basetap, wsbench = sys.argv[1], sys.argv[2]
+    seconds = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 3.0
+    work = tempfile.mkdtemp(prefix="basetap-bench-")
+    echo_port = free_port()
+    echo = subprocess.Popen([wsbench, "echo", str(echo_port)], stdout=subprocess.DEVNULL)
+    started = [echo]
     try:
-        targets = [("direct", upstream, None)]
-        bport = free_port()
-        basetap = subprocess.Popen([args.basetap, "proxy", "--listen", "127.0.0.1:%d" % bport,
-                                    "--upstream", "ws://127.0.0.1:%d" % upstream, "--quiet"],
-                                   stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        targets.append(("basetap proxy", bport, basetap))
+        wait_port(echo_port, echo)
+        targets = [("direct", echo_port, None)]
+        haproxy = shutil.which("haproxy")
+        if haproxy:
+            port = free_port()
+            config = os.path.join(work, "haproxy.cfg")
+            with open(config, "w") as f:
+                f.write("global\n  maxconn 4096\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n"
+                        "frontend relay\n  bind 127.0.0.1:%d\n  default_backend echo\nbackend echo\n  server echo 127.0.0.1:%d\n" % (port, echo_port))
+            process = subprocess.Popen([haproxy, "-f", config, "-db"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            started.append(process)
+            wait_port(port, process)
+            targets.append(("haproxy (mode tcp)", port, process))
+        for name, extra in [("basetap, checking", []),
+                            ("basetap, checking + JSONL + pcap", ["--record", os.path.join(work, "s.jsonl"), "--pcap", os.path.join(work, "s.pcap")])]:
+            port = free_port()
+            process = subprocess.Popen([basetap, "proxy", "--listen", "127.0.0.1:%d" % port, "--upstream", "ws://127.0.0.1:%d" % echo_port,
+                                        "--quiet"] + extra, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            started.append(process)
+            wait_port(port, process)
+            targets.append((name, port, process))
         mitmdump = shutil.which("mitmdump", path=os.path.dirname(sys.executable))
-        mitm = None
         if mitmdump:
-            mport = free_port()
-            mitm = subprocess.Popen([mitmdump, "--mode", "reverse:http://127.0.0.1:%d" % upstream, "-p", str(mport), "-q"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            targets.append(("mitmproxy", mport, mitm))
-        time.sleep(2)
+            port = free_port()
+            process = subprocess.Popen([mitmdump, "--mode", "reverse:http://127.0.0.1:%d" % echo_port, "-p", str(port), "-q"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            started.append(process)
+            wait_port(port, process, seconds=60)
+            targets.append(("mitmproxy", port, process))
+
         for size in (1024, 65536):
-            for name, port, proc in targets:
-                result, failure = asyncio.run(load(port, size, args.seconds, args.connections))
+            print("%d-byte messages, %d connections x %d in flight, %.0f s each:" % (size, CONNECTIONS, INFLIGHT, seconds))
+            results = {}
+            for name, port, process in targets:
+                result = load(wsbench, port, seconds, size)
                 if result is None:
-                    print("%6d B  %-14s failed: %s" % (size, name, failure[:120]), flush=True)
-                    rows.append((size, name, 0, 0, 0, 0, 0))
+                    print("  %-34s failed" % name)
                     continue
-                rate, mbps, p50, p99 = result
-                rss = peak_rss(proc.pid) if proc else 0
-                rows.append((size, name, rate, mbps, p50, p99, rss))
-                print("%6d B  %-14s %9.0f msg/s  %7.1f MB/s  p50 %6.2f ms  p99 %7.2f ms  %s"
-                      % (size, name, rate, mbps, p50, p99, "peak RSS %.0f MB" % rss if proc else ""), flush=True)
-        for size in (1024, 65536):
-            by = {r[1]: r for r in rows if r[0] == size}
-            line = "%6d B: basetap relays %.0f%% of direct" % (size, 100 * by["basetap proxy"][2] / max(by["direct"][2], 1e-9))
-            if "mitmproxy" in by:
-                line += ", %.1fx mitmproxy" % (by["basetap proxy"][2] / max(by["mitmproxy"][2], 1e-9))
-            print(line)
+                results[name] = result
+                rss = " peak RSS %4.0f MB" % memory(process.pid)[1] if process else ""
+                print("  %-34s %9.0f msg/s %7.1f MB/s  p50 %6.0f us  p99 %6.0f us%s" % (
+                    name, result["messages/s"], result["MB/s"], result["p50_us"], result["p99_us"], rss))
+            mine = results.get("basetap, checking")
+            if mine:
+                ratios = ["%.2fx %s" % (mine["messages/s"] / results[other]["messages/s"], other)
+                          for other in ("direct", "haproxy (mode tcp)", "mitmproxy") if other in results]
+                print("  basetap with checking: " + ", ".join(ratios))
+            print()
+
+        print("latency at 10 000 messages/s offered (1 KiB):")
+        fixed = {}
+        for name, port, _ in targets:
+            if name in ("direct", "haproxy (mode tcp)", "basetap, checking"):
+                fixed[name] = load(wsbench, port, seconds, 1024, rate=10000)
+                if fixed[name]:
+                    print("  %-34s p50 %6.0f us  p99 %6.0f us" % (name, fixed[name]["p50_us"], fixed[name]["p99_us"]))
+        if fixed.get("haproxy (mode tcp)") and fixed.get("basetap, checking"):
+            print("  basetap adds %.0f us at p99 over haproxy (target: <= 200)" % (fixed["basetap, checking"]["p99_us"] - fixed["haproxy (mode tcp)"]["p99_us"]))
+        print()
+
+        basetap_process = dict((name, process) for name, _, process in targets)["basetap, checking"]
+        basetap_port = dict((name, port) for name, port, _ in targets)["basetap, checking"]
+        relayed_mb = 0.0
+        while relayed_mb < 2048:
+            result = load(wsbench, basetap_port, 4, 65536)
+            if not result:
+                break
+            relayed_mb += result["MB/s"] * 4 * 2
+        now, peak = memory(basetap_process.pid)
+        print("memory after %.1f GiB relayed (both ways): RSS %.0f MB, peak %.0f MB (target: < 64 MiB)" % (relayed_mb / 1024, now, peak))
+        flood = subprocess.run([wsbench, "flood", str(basetap_port), "5000000"], capture_output=True, text=True, timeout=600)
+        now, peak = memory(basetap_process.pid)
+        print("after one message of 5 000 000 empty fragments (%s): RSS %.0f MB, peak %.0f MB (target: < 100 MB)" % (flood.stdout.strip(), now, peak))
         if not mitmdump:
             print("(mitmproxy not installed in the venv: pip install mitmproxy==11.0.2 to compare)")
+        if not haproxy:
+            print("(haproxy not installed: apt-get install haproxy to compare with a plain relay)")
     finally:
-        for _, _, proc in targets[1:]:
-            proc.terminate()
-            proc.wait()
-        server.terminate()
+        for process in started:
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ echo
 echo "== decode throughput (issue: 10x tshark, flat memory)"
 "$PYTHON" "$(dirname "$0")/decode_throughput.py" "$BASETAP"
 echo
-echo "== proxy throughput (issue: >= 90% of direct, >= 50x mitmproxy)"
-"$PYTHON" "$(dirname "$0")/proxy_throughput.py" "$BASETAP"
+echo "== proxy throughput (issue: >= 0.9x haproxy at 1 KiB and 64 KiB, >= 100x mitmproxy, <= 200 us added p99)"
+"$PYTHON" "$(dirname "$0")/proxy_throughput.py" "$BASETAP" "$WSBENCH"
 echo
 echo "== replay throughput (issue: >= 50 000 messages/s sent with --pace fast)"
 "$PYTHON" "$(dirname "$0")/replay_throughput.py" "$BASETAP"

@@ -7,6 +7,14 @@
  *   wsbench sessions PORT SECONDS WORKERS FILE
  *       WORKERS threads, each opening one connection per session for SECONDS: the upgrade, every
  *       line of FILE sent as a text message, every answer read, a Close. Prints messages/s.
+ *   wsbench load PORT SECONDS CONNECTIONS INFLIGHT SIZE [RATE]
+ *       CONNECTIONS connections from one epoll thread, each keeping INFLIGHT text BaseMessages of
+ *       SIZE bytes outstanding against an echo server (or, with RATE, sending RATE messages/s in
+ *       all, for latency at a fixed offered load). Prints messages/s, MB/s (one way) and the p50
+ *       and p99 round-trip latency in microseconds on one line.
+ *   wsbench flood PORT FRAGMENTS
+ *       One connection: a text frame without FIN, FRAGMENTS empty continuation frames, the final
+ *       frame, then a whole message; waits for both echoes. Prints the seconds it took.
  *
  * Plain sockets, no library: the SHA-1 of the accept key is computed here.
  */
@@ -373,10 +381,200 @@ static int run_sessions(int port, double seconds, int workers, const char *file)
     return 0;
 }
 
+/* ---- load client ---- */
+
+typedef struct {
+    int fd;
+    int upgraded;
+    buffer in;
+    double *sent_at; /* ring of send times, answers come back in order */
+    size_t ring, head, tail;
+    long long next_id;
+} load_connection;
+
+static unsigned char *message_template;
+static size_t message_size;
+
+/* A text BaseMessage of exactly message_size bytes: {"id":"<n>","type":"bench.echo","payload":{"text":"xxx"}} */
+static size_t build_message(unsigned char *out, long long id) {
+    char prefix[96];
+    int pl = snprintf(prefix, sizeof prefix, "{\"id\":\"m%lld\",\"type\":\"bench.echo\",\"payload\":{\"text\":\"", id);
+    const char *suffix = "\"}}";
+    size_t fill = message_size > (size_t)pl + 3 ? message_size - (size_t)pl - 3 : 0;
+    size_t len = (size_t)pl + fill + 3;
+    size_t h = put_header(out, 0x81, len, 1);
+    memset(out + h, 0, 4);
+    memcpy(out + h + 4, prefix, (size_t)pl);
+    memcpy(out + h + 4 + pl, message_template, fill);
+    memcpy(out + h + 4 + pl + fill, suffix, 3);
+    return h + 4 + len;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int send_one(load_connection *c, unsigned char *frame) {
+    size_t n = build_message(frame, c->next_id++);
+    if (write_all(c->fd, frame, n)) return -1;
+    c->sent_at[c->tail % c->ring] = now();
+    c->tail++;
+    return 0;
+}
+
+static int run_load(int port, double seconds, int count, int inflight, size_t size, double rate) {
+    message_size = size;
+    message_template = malloc(size + 1);
+    memset(message_template, 'x', size);
+    unsigned char *frame = malloc(size + 64), chunk[262144];
+    load_connection *conns = calloc((size_t)count, sizeof *conns);
+    int ep = epoll_create1(0), one = 1;
+    for (int i = 0; i < count; i++) {
+        load_connection *c = &conns[i];
+        c->fd = socket(AF_INET, SOCK_STREAM, 0);
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if (connect(c->fd, (struct sockaddr *)&address, sizeof address)) {
+            perror("wsbench load: connect");
+            return 2;
+        }
+        char head[256];
+        int hl = snprintf(head, sizeof head, "GET /bench HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", port);
+        write_all(c->fd, (unsigned char *)head, (size_t)hl);
+        c->ring = (size_t)(rate > 0 ? 65536 : inflight + 1);
+        c->sent_at = calloc(c->ring, sizeof(double));
+        c->next_id = (long long)i << 40;
+        struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
+        epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e);
+    }
+    size_t samples_cap = 1 << 22, samples = 0;
+    double *latency = malloc(samples_cap * sizeof(double));
+    long long answered = 0;
+    int upgraded = 0;
+    double started = 0, end = 0, next_send = 0, interval = rate > 0 ? 1.0 / rate : 0;
+    int turn = 0;
+    struct epoll_event events[256];
+    for (;;) {
+        double t = now();
+        if (upgraded == count && started == 0) {
+            started = t;
+            end = t + seconds;
+            next_send = t;
+            if (rate <= 0)
+                for (int i = 0; i < count; i++)
+                    for (int k = 0; k < inflight; k++) send_one(&conns[i], frame);
+        }
+        if (started > 0 && t >= end) break;
+        if (started > 0 && rate > 0) {
+            while (next_send <= t) {
+                send_one(&conns[turn++ % count], frame);
+                next_send += interval;
+            }
+        }
+        /* At a fixed rate, sleep until the next send is due (whole milliseconds: what is due is sent in a burst). */
+        int wait_ms = started > 0 && rate > 0 ? (next_send - now() > 0.001 ? (int)((next_send - now()) * 1000) : 1) : 100;
+        int ready = epoll_wait(ep, events, 256, wait_ms);
+        for (int i = 0; i < ready; i++) {
+            load_connection *c = events[i].data.ptr;
+            ssize_t r = read(c->fd, chunk, sizeof chunk);
+            if (r <= 0) {
+                fprintf(stderr, "wsbench load: a connection ended early\n");
+                return 2;
+            }
+            append(&c->in, chunk, (size_t)r);
+            if (!c->upgraded) {
+                unsigned char *e = memmem(c->in.data + c->in.start, c->in.len - c->in.start, "\r\n\r\n", 4);
+                if (!e) continue;
+                c->in.start = (size_t)(e + 4 - c->in.data);
+                c->upgraded = 1;
+                upgraded++;
+            }
+            double arrived = now();
+            for (;;) {
+                uint64_t len;
+                size_t header = frame_header(c->in.data + c->in.start, c->in.len - c->in.start, &len);
+                if (!header || c->in.len - c->in.start < header + len) break;
+                c->in.start += header + (size_t)len;
+                if (c->head < c->tail) {
+                    if (samples < samples_cap) latency[samples++] = arrived - c->sent_at[c->head % c->ring];
+                    c->head++;
+                }
+                if (started > 0 && arrived < end) {
+                    answered++;
+                    if (rate <= 0) send_one(c, frame);
+                }
+            }
+            if (c->in.start == c->in.len) c->in.start = c->in.len = 0;
+        }
+    }
+    double elapsed = now() - started;
+    qsort(latency, samples, sizeof(double), cmp_double);
+    double p50 = samples ? latency[samples / 2] : 0, p99 = samples ? latency[(size_t)(samples * 0.99)] : 0;
+    printf("messages/s=%.0f MB/s=%.1f p50_us=%.0f p99_us=%.0f\n", answered / elapsed, answered * (double)size / elapsed / 1e6, p50 * 1e6, p99 * 1e6);
+    return 0;
+}
+
+static int run_flood(int port, long fragments) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(fd, (struct sockaddr *)&address, sizeof address)) {
+        perror("wsbench flood: connect");
+        return 2;
+    }
+    double started = now();
+    const char *head = "GET /flood HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    write_all(fd, (const unsigned char *)head, strlen(head));
+    unsigned char first[] = {0x01, 0x81, 0, 0, 0, 0, 'x'};
+    write_all(fd, first, sizeof first);
+    enum { batch = 65536 };
+    static unsigned char empties[batch * 6];
+    for (int i = 0; i < batch; i++) {
+        unsigned char *e = empties + i * 6;
+        e[0] = 0x00; e[1] = 0x80; e[2] = e[3] = e[4] = e[5] = 0;
+    }
+    for (long sent = 0; sent < fragments; sent += batch) {
+        long n = fragments - sent < batch ? fragments - sent : batch;
+        if (write_all(fd, empties, (size_t)n * 6)) return 2;
+    }
+    unsigned char last[] = {0x80, 0x81, 0, 0, 0, 0, 'y', 0x81, 0x82, 0, 0, 0, 0, 'o', 'k'};
+    write_all(fd, last, sizeof last);
+    unsigned char chunk[65536];
+    buffer in = {0};
+    int echoes = 0, upgraded = 0;
+    while (echoes < 2) {
+        ssize_t r = read(fd, chunk, sizeof chunk);
+        if (r <= 0) break;
+        append(&in, chunk, (size_t)r);
+        if (!upgraded) {
+            unsigned char *e = memmem(in.data, in.len, "\r\n\r\n", 4);
+            if (!e) continue;
+            in.start = (size_t)(e + 4 - in.data);
+            upgraded = 1;
+        }
+        for (;;) {
+            uint64_t len;
+            size_t header = frame_header(in.data + in.start, in.len - in.start, &len);
+            if (!header || in.len - in.start < header + len) break;
+            if (in.data[in.start] & 0x80) echoes++;
+            in.start += header + (size_t)len;
+        }
+    }
+    printf("%.2f s, %d of 2 echoes\n", now() - started, echoes);
+    close(fd);
+    return echoes == 2 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     if (argc == 3 && !strcmp(argv[1], "echo")) return echo(atoi(argv[2]));
     if (argc == 6 && !strcmp(argv[1], "sessions")) return run_sessions(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), argv[5]);
-    fprintf(stderr, "usage: wsbench echo PORT | wsbench sessions PORT SECONDS WORKERS FILE\n");
+    if ((argc == 7 || argc == 8) && !strcmp(argv[1], "load"))
+        return run_load(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), atoi(argv[5]), (size_t)atol(argv[6]), argc == 8 ? atof(argv[7]) : 0);
+    if (argc == 4 && !strcmp(argv[1], "flood")) return run_flood(atoi(argv[2]), atol(argv[3]));
+    fprintf(stderr, "usage: wsbench echo PORT | wsbench sessions PORT SECONDS WORKERS FILE\n"
+                    "       wsbench load PORT SECONDS CONNECTIONS INFLIGHT SIZE [RATE] | wsbench flood PORT FRAGMENTS\n");
     return 2;
 }

@@ -34,6 +34,9 @@ enum UTF8Scan {
         var i = 0
         let end = p.count
         while i < end {
+            // Protocol text is nearly all ASCII: eight bytes at a time while no high bit is set.
+            while i + 8 <= end && p.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
+            guard i < end else { break }
             if p[i] < 0x80 { i += 1; continue }
             guard let n = sequenceLength(p, at: i, end: end) else { return i }
             i += n

@@ -93,10 +93,7 @@ public struct FrameParser: Sendable {
                 guard available >= header.headerLength + header.length else { return nil }
                 let start = readIndex + header.headerLength
                 var payload = Array(buffer[start..<start + header.length])
-                if let m = header.mask {
-                    let key = [m.0, m.1, m.2, m.3]
-                    for k in payload.indices { payload[k] ^= key[k & 3] }
-                }
+                if let m = header.mask { Self.unmask(&payload, m) }
                 let total = header.headerLength + header.length
                 readIndex += total
                 streamOffset += total
@@ -106,6 +103,25 @@ public struct FrameParser: Sendable {
                     offset: header.offset)
                 frame.wireLength = total
                 return frame
+            }
+        }
+    }
+
+    /// XORs the masking key over the payload, eight bytes at a time (the key repeats every four).
+    static func unmask(_ payload: inout [UInt8], _ m: (UInt8, UInt8, UInt8, UInt8)) {
+        let key32 = UInt32(m.0) | UInt32(m.1) << 8 | UInt32(m.2) << 16 | UInt32(m.3) << 24
+        let key64 = UInt64(key32) | UInt64(key32) << 32
+        let key = [m.0, m.1, m.2, m.3]
+        payload.withUnsafeMutableBytes { bytes in
+            var k = 0
+            while k + 8 <= bytes.count {
+                let word = bytes.loadUnaligned(fromByteOffset: k, as: UInt64.self) ^ key64.littleEndian
+                bytes.storeBytes(of: word, toByteOffset: k, as: UInt64.self)
+                k += 8
+            }
+            while k < bytes.count {
+                bytes[k] ^= key[k & 3]
+                k += 1
             }
         }
     }

@@ -90,7 +90,9 @@ public struct MessageAssembler {
     }
 
     private mutating func appendFragment(_ frame: WebSocketFrame, _ events: inout [Event]) {
-        fragments.append(contentsOf: frame.payload)
+        // A message in one frame (the usual case) is its frame's payload: no copy through `fragments`.
+        let whole = frame.fin && fragmentFrames.isEmpty && frame.payload.count <= maxMessageSize
+        if !whole { fragments.append(contentsOf: frame.payload) }
         fragmentFrames.append(frame.info)
         let tooMany = fragmentFrames.count > maxFragments
         if fragments.count > maxMessageSize || tooMany {
@@ -104,11 +106,11 @@ public struct MessageAssembler {
             return
         }
         guard frame.fin, let opcode = fragmentOpcode else { return }
-        var payload = fragments
+        var payload = whole ? frame.payload : fragments
         let kind: CaptureRecord.Kind = opcode == 0x1 ? .text : .binary
         if fragmentCompressed, let inflater {
             do {
-                payload = try inflater.inflate(fragments)
+                payload = try inflater.inflate(payload)
             } catch {
                 let (rule, why): (Rule, String) = switch error {
                 case .tooLarge(let limit): (.wsInflateLimit, "inflates to more than \(limit) bytes")
@@ -116,7 +118,7 @@ public struct MessageAssembler {
                 case .corrupt: (.wsInflateError, "is not valid deflate data")
                 case .broken: (.wsInflateError, "cannot be inflated after an earlier inflate failure in this direction")
                 }
-                events.append(.violation(rule, message: "compressed \(kind.rawValue) message of \(fragments.count) bytes \(why)", offset: fragmentOffset))
+                events.append(.violation(rule, message: "compressed \(kind.rawValue) message of \(whole ? frame.payload.count : fragments.count) bytes \(why)", offset: fragmentOffset))
                 fragmentOpcode = nil
                 return
             }
