@@ -128,40 +128,14 @@ struct Proxy: ParsableCommand {
         guard ["stop", "continue"].contains(onRecordError) else { throw BasetapError.usage("--on-record-error must be 'stop' or 'continue', not '\(onRecordError)'") }
         options.stopOnRecordError = onRecordError == "stop"
         options.metrics = try metrics.map { try ProxyTarget(hostPort: $0, defaultPort: nil, flag: "--metrics") }
-        let filter: MessageFilter?
+        var run = ProxyRun(options: options)
         do {
-            filter = try intercept.map { try MessageFilter($0) }
+            run.intercept = try intercept.map { try MessageFilter($0) }
         } catch {
             throw BasetapError.usage("--intercept '\(intercept!)': \(error)")
         }
-        let proxy = try ProxyServer(options: options)
-        if let filter { TerminalIntercept(proxy: proxy, filter: filter).start() }
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        proxy.onFatal = { _ in stop.signal() }
-        let address = try proxy.start()
-        let listening = ProxyTarget(host: options.listen.host, port: address.port ?? options.listen.port, tls: options.listenerTLS != nil)
-        switch options.mode {
-        case .reverse(let upstream):
-            FileHandle.standardError.write(Data("basetap: proxying \(listening.url) to \(upstream.url) (Ctrl-C to stop)\n".utf8))
-        case .forward:
-            FileHandle.standardError.write(Data("basetap: forward proxy on http://\(listening.authority) (Ctrl-C to stop)\n".utf8))
-        }
-        stop.wait()
-        let (summary, decoded, recordError) = proxy.stop()
-        let text = ViolationFormatter(format: .text, style: Style.auto(for: .standardError)).summary(summary)
-        var lines = "basetap: stopped after \(ViolationFormatter.count(proxy.connectionsAccepted, "connection")) (\(decoded.webSocketConnections) WebSocket)"
-        if let record { lines += "; \(proxy.recordsWritten) records written to \(record)" }
-        FileHandle.standardError.write(Data((lines + "\n" + text).utf8))
-        if let recordError { throw BasetapError.input(place: record ?? pcap ?? "recording", message: recordError) }
-        if summary.fails(at: failOn) { throw ExitCode(1) }
+        let outcome = try run.run()
+        if outcome.check.fails(at: failOn) { throw ExitCode(1) }
     }
 
     private func mode(listen: ProxyTarget) throws -> ProxyServer.Mode {

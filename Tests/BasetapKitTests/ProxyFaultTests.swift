@@ -39,6 +39,25 @@ import Testing
         return (String(decoding: received, as: UTF8.self), n == 0)
     }
 
+    /// A plain HTTP request is relayed as it is, but not without a word: a server can die of one.
+    @Test func aRequestThatIsNotAnUpgradeIsRelayedLoggedAndCounted() throws {
+        let proxyPort = freePort()
+        let (listener, upstreamPort) = Self.scriptedUpstream { fd in
+            _ = Self.readHead(fd)
+            Self.send(fd, Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".utf8))
+        }
+        defer { close(listener) }
+        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: upstreamPort)
+        let fd = connectLoopback(proxyPort)
+        Self.send(fd, Array("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        let answer = Self.readAll(fd, seconds: 5)
+        close(fd)
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK") && answer.hasSuffix("ok"))
+        try proxy.waitFor("c1: not a WebSocket upgrade; relayed as it is, not inspected")
+        let log = proxy.stop(SIGINT)
+        #expect(log.contains("stopped after 1 connection (0 WebSocket, 1 not WebSocket)"), "\(log)")
+    }
+
     @Test func aSlowlorisClientGets408() throws {
         let (serverPort, proxyPort) = (freePort(), freePort())
         let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--header-timeout", "1"])

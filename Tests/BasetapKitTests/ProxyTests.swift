@@ -300,7 +300,7 @@ func freePort() -> Int {
         let server = try Self.sampleServer(port: serverPort, deflate: false)
         defer { _ = server.stop() }
         let record = directory.appendingPathComponent("many.jsonl").path
-        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--record", record, "--quiet"])
+        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--record", record, "--log-messages"])
         let script = """
             import asyncio, json, sys
             from websockets.asyncio.client import connect
@@ -317,9 +317,17 @@ func freePort() -> Int {
         let clients = try Peer(PcapFixtures.python, ["-c", script])
         let clientOutput = clients.finish()
         #expect(clients.process.terminationStatus == 0, "\(clientOutput)")
-        Thread.sleep(forTimeInterval: 0.5)
         let log = proxy.stop(SIGINT)
         #expect(log.contains("stopped after 200 connections (200 WebSocket)"), "\(log)")
+        // Connections on every event loop log at once; one writer keeps every line whole.
+        let lines = log.split(separator: "\n", omittingEmptySubsequences: false)
+        let messageLines = lines.filter { $0.wholeMatch(of: /c\d+ (c2s|s2c) text \{"id": "\d+-\d", .*/) != nil }
+        #expect(messageLines.count == 2000, "every message logged once, whole")
+        let garbled = lines.filter { line in
+            !(line.isEmpty || line.hasPrefix("basetap: ") || line.hasPrefix("    ") || line.hasPrefix("Checked ") || line.hasPrefix("  ")
+                || line.wholeMatch(of: /c\d+ (open GET \/c\d+|(c2s|s2c) (text \{.*|close \d+))/) != nil)
+        }
+        #expect(garbled.isEmpty, "\(garbled.prefix(5))")
         let records = try JSONLCaptureReader(path: record).readAll()
         #expect(records.filter(\.kind.isMessage).count == 2000)
         #expect(Set(records.map(\.conn)).count == 200)

@@ -102,7 +102,14 @@ final class ConnectionTap: DecodeSink {
         if settings.pcap { wire(dir == .c2s ? 0 : 1, dir, buffer) }
         let wasHandshake = decoder.phase == .handshake
         try? decoder.data(dir, buffer.readableBytesView, timestamp: CaptureTime.nanoseconds(), sink: self)
-        if wasHandshake && decoder.phase == .ignored { batch.counts.nonWebSocket += 1 }
+        if wasHandshake && decoder.phase == .ignored {
+            // A server can die of a request it did not expect; the user should know one went by.
+            batch.counts.nonWebSocket += 1
+            if !settings.quiet {
+                let what = decoder.summary.tlsStreams > 0 ? "TLS, but this listener speaks plain ws" : "not a WebSocket upgrade"
+                batch.messages += Array("basetap: c\(conn): \(what); relayed as it is, not inspected\n".utf8)
+            }
+        }
     }
 
     /// Bytes written to one side (what a peer really got): the pcap's other leg.

@@ -1,0 +1,61 @@
+import Foundation
+
+/// `basetap proxy` from start to summary: listens, says where it proxies, optionally holds messages
+/// on the terminal (`--intercept`), relays until SIGINT or SIGTERM (or a recording that cannot be
+/// written), then closes connections, writes out the recordings and prints the summary.
+/// The command line only parses arguments into it.
+public struct ProxyRun {
+    public var options: ProxyServer.Options
+    public var intercept: MessageFilter?
+    public var messages: OutputFile
+
+    public init(options: ProxyServer.Options, messages: OutputFile = .standardError) {
+        self.options = options
+        self.messages = messages
+    }
+
+    public struct Outcome {
+        public var check: CheckSummary
+        public var decode: DecodeSummary
+        public var connections: Int
+        public var recordsWritten: Int
+    }
+
+    /// Runs until a signal; throws for a recording that failed (exit 2), returns the summaries.
+    public func run() throws -> Outcome {
+        let proxy = try ProxyServer(options: options, messages: messages)
+        if let intercept { TerminalIntercept(proxy: proxy, filter: intercept).start() }
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        defer { for source in sources { source.cancel() } }
+        proxy.onFatal = { _ in stop.signal() }
+        let address = try proxy.start()
+        let listening = ProxyTarget(host: options.listen.host, port: address.port ?? options.listen.port, tls: options.listenerTLS != nil)
+        switch options.mode {
+        case .reverse(let upstream):
+            try? messages.write("basetap: proxying \(listening.url) to \(upstream.url) (Ctrl-C to stop)\n")
+        case .forward:
+            try? messages.write("basetap: forward proxy on http://\(listening.authority) (Ctrl-C to stop)\n")
+        }
+        try? messages.flush()
+        stop.wait()
+        let (check, decode, recordError) = proxy.stop()
+        let outcome = Outcome(check: check, decode: decode, connections: proxy.connectionsAccepted, recordsWritten: proxy.recordsWritten)
+        var line = "basetap: stopped after \(ViolationFormatter.count(outcome.connections, "connection")) (\(decode.webSocketConnections) WebSocket"
+        let other = decode.otherStreams + decode.tlsStreams
+        line += other > 0 ? ", \(other) not WebSocket)" : ")"
+        if let record = options.record { line += "; \(outcome.recordsWritten) records written to \(record)" }
+        let summary = ViolationFormatter(format: .text, style: Style.auto(for: messages)).summary(check)
+        try? messages.write(line + "\n" + summary)
+        try? messages.flush()
+        if let recordError { throw BasetapError.input(place: options.record ?? options.pcap ?? "recording", message: recordError) }
+        return outcome
+    }
+}
