@@ -59,6 +59,8 @@ let package = Package(
             dependencies: [
                 "BasetapKit",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],
             resources: [.copy("Resources")]

@@ -131,6 +131,26 @@ static size_t frame_header(const unsigned char *p, size_t n, uint64_t *length) {
     return header;
 }
 
+/* Moves past the 101 answer's head once it has all arrived; 0 while it is incomplete. */
+static int past_head(buffer *in, int *upgraded) {
+    if (*upgraded) return 1;
+    unsigned char *end = memmem(in->data + in->start, in->len - in->start, "\r\n\r\n", 4);
+    if (!end) return 0;
+    in->start = (size_t)(end + 4 - in->data);
+    *upgraded = 1;
+    return 1;
+}
+
+/* Moves past the next complete frame, giving its first byte; 0 when none is complete yet. */
+static int next_frame(buffer *in, unsigned char *first) {
+    uint64_t len;
+    size_t header = frame_header(in->data + in->start, in->len - in->start, &len);
+    if (!header || in->len - in->start < header + len) return 0;
+    *first = in->data[in->start];
+    in->start += header + (size_t)len;
+    return 1;
+}
+
 static size_t put_header(unsigned char *out, unsigned char first, uint64_t len, int masked) {
     size_t n = 0;
     out[n++] = first;
@@ -327,19 +347,8 @@ static void *sessions(void *arg) {
             ssize_t r = read(fd, chunk, sizeof chunk);
             if (r <= 0) break;
             append(&in, chunk, (size_t)r);
-            if (!upgraded) {
-                unsigned char *end = memmem(in.data + in.start, in.len - in.start, "\r\n\r\n", 4);
-                if (!end) continue;
-                in.start = (size_t)(end + 4 - in.data);
-                upgraded = 1;
-            }
-            for (;;) {
-                uint64_t len;
-                size_t header = frame_header(in.data + in.start, in.len - in.start, &len);
-                if (!header || in.len - in.start < header + len) break;
-                in.start += header + (size_t)len;
-                answered++;
-            }
+            if (!past_head(&in, &upgraded)) continue;
+            for (unsigned char first; next_frame(&in, &first);) answered++;
         }
         unsigned char close_frame[8] = {0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8};
         write_all(fd, close_frame, sizeof close_frame);
@@ -485,18 +494,11 @@ static int run_load(int port, double seconds, int count, int inflight, size_t si
             }
             append(&c->in, chunk, (size_t)r);
             if (!c->upgraded) {
-                unsigned char *e = memmem(c->in.data + c->in.start, c->in.len - c->in.start, "\r\n\r\n", 4);
-                if (!e) continue;
-                c->in.start = (size_t)(e + 4 - c->in.data);
-                c->upgraded = 1;
+                if (!past_head(&c->in, &c->upgraded)) continue;
                 upgraded++;
             }
             double arrived = now();
-            for (;;) {
-                uint64_t len;
-                size_t header = frame_header(c->in.data + c->in.start, c->in.len - c->in.start, &len);
-                if (!header || c->in.len - c->in.start < header + len) break;
-                c->in.start += header + (size_t)len;
+            for (unsigned char first; next_frame(&c->in, &first);) {
                 if (c->head < c->tail) {
                     if (samples < samples_cap) latency[samples++] = arrived - c->sent_at[c->head % c->ring];
                     c->head++;
@@ -548,19 +550,8 @@ static int run_flood(int port, long fragments) {
         ssize_t r = read(fd, chunk, sizeof chunk);
         if (r <= 0) break;
         append(&in, chunk, (size_t)r);
-        if (!upgraded) {
-            unsigned char *e = memmem(in.data, in.len, "\r\n\r\n", 4);
-            if (!e) continue;
-            in.start = (size_t)(e + 4 - in.data);
-            upgraded = 1;
-        }
-        for (;;) {
-            uint64_t len;
-            size_t header = frame_header(in.data + in.start, in.len - in.start, &len);
-            if (!header || in.len - in.start < header + len) break;
-            if (in.data[in.start] & 0x80) echoes++;
-            in.start += header + (size_t)len;
-        }
+        if (!past_head(&in, &upgraded)) continue;
+        for (unsigned char first; next_frame(&in, &first);) echoes += first >> 7;
     }
     printf("%.2f s, %d of 2 echoes\n", now() - started, echoes);
     close(fd);
