@@ -40,7 +40,7 @@ import Testing
         #expect(error("dir:up") == "at column 1: dir is c2s or s2c, not 'up'")
         #expect(error("type:a (id:b") == "at column 13: '(' at column 8 is never closed")
         #expect(error("id:a or") == "at column 8: a term is missing at the end")
-        #expect(error("colour:red") == "at column 1: unknown key 'colour' (dir, kind, conn, type, id, text, or a /pointer)")
+        #expect(error("colour:red") == "at column 1: unknown key 'colour' (dir, kind, conn, type, id, rule, severity, text, or a /pointer)")
         #expect(error("\"open") == "at column 1: a quote that is never closed")
         #expect(error("id:a )") == "at column 6: unexpected ')'")
     }
@@ -51,5 +51,33 @@ import Testing
         #expect(try !MessageFilter("type:*").matches(binary))
         #expect(try !MessageFilter("/id").matches(message(.c2s, "{not json")))
         #expect(try MessageFilter("json").matches(message(.c2s, "{not json")), "words are searched in the text")
+    }
+
+    @Test func comparisonsRegexRulesAndSeverities() throws {
+        let record = message(.c2s, chat)
+        let violation = Violation(conn: "c1", dir: .c2s, index: 0, rule: .idSyntax, pointer: "/to", message: "bad")
+        for filter in ["/payload/n == 3", "/payload/n==3", "/payload/n > 2", "/payload/n >2", "/payload/n < 3.5", "/to != #random",
+                       "/payload/text ~ /hel+o/", "/payload/text~/^hello/", "/payload/text ~ /(hello|bye) there/", "rule:id.*", "severity:error", "rule:id.syntax /to=#gen*"] {
+            #expect(try MessageFilter(filter).matches(record, violations: [violation]), "\(filter)")
+        }
+        for filter in ["/payload/n > 3", "/payload/n < 3", "/to != #general", "/payload/text ~ /^there/", "/to > 1", "rule:json.*", "severity:warning"] {
+            #expect(try !MessageFilter(filter).matches(record, violations: [violation]), "\(filter)")
+        }
+        #expect(try !MessageFilter("rule:*").matches(record), "no violations, no rule")
+    }
+
+    @Test func comparisonErrorsNameTheColumn() {
+        func error(_ text: String) -> String {
+            do {
+                _ = try MessageFilter(text)
+                return "no error"
+            } catch {
+                return error.description
+            }
+        }
+        #expect(error("/n > five") == "at column 6: '>' compares numbers, not 'five'")
+        #expect(error("/t ~ /(/") == "at column 6: '(' is not a regular expression")
+        #expect(error("/n ==") == "at column 6: '==' needs a value after it")
+        #expect(error("severity:fatal") == "at column 1: severity is error or warning, not 'fatal'")
     }
 }

@@ -4,12 +4,16 @@
 ///
 ///     dir:c2s type:chat.*            a client message whose type starts with "chat."
 ///     conn:c3 or id:m1*              connection c3, or an id beginning "m1"
-///     /to=#general not kind:binary   the member at a JSON pointer equals a value
+///     /to == #general not kind:binary   the member at a JSON pointer equals a value
+///     /payload/n > 5                 compares numbers (also <, !=)
+///     /payload/text ~ /hel+o/        matches a regular expression
 ///     /error                         the pointer exists
+///     rule:id.* severity:error       the message broke a rule (of that severity)
 ///     hello                          the payload contains "hello"
 ///
-/// Keys: `dir` (c2s, s2c), `kind` (text, binary), `conn`, `type`, `id`, `text` (contains). Values
-/// match exactly, with `*` for any run of characters; quote them ("a b") to include spaces.
+/// Keys: `dir` (c2s, s2c), `kind` (text, binary), `conn`, `type`, `id`, `rule`, `severity`, `text`
+/// (contains). Values match exactly, with `*` for any run of characters; quote them ("a b") to
+/// include spaces. `/pointer=value` is `/pointer == value`.
 public struct MessageFilter: Sendable, CustomStringConvertible {
     indirect enum Node: Sendable {
         case all([Node])
@@ -25,7 +29,17 @@ public struct MessageFilter: Sendable, CustomStringConvertible {
         case type(Glob)
         case id(Glob)
         case contains(String)
-        case pointer([String], Glob?)
+        case rule(Glob)
+        case severity(Severity)
+        case pointer([String], Comparison?)
+    }
+
+    enum Comparison: Sendable {
+        case equal(Glob)
+        case notEqual(Glob)
+        case less(Double)
+        case greater(Double)
+        case matches(String)
     }
 
     public let description: String
@@ -44,8 +58,9 @@ public struct MessageFilter: Sendable, CustomStringConvertible {
         if let extra = parser.peek { throw SyntaxError(column: extra.column, message: "unexpected '\(extra.text)'") }
     }
 
-    /// What the filter sees of a message: its record, and its envelope parsed at most once.
-    public func matches(_ record: CaptureRecord) -> Bool {
+    /// What the filter sees of a message: its record, the violations found on it, and its envelope
+    /// parsed at most once.
+    public func matches(_ record: CaptureRecord, violations: [Violation] = []) -> Bool {
         var parsed: JSONValue??
         func json() -> JSONValue? {
             if parsed == nil { parsed = .some(record.kind == .text ? try? JSONValue(parsing: record.payload) : nil) }
@@ -68,9 +83,19 @@ public struct MessageFilter: Sendable, CustomStringConvertible {
                 case .type(let glob): return member("type").map(glob.matches) ?? false
                 case .id(let glob): return member("id").map(glob.matches) ?? false
                 case .contains(let needle): return record.text?.contains(needle) ?? false
-                case .pointer(let tokens, let glob):
+                case .rule(let glob): return violations.contains { glob.matches($0.rule.id) }
+                case .severity(let severity): return violations.contains { $0.severity == severity }
+                case .pointer(let tokens, let comparison):
                     guard let value = json().flatMap({ Self.resolve($0, tokens) }) else { return false }
-                    return glob.map { $0.matches(Self.text(of: value)) } ?? true
+                    guard let comparison else { return true }
+                    let text = Self.text(of: value)
+                    switch comparison {
+                    case .equal(let glob): return glob.matches(text)
+                    case .notEqual(let glob): return !glob.matches(text)
+                    case .less(let limit): return Double(text).map { $0 < limit } ?? false
+                    case .greater(let limit): return Double(text).map { $0 > limit } ?? false
+                    case .matches(let pattern): return (try? Regex(pattern)).map { text.contains($0) } ?? false
+                    }
                 }
             }
         }
@@ -124,7 +149,20 @@ public struct MessageFilter: Sendable, CustomStringConvertible {
                 var word = ""
                 var quoted = false
                 while i < chars.count, chars[i] != " ", chars[i] != "\t", chars[i] != "(", chars[i] != ")" {
-                    if chars[i] == "\"" {
+                    let afterMatch = word.hasSuffix("~") || (word.isEmpty && tokens.last?.text.hasSuffix("~") == true)
+                    if chars[i] == "/" && afterMatch {
+                        // A regular expression, /…/, is one value whatever it holds (parentheses, spaces).
+                        word.append("/")
+                        i += 1
+                        while i < chars.count, chars[i] != "/" {
+                            if chars[i] == "\\", i + 1 < chars.count, chars[i + 1] == "/" { i += 1 }
+                            word.append(chars[i])
+                            i += 1
+                        }
+                        guard i < chars.count else { throw SyntaxError(column: start + 1, message: "a regular expression that is never closed with '/'") }
+                        word.append("/")
+                        i += 1
+                    } else if chars[i] == "\"" {
                         quoted = true
                         i += 1
                         while i < chars.count, chars[i] != "\"" {
@@ -186,16 +224,62 @@ public struct MessageFilter: Sendable, CustomStringConvertible {
                 index += 1
                 return inner
             }
+            if !token.quoted && token.text.hasPrefix("/") { return .term(try pointer(token)) }
             return .term(try Self.term(token))
+        }
+
+        static let operators = ["==", "!=", "=", "<", ">", "~"]
+
+        /// `/a/b`, `/a/b == v` (or `/a/b=v`), `/a/b != v`, `/a/b < 5`, `/a/b > 5`, `/a/b ~ /regex/`.
+        mutating func pointer(_ token: Token) throws(SyntaxError) -> Term {
+            var text = token.text
+            var op: String?
+            var value: Token?
+            if let found = Self.operators.compactMap({ o in text.range(of: o).map { (o, $0) } }).min(by: { $0.1.lowerBound < $1.1.lowerBound }) {
+                op = found.0
+                let rest = String(text[found.1.upperBound...])
+                text = String(text[..<found.1.lowerBound])
+                if !rest.isEmpty { value = Token(text: rest, quoted: false, column: token.column + text.count + found.0.count) }
+            } else if let next = peek, !next.quoted, Self.operators.contains(next.text) {
+                op = next.text
+                index += 1
+            } else if let next = peek, !next.quoted, let o = Self.operators.first(where: { next.text.hasPrefix($0) }) {
+                // The operator written against its value: `/n >5`.
+                op = o
+                index += 1
+                value = Token(text: String(next.text.dropFirst(o.count)), quoted: false, column: next.column + o.count)
+            }
+            let tokens = JSONPointer.tokens(text)
+            guard let op else { return .pointer(tokens, nil) }
+            if value == nil {
+                guard let next = peek, next.text != ")" || next.quoted else {
+                    throw SyntaxError(column: peek?.column ?? end, message: "'\(op)' needs a value after it")
+                }
+                value = next
+                index += 1
+            }
+            let v = value!
+            switch op {
+            case "==", "=": return .pointer(tokens, .equal(Glob(v.text)))
+            case "!=": return .pointer(tokens, .notEqual(Glob(v.text)))
+            case "<", ">":
+                guard let number = Double(v.text) else { throw SyntaxError(column: v.column, message: "'\(op)' compares numbers, not '\(v.text)'") }
+                return .pointer(tokens, op == "<" ? .less(number) : .greater(number))
+            default:
+                var pattern = v.text
+                if pattern.count >= 2 && pattern.hasPrefix("/") && pattern.hasSuffix("/") { pattern = String(pattern.dropFirst().dropLast()) }
+                do {
+                    _ = try Regex(pattern)
+                } catch {
+                    throw SyntaxError(column: v.column, message: "'\(pattern)' is not a regular expression")
+                }
+                return .pointer(tokens, .matches(pattern))
+            }
         }
 
         static func term(_ token: Token) throws(SyntaxError) -> Term {
             let text = token.text
             if token.quoted && !text.contains(":") { return .contains(text) }
-            if text.hasPrefix("/") {
-                let (pointer, value) = split(text, at: "=")
-                return .pointer(JSONPointer.tokens(pointer), value.map { Glob($0) })
-            }
             let (key, value) = split(text, at: ":")
             guard let value else { return .contains(text) }
             guard !value.isEmpty else { throw SyntaxError(column: token.column, message: "'\(key):' needs a value") }
@@ -212,8 +296,12 @@ public struct MessageFilter: Sendable, CustomStringConvertible {
             case "type": return .type(Glob(value))
             case "id": return .id(Glob(value))
             case "text": return .contains(value)
+            case "rule": return .rule(Glob(value))
+            case "severity":
+                guard let severity = Severity(rawValue: value) else { throw SyntaxError(column: token.column, message: "severity is error or warning, not '\(value)'") }
+                return .severity(severity)
             default:
-                throw SyntaxError(column: token.column, message: "unknown key '\(key)' (dir, kind, conn, type, id, text, or a /pointer)")
+                throw SyntaxError(column: token.column, message: "unknown key '\(key)' (dir, kind, conn, type, id, rule, severity, text, or a /pointer)")
             }
         }
 
