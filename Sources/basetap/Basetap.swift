@@ -11,7 +11,7 @@ struct Basetap: AsyncParsableCommand {
             Exit codes: 0 clean, 1 violations or findings, 2 usage or input error.
             """,
         version: "0.1.0",
-        subcommands: [Check.self, Decode.self, Proxy.self, Replay.self, Fuzz.self, Mutate.self, CACommand.self, ProfileCommand.self, Rules.self]
+        subcommands: [Check.self, Decode.self, Proxy.self, View.self, Replay.self, Fuzz.self, Mutate.self, CACommand.self, ProfileCommand.self, Rules.self]
     )
 
     /// Maps every failure to the documented exit codes: 2 with a one-line message for usage and input errors.

@@ -86,6 +86,15 @@ struct Proxy: ParsableCommand {
         valueName: "filter"))
     var intercept: String?
 
+    @Flag(help: "Serve the web inspector for this proxy (on --ui-listen): browse, filter, hold, edit, drop and inject messages.")
+    var ui = false
+
+    @Option(help: ArgumentHelp("Address of the web inspector (loopback unless you say otherwise).", valueName: "host:port"))
+    var uiListen = "127.0.0.1:8081"
+
+    @Option(help: ArgumentHelp("The token the web inspector's requests must carry (random unless given).", valueName: "token"))
+    var uiToken: String?
+
     @Option(help: ArgumentHelp("Seconds a client has to send its request head; slower ones get 408 (slowloris).", valueName: "seconds"))
     var headerTimeout = 10
 
@@ -128,6 +137,10 @@ struct Proxy: ParsableCommand {
         guard ["stop", "continue"].contains(onRecordError) else { throw BasetapError.usage("--on-record-error must be 'stop' or 'continue', not '\(onRecordError)'") }
         options.stopOnRecordError = onRecordError == "stop"
         options.metrics = try metrics.map { try ProxyTarget(hostPort: $0, defaultPort: nil, flag: "--metrics") }
+        if ui {
+            options.ui = try ProxyTarget(hostPort: uiListen, defaultPort: nil, flag: "--ui-listen")
+            options.uiToken = uiToken
+        }
         var run = ProxyRun(options: options)
         do {
             run.intercept = try intercept.map { try MessageFilter($0) }

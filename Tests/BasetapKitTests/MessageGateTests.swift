@@ -51,6 +51,17 @@ import Testing
         #expect(bytes(gate.drain()) == [[6, 7], [0xAA]], "the message's rest goes on as it came (its start is sent), then the injection")
     }
 
+    @Test func anInjectionGoesAheadOfWhatIsHeld() {
+        var gate = MessageGate(released: 0, position: 0, allocator: ByteBufferAllocator())
+        gate.append(ByteBuffer(bytes: [1, 1, 2]))
+        gate.add(unit(2), .hold(1))
+        #expect(gate.drain().isEmpty)
+        gate.inject([0xAA], ConnectionTap.Unit(end: 0, injected: true))
+        #expect(bytes(gate.drain()) == [[0xAA]], "sent now, the held message still waits")
+        _ = gate.settle(1, .forward)
+        #expect(bytes(gate.drain()) == [[1, 1]])
+    }
+
     @Test func openingUpLetsEverythingGoAsItCame() {
         var gate = MessageGate(released: 0, position: 0, allocator: ByteBufferAllocator())
         gate.append(ByteBuffer(bytes: [1, 2, 3, 4]))

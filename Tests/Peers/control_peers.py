@@ -7,7 +7,9 @@ usage: control_peers.py server PORT [--no-deflate]
 The server answers every request {"id", "type", ...} with {"id", "type", "ok": true,
 "payload": {"echo": <the request's payload.text>}} and prints "got <message>" for each one.
 The client sends COUNT requests m0 … m(COUNT-1) without waiting, prints "recv <message>" for
-everything it receives, and closes with 1000 once the last request is answered. Texts repeat so
+everything it receives, and once m(COUNT-1) is answered sends one more, "last", and closes with
+1000 when that is answered: whatever basetap queued behind the client's requests (an injected
+request) has then been answered too. Texts repeat so
 that permessage-deflate (on unless --no-deflate, context takeover both ways) refers back to
 earlier messages: a receiver whose window went wrong fails to inflate.
 """
@@ -44,7 +46,10 @@ def client(url, count, deflate):
         last = "m%d" % (count - 1)
         for message in ws:
             print("recv " + message, flush=True)
-            if json.loads(message).get("id") == last:
+            answered = json.loads(message).get("id")
+            if answered == last:
+                ws.send(json.dumps({"id": "last", "type": "chat.send", "payload": {"text": "bye"}}))
+            if answered == "last":
                 break
         sender.join()
         ws.close(1000)

@@ -66,6 +66,17 @@ public indirect enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    public var arrayValue: [JSONValue]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
+
+    /// A number as its JSON text (exact, whatever its size).
+    public var numberText: String? {
+        if case .number(let text) = self { return text }
+        return nil
+    }
+
     /// Compact JSON text.
     public func serialized() -> [UInt8] {
         var out: [UInt8] = []

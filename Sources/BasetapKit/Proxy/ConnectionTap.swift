@@ -17,6 +17,8 @@ final class ConnectionTap: DecodeSink {
         var quiet = false
         var record = false
         var pcap = false
+        /// Feed the web inspector (`--ui`).
+        var inspect = false
         var limits = InflateLimits()
         var maxFrameSize = FrameParser.defaultMaxFrameSize
         var maxHeadSize = HTTPHeadReader.defaultMaxHeadSize
@@ -60,6 +62,7 @@ final class ConnectionTap: DecodeSink {
             maxHeadSize: settings.maxHeadSize)
         checker = CaptureChecker(options: settings.check) { [unowned self] violation in
             if !settings.quiet { formatter.append(violation, into: &batch.output) }
+            if settings.inspect { batch.inspected.append(.violation(violation)) }
             batch.counts.violations[CheckSummary.RuleCount(id: violation.rule.id, severity: violation.severity), default: 0] += 1
             if violation.severity == .error, let dir = violation.dir {
                 let side = dir == .c2s ? 0 : 1
@@ -173,6 +176,7 @@ final class ConnectionTap: DecodeSink {
     }
 
     private func write(_ record: CaptureRecord) {
+        if settings.inspect { batch.inspected.append(.record(record)) }
         if settings.record {
             record.appendJSONLine(into: &batch.records)
             batch.recordCount += 1

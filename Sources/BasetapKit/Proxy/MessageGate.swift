@@ -69,10 +69,11 @@ struct MessageGate {
         }
     }
 
-    /// A new message from basetap, sent between two units: at once when nothing before it is held.
+    /// A new message from basetap, sent at once: ahead of anything held (the receiver has not seen
+    /// it), but never inside a message, so after the end of one that was half relayed.
     mutating func inject(_ frames: [UInt8], _ unit: ConnectionTap.Unit) {
-        let entry = Entry(end: position, decision: .replace(frames), unit: unit)
-        if position < released { waiting.append(entry) } else { entries.append(entry) }
+        let entry = Entry(end: released, decision: .replace(frames), unit: unit)
+        if position < released { waiting.append(entry) } else { entries.insert(entry, at: head) }
     }
 
     /// Settles a held unit; false when there is no such hold (released already, or timed out).

@@ -33,8 +33,8 @@ public final class ProxyControl: Sendable {
     private struct Settings {
         var filter: MessageFilter?
         var timeout = HoldTimeout()
-        var onHeld: (@Sendable (HeldMessage) -> Void)?
-        var onSettled: (@Sendable (Int, Int) -> Void)?
+        var onHeld: [@Sendable (HeldMessage) -> Void] = []
+        var onSettled: [@Sendable (Int, Int) -> Void] = []
     }
 
     private let settings = NIOLockedValueBox(Settings())
@@ -49,14 +49,14 @@ public final class ProxyControl: Sendable {
         }
     }
 
-    /// Called (on a connection's event loop) for each message held.
+    /// Called (on a connection's event loop) for each message held; every listener hears of it.
     public func onHeld(_ body: @escaping @Sendable (HeldMessage) -> Void) {
-        settings.withLockedValue { $0.onHeld = body }
+        settings.withLockedValue { $0.onHeld.append(body) }
     }
 
     /// Called (on a connection's event loop) when a hold ends: connection and hold number.
     public func onSettled(_ body: @escaping @Sendable (Int, Int) -> Void) {
-        settings.withLockedValue { $0.onSettled = body }
+        settings.withLockedValue { $0.onSettled.append(body) }
     }
 
     var isHolding: Bool { settings.withLockedValue { $0.filter != nil } }
@@ -68,10 +68,10 @@ public final class ProxyControl: Sendable {
     }
 
     func held(_ message: HeldMessage) {
-        settings.withLockedValue { $0.onHeld }?(message)
+        for listener in settings.withLockedValue({ $0.onHeld }) { listener(message) }
     }
 
     func settled(conn: Int, hold: Int) {
-        settings.withLockedValue { $0.onSettled }?(conn, hold)
+        for listener in settings.withLockedValue({ $0.onSettled }) { listener(conn, hold) }
     }
 }

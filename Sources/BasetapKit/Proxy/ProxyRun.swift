@@ -25,17 +25,8 @@ public struct ProxyRun {
     public func run() throws -> Outcome {
         let proxy = try ProxyServer(options: options, messages: messages)
         if let intercept { TerminalIntercept(proxy: proxy, filter: intercept).start() }
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        defer { for source in sources { source.cancel() } }
-        proxy.onFatal = { _ in stop.signal() }
+        let stop = StopSignal()
+        proxy.onFatal = { _ in stop.stop() }
         let address = try proxy.start()
         let listening = ProxyTarget(host: options.listen.host, port: address.port ?? options.listen.port, tls: options.listenerTLS != nil)
         switch options.mode {
@@ -44,6 +35,7 @@ public struct ProxyRun {
         case .forward:
             try? messages.write("basetap: forward proxy on http://\(listening.authority) (Ctrl-C to stop)\n")
         }
+        if let inspector = proxy.inspectorServer { try? messages.write("basetap: web inspector on \(inspector.url)\n") }
         try? messages.flush()
         stop.wait()
         let (check, decode, recordError) = proxy.stop()

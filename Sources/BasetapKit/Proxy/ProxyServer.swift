@@ -41,6 +41,9 @@ public final class ProxyServer: @unchecked Sendable {
         public var block = false
         /// Serve Prometheus metrics here.
         public var metrics: ProxyTarget?
+        /// Serve the web inspector here (`--ui`), with this token (random when nil).
+        public var ui: ProxyTarget?
+        public var uiToken: String?
         /// What a failing recording (disk full, file gone) does: stop the proxy, or relay on unrecorded.
         public var stopOnRecordError = true
         /// Seconds a client has to send its request head (slowloris defence).
@@ -103,13 +106,22 @@ public final class ProxyServer: @unchecked Sendable {
         settings.limits.maxFragments = options.maxFragments
         settings.maxFrameSize = options.maxMessageSize
         settings.maxHeadSize = options.maxHeaderSize
+        settings.inspect = options.ui != nil
         tapSettings = settings
         let late = LateBinding()
-        writer = try SinkWriter(output: output, messages: messages, record: options.record, pcap: options.pcap) { reason in
+        let store = options.ui.map { _ in InspectorStore(limit: 1_000_000) }
+        writer = try SinkWriter(output: output, messages: messages, record: options.record, pcap: options.pcap, inspector: store) { reason in
             late.proxy?.recordingFailed(reason)
         }
         late.proxy = self
+        if let store {
+            control.onHeld { store.held($0) }
+            control.onSettled { store.settled(conn: $0, hold: $1) }
+        }
     }
+
+    /// The web inspector, once started (`--ui`).
+    public private(set) var inspectorServer: InspectorServer?
 
     /// Called when the proxy must stop by itself (a recording that cannot be written, with
     /// `stopOnRecordError`); the command line stops as it would on Ctrl-C.
@@ -138,7 +150,7 @@ public final class ProxyServer: @unchecked Sendable {
         do {
             server = try bootstrap.bind(host: options.listen.host, port: options.listen.port).wait()
         } catch {
-            throw BasetapError.usage("--listen \(options.listen.authority): cannot listen: \(error)")
+            throw BasetapError.usage("--listen \(options.listen.authority): cannot listen: \(ConnectionErrorText.describe(error))")
         }
         if let metrics = options.metrics {
             let metricsBootstrap = ServerBootstrap(group: group)
@@ -152,7 +164,16 @@ public final class ProxyServer: @unchecked Sendable {
                 metricsServer = try metricsBootstrap.bind(host: metrics.host, port: metrics.port).wait()
             } catch {
                 try? server?.close().wait()
-                throw BasetapError.usage("--metrics \(metrics.authority): cannot listen: \(error)")
+                throw BasetapError.usage("--metrics \(metrics.authority): cannot listen: \(ConnectionErrorText.describe(error))")
+            }
+        }
+        if let ui = options.ui, let store = writer.inspector {
+            do {
+                inspectorServer = try InspectorServer(store: store, proxy: self, listen: ui, token: options.uiToken, flag: "--ui-listen")
+            } catch {
+                try? server?.close().wait()
+                try? metricsServer?.close().wait()
+                throw error
             }
         }
         return server!.localAddress!
@@ -234,6 +255,7 @@ public final class ProxyServer: @unchecked Sendable {
         for connection in open { try? connection.client.closeFuture.wait() }
         // A connection's end is written on its loop after its channel closed: wait for those too.
         for connection in open { try? connection.client.eventLoop.submit {}.wait() }
+        inspectorServer?.stop()
         let totals = writer.finish()
         try? group.syncShutdownGracefully()
         return (totals.check, totals.decode, totals.recordError)

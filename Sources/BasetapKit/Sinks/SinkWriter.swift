@@ -20,9 +20,16 @@ final class SinkWriter: @unchecked Sendable {
         var packets: [(packet: [UInt8], timestamp: Int64)] = []
         var packetBytes = 0
         var counts = Counts()
+        /// Records and violations for the web inspector, in the order they were found.
+        var inspected: [Inspected] = []
 
-        var isEmpty: Bool { output.isEmpty && messages.isEmpty && records.isEmpty && packets.isEmpty && counts.isEmpty }
+        var isEmpty: Bool { output.isEmpty && messages.isEmpty && records.isEmpty && packets.isEmpty && counts.isEmpty && inspected.isEmpty }
         var size: Int { output.count + messages.count + records.count + packetBytes }
+    }
+
+    enum Inspected {
+        case record(CaptureRecord)
+        case violation(Violation)
     }
 
     /// Live numbers for `--metrics` and the summary, merged from the batches.
@@ -53,6 +60,8 @@ final class SinkWriter: @unchecked Sendable {
     private let recordPath: String?
     private let pcapPath: String?
     private let onRecordError: @Sendable (String) -> Void
+    /// The web inspector's store, fed in order with everything written (`--ui`).
+    let inspector: InspectorStore?
 
     // Touched only on the writer's thread.
     private var counts = Counts()
@@ -69,8 +78,10 @@ final class SinkWriter: @unchecked Sendable {
     /// Kept once the thread is gone.
     private let finalTotals = NIOLockedValueBox<Totals?>(nil)
 
-    init(output: OutputFile, messages: OutputFile, record: String?, pcap: String?, onRecordError: @escaping @Sendable (String) -> Void) throws {
+    init(output: OutputFile, messages: OutputFile, record: String?, pcap: String?, inspector: InspectorStore? = nil,
+         onRecordError: @escaping @Sendable (String) -> Void) throws {
         self.output = output
+        self.inspector = inspector
         self.messages = messages
         recordPath = record
         pcapPath = pcap
@@ -131,6 +142,14 @@ final class SinkWriter: @unchecked Sendable {
 
     private func write(_ batch: Batch) {
         counts.merge(batch.counts)
+        if let inspector {
+            for item in batch.inspected {
+                switch item {
+                case .record(let record): inspector.add(record)
+                case .violation(let violation): inspector.add(violation)
+                }
+            }
+        }
         if let recorder, !batch.records.isEmpty, recordError == nil {
             do {
                 try recorder.writeEncoded(batch.records)

@@ -1,0 +1,87 @@
+import Foundation
+
+/// `basetap view`: serves the web inspector for captures (JSONL, pcap, pcapng), read-only, with
+/// the checker's findings. The server answers at once; the captures are read behind it, and the
+/// page shows what has been read so far.
+public struct ViewRun {
+    public var paths: [String]
+    public var listen = ProxyTarget(host: "127.0.0.1", port: 8081, tls: false)
+    public var token: String?
+    public var check = CheckOptions()
+    public var pcapOptions = PcapDecoder.Options()
+    public var messages: OutputFile
+
+    public init(paths: [String], messages: OutputFile = .standardError) {
+        self.paths = paths
+        self.messages = messages
+    }
+
+    /// Starts the server and the reading; the caller stops the server.
+    public func start() throws -> InspectorServer {
+        for path in paths where !FileManager.default.isReadableFile(atPath: path) {
+            throw BasetapError.input(place: path, message: "cannot open: no such readable file")
+        }
+        let store = InspectorStore()
+        let server = try InspectorServer(store: store, proxy: nil, listen: listen, token: token, flag: "--listen")
+        store.isLoading = true
+        let (paths, check, pcapOptions, messages) = (self.paths, self.check, self.pcapOptions, self.messages)
+        Thread {
+            defer { store.isLoading = false }
+            do {
+                try Self.load(paths, into: store, check: check, pcapOptions: pcapOptions)
+            } catch {
+                try? messages.write("basetap: \(error)\n")
+            }
+        }.start()
+        return server
+    }
+
+    /// Reads every capture into `store` the way `check` reads it: records in order, each
+    /// violation right after the checker finds it.
+    static func load(_ paths: [String], into store: InspectorStore, check: CheckOptions, pcapOptions: PcapDecoder.Options) throws {
+        var checker = CaptureChecker(options: check) { store.add($0) }
+        for path in paths {
+            switch try CaptureFileKind.detect(path: path) {
+            case .jsonl:
+                try JSONLCaptureReader(path: path).forEach { line in
+                    try checker.consume(line)
+                    store.add(try line.record())
+                }
+            case .pcap, .pcapng:
+                let sink = StoringSink(checker: checker, store: store)
+                _ = try PcapDecoder(sink: sink, options: pcapOptions).decode(path: path) { _ in }
+                checker = sink.checker
+            }
+        }
+        checker.finish()
+    }
+
+    /// Runs until SIGINT or SIGTERM.
+    public func run() throws {
+        let stop = StopSignal()
+        let server = try start()
+        try? messages.write("basetap: inspector for \(paths.joined(separator: ", ")) on \(server.url) (Ctrl-C to stop)\n")
+        stop.wait()
+        server.stop()
+    }
+}
+
+/// A pcap's records and findings, checked and stored as they are decoded.
+final class StoringSink: DecodeSink {
+    var checker: CaptureChecker
+    let store: InspectorStore
+
+    init(checker: CaptureChecker, store: InspectorStore) {
+        self.checker = checker
+        self.store = store
+    }
+
+    func record(_ record: CaptureRecord) throws {
+        try checker.consume(record)
+        store.add(record)
+    }
+
+    func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
+        try checker.reportWire(conn: conn, dir: dir, rule: rule, message: message, offset: offset)
+    }
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Drives Debian's chromium, headless, through the DevTools protocol, for the web inspector's tests.
+
+usage: browser.py capture URL SHOTS   open a capture: a message's violation on its member, a filter
+       browser.py hold URL SHOTS      arm a hold, wait for a held message, edit it, forward it
+
+URL is the one basetap printed (with its token); screenshots go to the SHOTS directory. Prints one
+line per step ("ok: ..." or a JSON value the test reads) and exits non-zero on the first failure.
+"""
+import asyncio
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import websockets
+
+
+class Page:
+    def __init__(self, ws):
+        self.ws = ws
+        self.next_id = 0
+
+    async def call(self, method, **params):
+        self.next_id += 1
+        mine = self.next_id
+        await self.ws.send(json.dumps({"id": mine, "method": method, "params": params}))
+        while True:
+            message = json.loads(await self.ws.recv())
+            if message.get("id") == mine:
+                if "error" in message:
+                    raise RuntimeError("%s: %s" % (method, message["error"]))
+                return message.get("result", {})
+
+    async def js(self, expression):
+        result = await self.call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError("%s: %s" % (expression, result["exceptionDetails"]))
+        return result["result"].get("value")
+
+    async def until(self, expression, what, seconds=20):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            value = await self.js(expression)
+            if value:
+                return value
+            await asyncio.sleep(0.05)
+        raise SystemExit("timed out waiting for " + what)
+
+    async def shot(self, directory, name):
+        data = await self.call("Page.captureScreenshot", format="png")
+        with open(os.path.join(directory, name), "wb") as f:
+            f.write(base64.b64decode(data["data"]))
+
+    async def type_into(self, selector, text):
+        await self.js("(() => { const e = document.querySelector(%s); e.focus(); e.value = %s; e.dispatchEvent(new Event('input', {bubbles: true})); return true })()"
+                      % (json.dumps(selector), json.dumps(text)))
+
+
+def start_chromium():
+    profile = tempfile.mkdtemp(prefix="basetap-chromium-")
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not binary:
+        raise SystemExit("chromium is not installed (make test installs it)")
+    process = subprocess.Popen([binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                                "--remote-debugging-port=0", "--user-data-dir=" + profile, "--window-size=1400,900", "about:blank"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port_file = os.path.join(profile, "DevToolsActivePort")
+    deadline = time.monotonic() + 30
+    while not (os.path.exists(port_file) and open(port_file).read().count("\n") >= 1):
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise SystemExit("chromium did not start")
+        time.sleep(0.05)
+    port = int(open(port_file).read().split("\n")[0])
+    return process, profile, port
+
+
+async def open_page(port, url):
+    request = urllib.request.Request("http://127.0.0.1:%d/json/new?%s" % (port, url), method="PUT")
+    target = json.loads(urllib.request.urlopen(request).read())
+    ws = await websockets.connect(target["webSocketDebuggerUrl"], max_size=None)
+    page = Page(ws)
+    await page.call("Page.enable")
+    await page.call("Runtime.enable")
+    return page
+
+
+async def capture(page, shots):
+    await page.until("document.body.dataset.ready === 'true' && document.querySelectorAll('#rows .row').length > 0", "the timeline")
+    print("ok: timeline with %d rows" % await page.js("document.querySelectorAll('#rows .row').length"), flush=True)
+    # Open the first message with an error badge: its violation is drawn on the member it names.
+    opened = await page.js("""(() => { const row = [...document.querySelectorAll('#rows .row')].find(r => r.querySelector('.badge.error'));
+                              if (!row) return null; row.click(); return row.dataset.seq })()""")
+    if not opened:
+        raise SystemExit("no message with an error in the timeline")
+    marked = await page.until("(() => { const f = document.querySelector('#detail .flagged'); const v = document.querySelector('#detail .vio code');"
+                              " return f && v ? {pointer: f.dataset.pointer, rule: v.textContent, member: f.textContent} : null })()", "a marked member")
+    print(json.dumps({"opened": int(opened), "marked": marked}), flush=True)
+    await page.shot(shots, "inspector-message.png")
+    total = await page.js("document.querySelectorAll('#rows .row').length")
+    await page.type_into("#filter", "severity:error")
+    await page.until("document.querySelectorAll('#rows .row').length > 0 && document.querySelectorAll('#rows .row').length < %d && [...document.querySelectorAll('#rows .row')].every(r => r.querySelector('.badge.error'))" % total,
+                     "the filtered timeline")
+    print(json.dumps({"filtered": await page.js("document.querySelectorAll('#rows .row').length"), "total": total}), flush=True)
+    await page.shot(shots, "inspector-filter.png")
+    await page.type_into("#filter", "type:a (id:b")
+    error = await page.until("document.querySelector('#filter-error').textContent.includes('^') && document.querySelector('#filter-error').textContent", "the filter error")
+    print(json.dumps({"error": error}), flush=True)
+
+
+async def hold(page, shots):
+    await page.until("document.body.dataset.ready === 'true' && document.body.classList.contains('live')", "the live page")
+    await page.js("document.querySelector('#hold-filter').value = 'dir:c2s id:m3'; document.querySelector('#hold-apply').click(); true")
+    await page.until("document.querySelector('#hold-error').textContent === 'holding'", "the hold to be armed")
+    print("armed", flush=True)
+    await page.until("document.querySelector('#held .held textarea')", "a held message", seconds=30)
+    await page.shot(shots, "inspector-held.png")
+    text = await page.js("document.querySelector('#held .held textarea').value")
+    print(json.dumps({"held": text}), flush=True)
+    await page.js("(() => { const t = document.querySelector('#held .held textarea'); t.value = t.value.replace('fox', 'cat');"
+                  " document.querySelector('#held .held .forward').click(); return true })()")
+    await page.until("!document.querySelector('#held .held')", "the held message to go")
+    print("forwarded", flush=True)
+
+
+async def main():
+    scenario, url, shots = sys.argv[1], sys.argv[2], sys.argv[3]
+    os.makedirs(shots, exist_ok=True)
+    process, profile, port = start_chromium()
+    try:
+        page = await open_page(port, url)
+        await {"capture": capture, "hold": hold}[scenario](page, shots)
+        await page.ws.close()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+asyncio.run(main())
