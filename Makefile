@@ -4,7 +4,7 @@
 SWIFT      ?= swift
 VENV       ?= .venv
 PYTHON     ?= python3
-APT_PACKAGES = libpcap-dev zlib1g-dev libwebsockets-dev libwebsockets-test-server tcpdump tshark openssl
+APT_PACKAGES = libpcap-dev zlib1g-dev libwebsockets-dev libwebsockets-test-server tcpdump tshark openssl chromium
 PY_PACKAGES  = websockets==13.1 jsonschema
 BIN         = .build/debug/basetap
 RELEASE_BIN = .build/release/basetap

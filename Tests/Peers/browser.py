@@ -46,7 +46,10 @@ class Page:
     async def until(self, expression, what, seconds=20):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            value = await self.js(expression)
+            try:
+                value = await self.js(expression)
+            except RuntimeError:
+                value = None  # the page is still loading (no body yet)
             if value:
                 return value
             await asyncio.sleep(0.05)
@@ -118,7 +121,9 @@ async def hold(page, shots):
     await page.js("document.querySelector('#hold-filter').value = 'dir:c2s id:m3'; document.querySelector('#hold-apply').click(); true")
     await page.until("document.querySelector('#hold-error').textContent === 'holding'", "the hold to be armed")
     print("armed", flush=True)
-    await page.until("document.querySelector('#held .held textarea')", "a held message", seconds=30)
+    await page.until("!!document.querySelector('#held .held textarea')", "a held message", seconds=30)
+    # The live tail shows what went through before the held message.
+    await page.until("document.querySelectorAll('#rows .row').length >= 3", "the live timeline", seconds=10)
     await page.shot(shots, "inspector-held.png")
     text = await page.js("document.querySelector('#held .held textarea').value")
     print(json.dumps({"held": text}), flush=True)

@@ -251,6 +251,10 @@ final class ProxyConnection {
     private func finish() {
         for timer in holdTimers.values { timer.cancel() }
         holdTimers.removeAll()
+        // Messages still held go nowhere now: whoever shows them must stop waiting.
+        for dir in Direction.allCases {
+            for hold in holds(dir) { proxy.control.settled(conn: conn, hold: hold) }
+        }
         tap?.end(error: state.failure, droppedBy: state.droppedBy)
         relays = [nil, nil]
         proxy.closed(conn)

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+@testable import BasetapKit
+
+/// The inspector's page in a real browser: Debian's chromium, headless, driven through the DevTools
+/// protocol by `Tests/Peers/browser.py`. Screenshots go to `.build/screenshots`.
+@Suite struct WebInspectorBrowserTests {
+    static let script = ProxyTests.peers.appendingPathComponent("browser.py").path
+    static let shots = repositoryRoot.appendingPathComponent(".build/screenshots").path
+
+    static func lines(_ output: String) -> [JSONValue] {
+        output.split(separator: "\n").compactMap { try? JSONValue(parsing: String($0)) }
+    }
+
+    @Test func aCaptureOpensWithItsViolationsOnTheirMembersAndTheFilterWorks() throws {
+        let port = freePort()
+        let capture = repositoryRoot.appendingPathComponent("Captures/typical-mistakes.jsonl").path
+        let view = try Peer(basetapExecutable, ["view", capture, "--listen", "127.0.0.1:\(port)", "--token", "tok"])
+        defer { _ = view.stop(SIGINT) }
+        try view.waitFor("inspector for")
+        let browser = try Peer(PcapFixtures.python, [Self.script, "capture", "http://127.0.0.1:\(port)/?token=tok", Self.shots])
+        let output = browser.finish()
+        #expect(browser.process.terminationStatus == 0, "\(output)")
+        let steps = Self.lines(output)
+        // The member outlined is one the opened message's violations name.
+        let opened = try #require(steps.first { $0["opened"] != nil })
+        let seq = opened["opened"]!.numberText!
+        let message = WebInspectorTests.json(WebInspectorTests.http(port, "GET", "/api/messages/\(seq)").1)
+        let pointers = (message["violations"]?.arrayValue ?? []).compactMap { $0["pointer"]?.stringValue }
+        #expect(pointers.contains(opened["marked"]?["pointer"]?.stringValue ?? "?"), "\(opened) vs \(pointers)")
+        // Typing a filter shows what the API says it matches.
+        let filtered = try #require(steps.first { $0["filtered"] != nil })
+        let matching = WebInspectorTests.json(WebInspectorTests.http(port, "GET", "/api/messages?filter=severity:error").1).arrayValue ?? []
+        #expect(filtered["filtered"]?.numberText == String(matching.count) && !matching.isEmpty)
+        let error = try #require(steps.first { $0["error"] != nil })["error"]?.stringValue
+        #expect(error?.contains("^ filter at column 13: '(' at column 8 is never closed") == true, "\(error ?? "")")
+        #expect(FileManager.default.fileExists(atPath: Self.shots + "/inspector-message.png"))
+    }
+
+    @Test func aMessageHeldInTheBrowserIsEditedAndTheServerGetsTheEdit() throws {
+        let (serverPort, proxyPort, uiPort) = (freePort(), freePort(), freePort())
+        let server = try Peer.unblocked(PcapFixtures.python, [ProxyControlTests.script, "server", String(serverPort)])
+        defer { _ = server.stop() }
+        try server.waitFor("listening")
+        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--ui", "--ui-listen", "127.0.0.1:\(uiPort)", "--ui-token", "tok", "--quiet"])
+        defer { _ = proxy.stop(SIGINT) }
+        let browser = try Peer(PcapFixtures.python, [Self.script, "hold", "http://127.0.0.1:\(uiPort)/?token=tok", Self.shots])
+        try browser.waitFor("armed", seconds: 60)
+        let client = try Peer(PcapFixtures.python, [ProxyControlTests.script, "client", "ws://127.0.0.1:\(proxyPort)/", "8"])
+        let steps = browser.finish()
+        #expect(browser.process.terminationStatus == 0 && steps.contains("forwarded"), "\(steps)")
+        // A browser that failed leaves the client waiting on its held request.
+        let output = browser.process.terminationStatus == 0 ? client.finish() : client.stop()
+        #expect(client.process.terminationStatus == 0, "\(output)")
+        #expect(server.printed.contains(#""id": "m3""#) && server.printed.contains("the quick brown cat jumps"), "the server got the edit")
+        #expect(output.contains("the quick brown cat jumps"), "and answered it")
+    }
+}
