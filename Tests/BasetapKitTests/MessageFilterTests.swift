@@ -6,6 +6,16 @@ import Testing
         CaptureRecord(ts: "", conn: conn, dir: dir, kind: .text, payload: Array(text.utf8))
     }
 
+    /// What a filter's mistake says, or "no error".
+    private func error(_ text: String) -> String {
+        do {
+            _ = try MessageFilter(text)
+            return "no error"
+        } catch {
+            return error.description
+        }
+    }
+
     private let chat = ##"{"id":"m12","type":"chat.send","to":"#general","payload":{"text":"hello there","n":3}}"##
 
     @Test func termsKeysAndPointers() throws {
@@ -29,14 +39,6 @@ import Testing
     }
 
     @Test func errorsNameTheColumn() {
-        func error(_ text: String) -> String {
-            do {
-                _ = try MessageFilter(text)
-                return "no error"
-            } catch {
-                return error.description
-            }
-        }
         #expect(error("dir:up") == "at column 1: dir is c2s or s2c, not 'up'")
         #expect(error("type:a (id:b") == "at column 13: '(' at column 8 is never closed")
         #expect(error("id:a or") == "at column 8: a term is missing at the end")
@@ -67,14 +69,6 @@ import Testing
     }
 
     @Test func comparisonErrorsNameTheColumn() {
-        func error(_ text: String) -> String {
-            do {
-                _ = try MessageFilter(text)
-                return "no error"
-            } catch {
-                return error.description
-            }
-        }
         #expect(error("/n > five") == "at column 6: '>' compares numbers, not 'five'")
         #expect(error("/t ~ /(/") == "at column 6: '(' is not a regular expression")
         #expect(error("/n ==") == "at column 6: '==' needs a value after it")

@@ -42,15 +42,21 @@ import Testing
         return (proxy, address.port!)
     }
 
+    /// The echo server of `control_peers.py`, listening; `flags` turn deflate off.
+    static func echoServer(_ flags: [String]) throws -> (Peer, Int) {
+        let port = freePort()
+        let server = try Peer.unblocked(PcapFixtures.python, [script, "server", String(port)] + flags)
+        try server.waitFor("listening")
+        return (server, port)
+    }
+
     @Test(arguments: [true, false])
     func holdEditDropAndInjectBothWays(deflate: Bool) throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let serverPort = freePort()
         let flags = deflate ? [] : ["--no-deflate"]
-        let server = try Peer.unblocked(PcapFixtures.python, [Self.script, "server", String(serverPort)] + flags)
+        let (server, serverPort) = try Self.echoServer(flags)
         defer { _ = server.stop() }
-        try server.waitFor("listening")
         let (proxy, port) = try Self.inProcessProxy(upstream: serverPort, directory)
         let held = Mailbox<HeldMessage>()
         let answers = Mailbox<CaptureRecord>()
@@ -108,10 +114,8 @@ import Testing
     @Test func aFragmentFloodIsReportedAndTheConnectionRelaysOn() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let serverPort = freePort()
-        let server = try Peer.unblocked(PcapFixtures.python, [Self.script, "server", String(serverPort), "--no-deflate"])
+        let (server, serverPort) = try Self.echoServer(["--no-deflate"])
         defer { _ = server.stop() }
-        try server.waitFor("listening")
         let (proxy, port) = try Self.inProcessProxy(upstream: serverPort, directory) { $0.maxFragments = 1000 }
         let fd = connectLoopback(port)
         ProxyFaultTests.send(fd, Array(ProxyFaultTests.upgradeHead.utf8))
@@ -139,10 +143,9 @@ import Testing
     /// `--intercept` through the command line: held messages are answered on standard input, an
     /// edit goes through $EDITOR.
     @Test func interceptOnTheTerminalForwardsEditsAndDrops() throws {
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let server = try Peer.unblocked(PcapFixtures.python, [Self.script, "server", String(serverPort)])
+        let proxyPort = freePort()
+        let (server, serverPort) = try Self.echoServer([])
         defer { _ = server.stop() }
-        try server.waitFor("listening")
         let proxy = try Peer("/usr/bin/env", [
             "EDITOR=sed -i s/fox/cat/", basetapExecutable, "proxy", "--listen", "127.0.0.1:\(proxyPort)", "--upstream", "ws://127.0.0.1:\(serverPort)",
             "--intercept", "dir:c2s (id:m3 or id:m5)", "--quiet",

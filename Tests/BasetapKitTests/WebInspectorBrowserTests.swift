@@ -38,10 +38,9 @@ import Testing
     }
 
     @Test func aMessageHeldInTheBrowserIsEditedAndTheServerGetsTheEdit() throws {
-        let (serverPort, proxyPort, uiPort) = (freePort(), freePort(), freePort())
-        let server = try Peer.unblocked(PcapFixtures.python, [ProxyControlTests.script, "server", String(serverPort)])
+        let (proxyPort, uiPort) = (freePort(), freePort())
+        let (server, serverPort) = try ProxyControlTests.echoServer([])
         defer { _ = server.stop() }
-        try server.waitFor("listening")
         let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--ui", "--ui-listen", "127.0.0.1:\(uiPort)", "--ui-token", "tok", "--quiet"])
         defer { _ = proxy.stop(SIGINT) }
         let browser = try Peer(PcapFixtures.python, [Self.script, "hold", "http://127.0.0.1:\(uiPort)/?token=tok", Self.shots])

@@ -36,11 +36,9 @@ import Testing
     func holdEditDropAndInjectThroughTheAPI(deflate: Bool) throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let serverPort = freePort()
         let flags = deflate ? [] : ["--no-deflate"]
-        let server = try Peer.unblocked(PcapFixtures.python, [ProxyControlTests.script, "server", String(serverPort)] + flags)
+        let (server, serverPort) = try ProxyControlTests.echoServer(flags)
         defer { _ = server.stop() }
-        try server.waitFor("listening")
         let (proxy, proxyPort) = try ProxyControlTests.inProcessProxy(upstream: serverPort, directory) {
             $0.ui = ProxyTarget(host: "127.0.0.1", port: 0, tls: false)
             $0.uiToken = "tok"
