@@ -47,7 +47,6 @@ struct MessageGate {
     }
 
     var heldBytes: Int { held.readableBytes }
-    var isHolding: Bool { entries[head...].contains { if case .hold = $0.decision { true } else { false } } }
 
     mutating func append(_ buffer: ByteBuffer) {
         var buffer = buffer
