@@ -27,6 +27,9 @@ struct Check: ParsableCommand {
     @Flag(help: "Count malformed capture lines and go on, instead of stopping at the first one.")
     var skipBadLines = false
 
+    @Option(help: ArgumentHelp("Report only the violations of messages that match, e.g. 'dir:s2c type:chat.*' or 'rule:id.* /to == #general*' (the filter language of the README; the summary counts what was reported).", valueName: "filter"))
+    var filter: String?
+
     @Flag(name: .shortAndLong, help: "Print only the summary.")
     var quiet = false
 
@@ -42,6 +45,11 @@ struct Check: ParsableCommand {
         run.style = report.style(for: .standardOutput)
         run.skipBadLines = skipBadLines
         run.quiet = quiet
+        do {
+            run.filter = try filter.map { try MessageFilter($0) }
+        } catch {
+            throw BasetapError.usage("--filter '\(filter!)': \(error)")
+        }
         if OutputFile.standardError.isTerminal { run.progress = .standardError }
         let summary = try run.run()
         if summary.fails(at: failOn) { throw ExitCode(1) }

@@ -44,12 +44,22 @@ struct Decode: ParsableCommand {
     @Option(help: ArgumentHelp("Keep only connections whose id (client>server) contains this text.", valueName: "filter"))
     var conn: String?
 
+    @Option(help: ArgumentHelp("Keep only the messages that match, e.g. 'dir:c2s type:chat.*' or 'severity:error' (the filter language of the README); open, end and control frames stay.", valueName: "filter"))
+    var filter: String?
+
     @OptionGroup var wire: WireOptions
+    @OptionGroup var ruleOptions: RuleOptions
 
     func run() throws {
         var run = DecodeRun(path: file)
         run.output = output
         run.connFilter = conn
+        do {
+            run.filter = try filter.map { try MessageFilter($0) }
+        } catch {
+            throw BasetapError.usage("--filter '\(filter!)': \(error)")
+        }
+        run.check = try ruleOptions.checkOptions()
         run.options = try wire.pcapOptions()
         if OutputFile.standardError.isTerminal { run.progress = .standardError }
         // A damaged file was decoded up to the damage: the output is kept, the exit code says so.

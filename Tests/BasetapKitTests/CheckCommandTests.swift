@@ -32,6 +32,30 @@ import Testing
         #expect(result.stderr.contains("16 errors, 7 warnings"))
     }
 
+    /// `--filter` (the one filter language): messages by their terms, violations by `rule:` and
+    /// `severity:`; the summary counts what was reported; `decode --filter` keeps the same messages.
+    @Test func theFilterSelectsViolationsInCheckAndMessagesInDecode() throws {
+        let ids = try runBasetap(["check", "--format", "jsonl", "--filter", "rule:id.* dir:c2s", capturePath("typical-mistakes.jsonl")])
+        let records = try ids.stdout.split(separator: "\n").map { try JSONValue(parsing: String($0)) }
+        #expect(!records.isEmpty && records.allSatisfy { $0["rule"]?.stringValue?.hasPrefix("id.") == true && $0["dir"] == .string("c2s") })
+        #expect(ids.stderr.contains("\(records.filter { $0["severity"] == .string("error") }.count) errors"), "\(ids.stderr)")
+        let none = try runBasetap(["check", "--filter", "type:no.such.type", capturePath("typical-mistakes.jsonl")])
+        #expect(none.status == 0 && none.stdout.contains("0 errors, 0 warnings"), "nothing reported, nothing counted")
+        let bad = try runBasetap(["check", "--filter", "/n > ten", capturePath("typical-mistakes.jsonl")])
+        #expect(bad.status == 2 && bad.stderr == "basetap: --filter '/n > ten': at column 6: '>' compares numbers, not 'ten'\n")
+
+        let decoded = try runBasetap(["decode", "--filter", "severity:warning", capturePath("session.pcap")])
+        let kept = decoded.stdout.split(separator: "\n").compactMap { try? JSONValue(parsing: String($0)) }.filter { ["text", "binary"].contains($0["kind"]?.stringValue ?? "") }
+        let warned = try runBasetap(["check", "--format", "jsonl", "--filter", "severity:warning", capturePath("session.pcap")])
+        let warnedMessages = Set(warned.stdout.split(separator: "\n").compactMap { try? JSONValue(parsing: String($0)) }.compactMap { $0["id"]?.stringValue })
+        #expect(!kept.isEmpty && Set(kept.compactMap { Self.envelopeID($0) }) == warnedMessages, "the messages decode keeps are those check reports")
+    }
+
+    static func envelopeID(_ record: JSONValue) -> String? {
+        guard let text = record["text"]?.stringValue ?? record["base64"]?.stringValue.flatMap({ Data(base64Encoded: $0) }).map({ String(decoding: $0, as: UTF8.self) }) else { return nil }
+        return (try? JSONValue(parsing: text))?["id"]?.stringValue
+    }
+
     /// A text record kept as base64 because it is not valid UTF-8 breaks the same rule as on the wire.
     @Test func aTextRecordThatIsNotUTF8IsWsInvalidUTF8AsOnTheWire() throws {
         let capture = #"{"conn":"c1","dir":"c2s","kind":"text","base64":"e/99"}"# + "\n"

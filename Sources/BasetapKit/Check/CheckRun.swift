@@ -16,6 +16,8 @@ public struct CheckRun {
     public var progress: OutputFile?
     /// Limits for reading pcap files.
     public var pcapOptions = PcapDecoder.Options()
+    /// Report (and count) only the violations of messages that match (`--filter`).
+    public var filter: MessageFilter?
 
     public init(paths: [String], output: OutputFile = .standardOutput, messages: OutputFile = .standardError) {
         self.paths = paths
@@ -28,8 +30,12 @@ public struct CheckRun {
         let formatter = ViolationFormatter(format: format, style: style)
         let output = self.output
         let quiet = self.quiet
-        var checker = CaptureChecker(options: options) { violation in
+        let print: (Violation) throws -> Void = { violation in
             if !quiet { try output.append { formatter.append(violation, into: &$0) } }
+        }
+        let selection = filter.map { FilteredViolations(filter: $0, report: print) }
+        var checker = CaptureChecker(options: options) { violation in
+            if let selection { selection.found(violation) } else { try print(violation) }
         }
         var badLines = 0
         var pcapSummaries: [DecodeSummary] = []
@@ -42,6 +48,7 @@ public struct CheckRun {
                 var messageCount = 0
                 try reader.forEach(progress: { meter?.update(done: $0, detail: "\(messageCount) messages") }) { line in
                     try checker.consume(line)
+                    if let selection { try selection.checked(try line.record()) }
                     messageCount = checker.summary.messages
                 }
                 meter?.finish()
@@ -50,7 +57,7 @@ public struct CheckRun {
                     try messages.write("basetap: skipped \(reader.badLines) malformed lines; first: \(first)\n")
                 }
             case .pcap, .pcapng:
-                let sink = CheckingSink(checker: checker)
+                let sink = CheckingSink(checker: checker, selection: selection)
                 let meter = progress.map { ProgressMeter(output: $0, label: "checking \(path)", total: nil) }
                 let decoded = try PcapDecoder(sink: sink, options: pcapOptions).decode(path: path) { packets in
                     meter?.update(done: packets, detail: "\(sink.checker.summary.messages) messages")
@@ -64,7 +71,7 @@ public struct CheckRun {
             }
         }
         checker.finish()
-        var summary = checker.summary
+        var summary = selection?.summary(checker.summary) ?? checker.summary
         summary.badLines = badLines
         summary.damagedFiles = pcapSummaries.filter { $0.truncation != nil }.count
         try output.flush()

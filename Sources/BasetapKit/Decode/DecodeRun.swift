@@ -7,6 +7,10 @@ public struct DecodeRun {
     public var output = "-"
     /// Keep only connections whose id contains this text (e.g. ":8080" or "10.0.0.2:51234>").
     public var connFilter: String?
+    /// Keep only the messages that match (open, end and control frames stay); checked first when
+    /// the filter asks about rules.
+    public var filter: MessageFilter?
+    public var check = CheckOptions()
     public var options = PcapDecoder.Options()
     public var messages: OutputFile = .standardError
     public var progress: OutputFile?
@@ -20,7 +24,7 @@ public struct DecodeRun {
             throw BasetapError.input(place: path, message: "not a pcap or pcapng file (JSONL captures need no decoding)")
         }
         let writer = try JSONLCaptureWriter(path: output)
-        let sink = WriterSink(writer: writer, filter: connFilter)
+        let sink = WriterSink(writer: writer, filter: connFilter, messages: filter, check: check)
         let meter = progress.map { ProgressMeter(output: $0, label: "decoding \(path)", total: nil) }
         let decoder = PcapDecoder(sink: sink, options: options)
         let summary: DecodeSummary
@@ -62,22 +66,34 @@ public struct DecodeRun {
     private final class WriterSink: DecodeSink {
         let writer: JSONLCaptureWriter
         let filter: String?
+        let messages: MessageFilter?
+        /// Only when `messages` asks about rules: the violations of the message being decoded.
+        var checker: CaptureChecker?
+        var found: [Violation] = []
         var records = 0
         var violations = 0
 
-        init(writer: JSONLCaptureWriter, filter: String?) {
+        init(writer: JSONLCaptureWriter, filter: String?, messages: MessageFilter?, check: CheckOptions) {
             self.writer = writer
             self.filter = filter
+            self.messages = messages
+            if messages?.needsViolations == true {
+                checker = CaptureChecker(options: check) { [unowned self] in found.append($0) }
+            }
         }
 
         func record(_ record: CaptureRecord) throws {
             if let filter, !record.conn.contains(filter) { return }
+            try checker?.consume(record)
+            defer { if record.kind.isMessage { found.removeAll() } }
+            if let messages, record.kind.isMessage, !messages.matches(record, violations: found) { return }
             try writer.write(record)
             records += 1
         }
 
         func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
             if let filter, !conn.contains(filter) { return }
+            try checker?.reportWire(conn: conn, dir: dir, rule: rule, message: message, offset: offset)
             violations += 1
         }
     }
@@ -86,13 +102,16 @@ public struct DecodeRun {
 /// Feeds a decoded pcap into the checker, exactly as JSONL records are fed.
 final class CheckingSink: DecodeSink {
     var checker: CaptureChecker
+    let selection: FilteredViolations?
 
-    init(checker: CaptureChecker) {
+    init(checker: CaptureChecker, selection: FilteredViolations? = nil) {
         self.checker = checker
+        self.selection = selection
     }
 
     func record(_ record: CaptureRecord) throws {
         try checker.consume(record)
+        try selection?.checked(record)
     }
 
     func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {

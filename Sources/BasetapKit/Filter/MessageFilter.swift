@@ -58,6 +58,19 @@ public struct MessageFilter: Sendable, CustomStringConvertible {
         if let extra = parser.peek { throw SyntaxError(column: extra.column, message: "unexpected '\(extra.text)'") }
     }
 
+    /// Whether the filter has `rule:` or `severity:` terms: a message must be checked before it can match.
+    public var needsViolations: Bool {
+        func uses(_ node: Node) -> Bool {
+            switch node {
+            case .all(let nodes), .any(let nodes): nodes.contains(where: uses)
+            case .not(let node): uses(node)
+            case .term(.rule), .term(.severity): true
+            case .term: false
+            }
+        }
+        return uses(root)
+    }
+
     /// What the filter sees of a message: its record, the violations found on it, and its envelope
     /// parsed at most once.
     public func matches(_ record: CaptureRecord, violations: [Violation] = []) -> Bool {
