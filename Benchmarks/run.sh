@@ -18,3 +18,6 @@ echo "== replay throughput (issue: >= 50 000 messages/s sent with --pace fast)"
 echo
 echo "== fuzz throughput (issue: >= 5 000 mutated messages/s)"
 "$PYTHON" "$(dirname "$0")/fuzz_throughput.py" "$BASETAP" "$WSBENCH"
+echo
+echo "== the web inspector on a million messages (issue: the first page in under a second)"
+"$PYTHON" "$(dirname "$0")/view_first_page.py" "$BASETAP"

@@ -83,6 +83,11 @@ import Testing
         }
         let marked = Self.json(Self.http(ui, "GET", "/api/messages?filter=" + "dir:c2s id:m5".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!).1).arrayValue ?? []
         #expect(marked.compactMap { $0["control"]?.stringValue } == ["replaced", "edited"])
+        // The repeater: m1 again, edited, on a new connection; its answer beside the original's.
+        let m1 = try #require(Self.json(Self.http(ui, "GET", "/api/messages?filter=dir:c2s%20id:m1").1).arrayValue?.first)
+        let repeated = Self.json(Self.http(ui, "POST", "/api/repeat", body: #"{"seq": \#(m1["seq"]!.numberText!), "text": "{\"id\":\"m1\",\"type\":\"chat.send\",\"payload\":{\"text\":\"once more\"}}"}"#).1)
+        #expect(repeated["answers"]?.arrayValue?.first?["text"]?.stringValue?.contains("once more") == true, "\(repeated)")
+        #expect(repeated["original"]?.arrayValue?.first?["text"]?.stringValue?.contains("lazy dog 1") == true)
         _ = proxy.stop()
         let records = try JSONLCaptureReader(path: directory.appendingPathComponent("session.jsonl").path).readAll()
         let counts = connections[0]["messages"]

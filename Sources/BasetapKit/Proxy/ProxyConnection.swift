@@ -446,9 +446,8 @@ final class ProxyConnection {
         return [UInt8(code >> 8), UInt8(code & 0xFF)] + Array((control.reason ?? "").utf8)
     }
 
+    /// A text message's envelope `id`, read as replay reads it.
     static func id(of record: CaptureRecord) -> String? {
-        guard record.kind == .text, case .object(let members)? = try? JSONValue(parsing: record.payload) else { return nil }
-        guard case .string(let id)? = members.first(where: { $0.key == "id" })?.value else { return nil }
-        return id
+        record.kind == .text ? ReplayConnection.id(of: record.payload) : nil
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -15,8 +16,17 @@ public final class Replayer: @unchecked Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     }
 
+    private let stopped = NIOLockedValueBox(false)
+
     deinit {
-        try? group.syncShutdownGracefully()
+        if !stopped.withLockedValue({ $0 }) { try? group.syncShutdownGracefully() }
+    }
+
+    /// Ends the replayer's threads without waiting for them: what an event loop (which may not
+    /// wait) calls when it is done with a replayer.
+    func shutdown() {
+        stopped.withLockedValue { $0 = true }
+        group.shutdownGracefully(queue: .global()) { _ in }
     }
 
     /// Replays one connection; the future always succeeds, failures are in the outcome.

@@ -211,10 +211,21 @@ enum InspectorPage {
         `${item.control ? ` <span class="mark">${esc(item.control)}</span>` : ""}</h3>` + vios + body +
         (frames ? `<p class="hint">frames: ${esc(frames)}</p>` : "") +
         (related.length ? `<p>same id: ${related.map((o) => `<a href="#" data-open="${state.items.indexOf(o)}">${esc(o.dir)} #${o.seq} ${esc(o.type || "")}</a>`).join(", ")}</p>` : "") +
-        (state.live ? `<p><button id="resend">resend on ${esc(item.conn)}</button> <button id="copy-compose">edit in compose</button></p>` : "");
+        (state.live ? `<p><button id="resend">resend on ${esc(item.conn)}</button> <button id="copy-compose">edit in compose</button></p>` : "") +
+        (state.live && item.dir === "c2s" ? `<p><textarea id="repeat-text" spellcheck="false">${esc(item.text || "")}</textarea><br><button id="repeat">repeat on a new connection</button></p><div id="repeat-result"></div>` : "");
       render();
       const resend = $("resend");
       if (resend) resend.onclick = () => inject(item.conn, item.dir, item.text || "");
+      const repeat = $("repeat");
+      if (repeat) repeat.onclick = async () => {
+        const box = $("repeat-result");
+        box.textContent = "sending…";
+        try {
+          const r = await api("/api/repeat", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ seq: item.seq, text: $("repeat-text").value }) });
+          const show = (list) => list.map((a) => `<pre class="json">${esc(a.text ?? a.base64 ?? "")}</pre>`).join("") || "<p class=\"hint\">none</p>";
+          box.innerHTML = (r.failure ? `<p class="vio">${esc(r.failure)}</p>` : "") + `<h3>answer now</h3>${show(r.answers)}<h3>answer then</h3>${show(r.original)}`;
+        } catch (e) { box.textContent = e.message; }
+      };
       const copy = $("copy-compose");
       if (copy) copy.onclick = () => { $("compose-conn").value = item.conn; $("compose-dir").value = item.dir; $("compose-text").value = item.text || ""; };
     }

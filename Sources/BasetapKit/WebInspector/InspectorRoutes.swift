@@ -13,7 +13,7 @@ struct InspectorRoutes {
     enum Route: Equatable {
         case page, script, style
         case info, rules, connections, messages, message(String), violations, capture, held
-        case hold, settle(String), inject(String)
+        case hold, settle(String), inject(String), repeatMessage
         case unknown
 
         init(_ path: String) {
@@ -23,7 +23,7 @@ struct InspectorRoutes {
             case 1: self = ["app.js": .script, "app.css": .style][parts[0]] ?? .unknown
             case 2 where parts[0] == "api":
                 self = ["info": .info, "rules": .rules, "connections": .connections, "messages": .messages, "violations": .violations,
-                        "capture": .capture, "held": .held, "hold": .hold][parts[1]] ?? .unknown
+                        "capture": .capture, "held": .held, "hold": .hold, "repeat": .repeatMessage][parts[1]] ?? .unknown
             case 3 where parts[0] == "api" && parts[1] == "messages": self = .message(parts[2])
             case 3 where parts[0] == "api" && parts[1] == "held": self = .settle(parts[2])
             case 4 where parts[0] == "api" && parts[1] == "connections" && parts[3] == "messages": self = .inject(parts[2])
@@ -80,6 +80,8 @@ struct InspectorRoutes {
                                     headers: [("Content-Disposition", "attachment; filename=\"basetap-capture.jsonl\"")]))
             case ("GET", .held):
                 return now(.json(.array(store.heldMessages.map(InspectorJSON.held))))
+            case ("POST", .repeatMessage):
+                return try repeatMessage(request, loop)
             case (_, .hold), (_, .settle), (_, .inject):
                 guard let proxy = server.proxy else { return now(.error(405, "a capture cannot be changed: holding and injecting need a live proxy (basetap proxy --ui)")) }
                 return try control(request, route, proxy, loop)
@@ -101,6 +103,51 @@ struct InspectorRoutes {
     private func string(_ members: [JSONValue.Member], _ key: String) -> String? {
         guard case .string(let value)? = members.first(where: { $0.key == key })?.value else { return nil }
         return value
+    }
+
+    /// The repeater: a client message sent again (edited or not) on a new connection to the same
+    /// server, through replay; its answers come back beside the original's.
+    private func repeatMessage(_ request: Request, _ loop: EventLoop) throws -> EventLoopFuture<Response> {
+        func now(_ response: Response) -> EventLoopFuture<Response> { loop.makeSucceededFuture(response) }
+        let members = try body(request)
+        guard case .number(let seqText)? = members.first(where: { $0.key == "seq" })?.value, let seq = Int(seqText),
+              let item = store.item(seq: seq), item.record.dir == .c2s, item.record.kind.isMessage else {
+            return now(.error(400, "send {\"seq\": N} naming a message the client sent (and \"text\" to change it)"))
+        }
+        let target: ProxyTarget
+        if let url = string(members, "target") {
+            target = try ProxyTarget(url: url, flag: "target")
+        } else if let proxy = server.proxy, case .reverse(let upstream) = proxy.options.mode {
+            target = upstream
+        } else {
+            return now(.error(400, "say where to send it: {\"target\": \"ws://host:port\"} (a capture, or a forward proxy, has no one server)"))
+        }
+        guard let open = store.open(conn: item.record.conn) else { return now(.error(409, "the connection's upgrade is not in the capture")) }
+        var message = item.record
+        if let text = string(members, "text") {
+            message.payload = Array(text.utf8)
+            message.frames = nil
+        }
+        guard var plan = ReplayConnection.plan([open, message]).first else { return now(.error(409, "nothing to send")) }
+        let id = ProxyConnection.id(of: message)
+        if let id { plan.expected.insert(id) }
+        var options = ReplayOptions(target: target)
+        options.pace = .fast
+        options.waitAnswers = true
+        options.tls = server.proxy?.options.upstreamTLS ?? UpstreamTLS()
+        let replayer = try Replayer(options: options, threads: 1)
+        let original = id.map { store.answers(conn: item.record.conn, id: $0) } ?? []
+        return replayer.replay(plan).hop(to: loop).map { outcome -> Response in
+            replayer.shutdown()
+            let answers = outcome.records.filter { $0.dir == .s2c && $0.kind.isMessage }
+            var result: [JSONValue.Member] = [
+                .init("sent", .string(String(decoding: message.payload, as: UTF8.self))),
+                .init("answers", .array(answers.map { InspectorJSON.item(InspectorStore.Item(seq: 0, record: $0)) })),
+                .init("original", .array(original.map(InspectorJSON.item))),
+            ]
+            if let failure = outcome.failure { result.append(.init("failure", .string(failure))) }
+            return .json(.object(result))
+        }
     }
 
     private func control(_ request: Request, _ route: Route, _ proxy: ProxyServer, _ loop: EventLoop) throws -> EventLoopFuture<Response> {

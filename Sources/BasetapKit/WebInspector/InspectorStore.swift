@@ -193,6 +193,17 @@ final class InspectorStore: Sendable {
         }
     }
 
+    /// A connection's `open` record, and the answers (same `id`, from the server) to one of its requests.
+    func open(conn: String) -> CaptureRecord? {
+        state.withLockedValue { state in state.items.first { $0.record.conn == conn && $0.record.kind == .open }?.record }
+    }
+
+    func answers(conn: String, id: String) -> [Item] {
+        state.withLockedValue { state in
+            state.items.filter { $0.record.conn == conn && $0.record.dir == .s2c && ProxyConnection.id(of: $0.record) == id }
+        }
+    }
+
     /// Every record in order (for `/api/capture`), open and end records included.
     func allRecords(filter: MessageFilter?) -> [CaptureRecord] {
         state.withLockedValue { state in

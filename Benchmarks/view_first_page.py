@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""`basetap view` on the one-million-message capture of the check benchmark: how soon the first
+page of messages is served after start (the capture is read behind the server), how long the whole
+capture takes to read, and the memory it then holds.
+
+usage: view_first_page.py BASETAP
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from check_throughput import generate  # noqa: E402
+
+TOKEN = "bench"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path):
+    request = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), headers={"Authorization": "Bearer " + TOKEN})
+    return json.loads(urllib.request.urlopen(request, timeout=30).read())
+
+
+def main():
+    basetap = sys.argv[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "bench.jsonl")
+        generate(path, 1_000_000)
+        port = free_port()
+        started = time.monotonic()
+        process = subprocess.Popen([basetap, "view", path, "--listen", "127.0.0.1:%d" % port, "--token", TOKEN],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            first = None
+            while time.monotonic() - started < 120:
+                try:
+                    if get(port, "/api/messages?limit=200"):
+                        first = time.monotonic() - started
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.01)
+            while get(port, "/api/info")["loading"]:
+                time.sleep(0.1)
+            loaded = time.monotonic() - started
+            probe = time.monotonic()
+            page = get(port, "/api/messages?after=900000&limit=200&filter=dir:s2c")
+            late = time.monotonic() - probe
+            with open("/proc/%d/status" % process.pid) as f:
+                rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+            print("first page of 200 messages after %.2f s (target: under 1 s)" % first)
+            print("whole capture read after %.1f s; RSS then %.0f MB" % (loaded, rss))
+            print("a filtered page near the end: %d messages in %.0f ms" % (len(page), late * 1000))
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
