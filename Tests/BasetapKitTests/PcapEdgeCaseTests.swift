@@ -58,6 +58,29 @@ import Testing
         #expect(try runBasetap(["decode", header]).status == 2)
     }
 
+    /// A pcapng whose interface says microseconds for nanosecond times puts every packet past the
+    /// year 2262: the times are clamped and the summary says so; nothing traps.
+    @Test func timestampsOutOfRangeAreClampedAndSaidNotTrappedOn() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("resolution.pcapng").path
+        let writer = try PcapWriter(path: path, format: .pcapng)
+        for (i, p) in Self.session({ b in b.data(.c2s, Self.text(Self.hello, client: true)) }).enumerated() {
+            try writer.write(ipPacket: p, timestamp: 1_764_000_000_000_000_000 + Int64(i) * 1_000_000)
+        }
+        try writer.close()
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let nanosecondOption = Data([9, 0, 1, 0, 9])
+        let at = try #require(bytes.range(of: nanosecondOption))
+        bytes[at.lowerBound + 4] = 6  // if_tsresol 10^-6: the same numbers, a thousand times later
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let (collector, summary) = try PcapFixtures.decode(path)
+        #expect(summary.clampedTimestamps == summary.packets && summary.packets > 0)
+        #expect(collector.records.filter(\.kind.isMessage).count == 1, "the session is still decoded")
+        let result = try runBasetap(["check", path])
+        #expect(result.status != 132 && result.stderr.contains("out of range (past 2262, or a wrong time resolution) and clamped"), "\(result.status) \(result.stderr)")
+    }
+
     @Test func garbageIsRefusedClearly() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

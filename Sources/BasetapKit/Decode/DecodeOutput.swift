@@ -22,6 +22,8 @@ public struct DecodeSummary: Sendable, Equatable {
     public var otherStreams = 0
     /// Bytes that could not be followed: after a gap, past a frame-size limit, of skipped streams.
     public var skippedBytes = 0
+    /// Packets whose timestamp was out of range and clamped.
+    public var clampedTimestamps = 0
     /// Set when the file ended in damage: the place and libpcap's message.
     public var truncation: String?
 

@@ -80,6 +80,7 @@ public final class PcapDecoder {
             if summary.packets & 0x3FFF == 0 { progress?(summary.packets) }
         }
         try finishAll()
+        summary.clampedTimestamps = file.clampedTimestamps
         return summary
     }
 

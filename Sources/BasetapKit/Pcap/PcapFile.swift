@@ -29,6 +29,19 @@ public final class PcapFile {
 
     deinit { pcap_close(handle) }
 
+    /// Packets whose time did not fit in nanoseconds since 1970 (past the year 2262, or a file that
+    /// declares one resolution and writes another): their time is clamped, never trapped on.
+    public private(set) var clampedTimestamps = 0
+
+    /// A packet header's time in nanoseconds (`tv_usec` holds nanoseconds at nano precision).
+    private func nanoseconds(_ ts: timeval) -> Int64 {
+        let (seconds, overflowed) = Int64(ts.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
+        let (sum, overflowedAgain) = seconds.addingReportingOverflow(Int64(ts.tv_usec))
+        guard overflowed || overflowedAgain else { return sum }
+        clampedTimestamps += 1
+        return ts.tv_sec < 0 ? 0 : Int64.max / 1_000_000_000 * 1_000_000_000
+    }
+
     /// The next packet, nil at the end. A damaged file throws after the last readable packet,
     /// naming the packet number where reading stopped.
     public func next() throws -> Packet? {
@@ -39,8 +52,7 @@ public final class PcapFile {
         case 1:
             packetNumber += 1
             let h = header!.pointee
-            let ts = Int64(h.ts.tv_sec) * 1_000_000_000 + Int64(h.ts.tv_usec)  // tv_usec holds ns at nano precision
-            return Packet(timestamp: ts, data: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)), originalLength: Int(h.len))
+            return Packet(timestamp: nanoseconds(h.ts), data: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)), originalLength: Int(h.len))
         case -2:
             return nil
         default:
