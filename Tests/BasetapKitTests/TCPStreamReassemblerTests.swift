@@ -23,6 +23,17 @@ import Testing
         #expect(r.segment(7, Array("WORLD!".utf8)) == [.conflict(offset: 6, length: 5), .data(Array("!".utf8))])
     }
 
+    /// An idle client's keep-alive probes: one garbage byte at next-sequence − 1, again and again.
+    @Test func keepAliveProbesAreNoConflict() {
+        var r = TCPStreamReassembler()
+        r.syn(0)
+        _ = r.segment(1, Array("hello".utf8))
+        #expect(r.segment(5, [0x00]).isEmpty, "the probe's byte differs from the 'o' it repeats")
+        #expect(r.segment(5, [0x00]).isEmpty)
+        #expect(data(r.segment(6, Array(" world".utf8))) == Array(" world".utf8), "the stream goes on")
+        #expect(r.segment(10, Array("R".utf8)) == [.conflict(offset: 9, length: 1)], "an earlier byte, changed, still is one")
+    }
+
     @Test func overlappingOutOfOrderSegmentsKeepTheFirstCopy() {
         var r = TCPStreamReassembler()
         r.syn(0)

@@ -47,6 +47,9 @@ public struct TCPStreamReassembler: Sendable {
         if nextSequence == nil { nextSequence = sequence }
         var events: [Event] = []
         var start = offset(of: sequence)!
+        // A keep-alive probe (RFC 1122 §4.2.3.6): one byte of garbage at the last delivered byte, as
+        // idle clients send; it is no retransmission, so a different byte is no conflict.
+        if payload.count == 1 && start == delivered - 1 { return [] }
         var bytes = payload[...]
         if start < delivered {
             let overlap = min(delivered - start, bytes.count)
