@@ -222,7 +222,7 @@ final class ProxyConnection {
         if action != .nothing, let failure, !proxy.options.quiet { proxy.note("c\(conn): \(failure)") }
         switch action {
         case .closeWith(let code, let reason):
-            let payload = [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8.prefix(120))
+            let payload = CloseCode.payload(Int(code), String(decoding: reason.utf8.prefix(120), as: UTF8.self))
             var generator = SystemRandomNumberGenerator()
             let frames = [
                 FrameEncoder.encode(WebSocketFrame(opcode: 0x8, payload: payload)),
@@ -442,8 +442,7 @@ final class ProxyConnection {
     /// A control frame's payload as it was sent (a Close record keeps its code and reason apart).
     private static func payload(of control: CaptureRecord) -> [UInt8] {
         guard control.kind == .close else { return control.payload }
-        guard let code = control.code else { return [] }
-        return [UInt8(code >> 8), UInt8(code & 0xFF)] + Array((control.reason ?? "").utf8)
+        return control.code.map { CloseCode.payload($0, control.reason ?? "") } ?? []
     }
 
     /// A text message's envelope `id`, read as replay reads it.

@@ -31,7 +31,7 @@ public struct ReplayConnection: Sendable {
             case .disconnect: return []
             case .close(let code, let reason):
                 guard let code else { return frame(8, []) }
-                return frame(8, [UInt8(truncatingIfNeeded: code >> 8), UInt8(truncatingIfNeeded: code)] + Array((reason ?? "").utf8))
+                return frame(8, CloseCode.payload(code, reason ?? ""))
             }
         }
 

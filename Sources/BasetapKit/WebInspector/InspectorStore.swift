@@ -166,13 +166,7 @@ final class InspectorStore: Sendable {
     func items(conn: String?, filter: MessageFilter?, after: Int, limit: Int) -> [Item] {
         state.withLockedValue { state in
             var out: [Item] = []
-            // Items are in seq order: start from the first past `after`.
-            var low = 0, high = state.items.count
-            while low < high {
-                let mid = (low + high) / 2
-                if state.items[mid].seq <= after { low = mid + 1 } else { high = mid }
-            }
-            for item in state.items[low...] where item.record.dir != nil {
+            for item in state.items[Self.position(of: after + 1, in: state.items)...] where item.record.dir != nil {
                 if let conn, item.record.conn != conn { continue }
                 if let filter, !filter.matches(item.record, violations: item.violations) { continue }
                 out.append(item)
@@ -184,13 +178,19 @@ final class InspectorStore: Sendable {
 
     func item(seq: Int) -> Item? {
         state.withLockedValue { state in
-            var low = 0, high = state.items.count
-            while low < high {
-                let mid = (low + high) / 2
-                if state.items[mid].seq < seq { low = mid + 1 } else { high = mid }
-            }
-            return low < state.items.count && state.items[low].seq == seq ? state.items[low] : nil
+            let at = Self.position(of: seq, in: state.items)
+            return at < state.items.count && state.items[at].seq == seq ? state.items[at] : nil
         }
+    }
+
+    /// Where the first item with at least this `seq` is (items are kept in seq order).
+    private static func position(of seq: Int, in items: [Item]) -> Int {
+        var low = 0, high = items.count
+        while low < high {
+            let mid = (low + high) / 2
+            if items[mid].seq < seq { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 
     /// A connection's `open` record, and the answers (same `id`, from the server) to one of its requests.
