@@ -26,7 +26,7 @@ struct Replay: ParsableCommand {
 
     @OptionGroup var targetOptions: TargetOptions
 
-    @Option(name: .customLong("conn"), help: ArgumentHelp("Replay only this recorded connection (repeatable), e.g. c2.", valueName: "id"))
+    @Option(name: .customLong("conn"), help: ArgumentHelp("Replay only this recorded connection, e.g. c2, or every connection with a message the filter matches, e.g. 'type:chat.*' or 'severity:error' (the filter language of the README). Repeatable.", valueName: "id|filter"))
     var conns: [String] = []
 
     @Option(help: ArgumentHelp("'recorded' (the recorded gaps), 'fast' (no gaps), or xN (N times the recorded speed).", valueName: "pace"))
@@ -60,7 +60,7 @@ struct Replay: ParsableCommand {
         options.pace = try ReplayOptions.pace(pace)
         options.waitAnswers = waitAnswers
         var run = ReplayRun(capture: capture, options: options)
-        run.conns = conns
+        run.conns = ConnectionChoice(conns)
         run.parallel = parallel
         run.record = record
         run.diff = SessionDiff(ignore: ignore, ignoreVolatile: ignoreVolatile)

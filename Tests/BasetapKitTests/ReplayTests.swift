@@ -199,6 +199,11 @@ import Testing
         #expect(opens.max()! < ends.min()!, "all four were open at once")
         let only = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--conn", "c3"])
         #expect(only.stdout.contains("Replayed 1 connection"))
+        // --conn takes the filter language too: the connections with a message it matches.
+        let two = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--conn", "conn:c2 or conn:c4"])
+        #expect(two.stdout.contains("Replayed 2 connections"), "\(two.stdout)")
+        let all = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--conn", "/payload/n > 6", "--conn", "c1"])
+        #expect(all.stdout.contains("Replayed 4 connections"), "\(all.stdout)")
     }
 
     @Test func wssTargetsWithASelfSignedCertificate() throws {
@@ -224,7 +229,9 @@ import Testing
             #expect(bad.status == 2 && bad.stderr.split(separator: "\n").count == 1, "\(arguments): \(bad.stderr)")
         }
         let noConn = try runBasetap(["replay", capturePath("clean-session.jsonl"), "--target", "ws://127.0.0.1:1", "--conn", "c99"])
-        #expect(noConn.status == 2 && noConn.stderr.contains("no WebSocket connection to replay among c99"))
+        #expect(noConn.status == 2 && noConn.stderr.contains("no WebSocket connection to replay chosen by --conn 'c99'"), "\(noConn.stderr)")
+        let badFilter = try runBasetap(["replay", capturePath("clean-session.jsonl"), "--target", "ws://127.0.0.1:1", "--conn", "type:a (id:b"])
+        #expect(badFilter.status == 2 && badFilter.stderr == "basetap: --conn 'type:a (id:b': at column 13: '(' at column 8 is never closed\n", "\(badFilter.stderr)")
     }
 
     @Test func unusualFramingIsSentAsRecorded() throws {

@@ -37,6 +37,30 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: Self.shots + "/inspector-message.png"))
     }
 
+    @Test func aLongCaptureIsATimelineOneJumpFromAnyMessage() throws {
+        let directory = try temporaryDirectory()
+        let capture = directory.appendingPathComponent("long.jsonl").path
+        let writer = try JSONLCaptureWriter(path: capture)
+        let ts = "2026-12-02T08:00:00.000000Z"
+        try writer.write(CaptureRecord(ts: ts, conn: "c1", kind: .open))
+        for n in 0..<40_000 {
+            try writer.write(.text("{\"id\":\"\(n / 2)\",\"type\":\"chat.send\",\"payload\":{}}", conn: "c1", dir: n % 2 == 0 ? .c2s : .s2c, ts: ts))
+        }
+        try writer.close()
+        let port = freePort()
+        let view = try Peer(basetapExecutable, ["view", capture, "--listen", "127.0.0.1:\(port)", "--token", "tok"])
+        defer { _ = view.stop(SIGINT) }
+        try view.waitFor("inspector for")
+        let browser = try Peer(PcapFixtures.python, [Self.script, "jump", "http://127.0.0.1:\(port)/?token=tok", Self.shots])
+        let output = browser.finish()
+        #expect(browser.process.terminationStatus == 0, "\(output)")
+        let step = try #require(Self.lines(output).first { $0["last"] != nil })
+        // The open record is seq 1; the 40 000 messages follow it.
+        #expect(step["last"]?.numberText == "40001" && step["end"]?.numberText == "40001", "\(step)")
+        #expect(step["middle"]?.numberText == "20000", "\(step)")
+        #expect((Int(step["rows"]?.numberText ?? "") ?? .max) < 200, "only the rows in view are in the page: \(step)")
+    }
+
     @Test func aMessageHeldInTheBrowserIsEditedAndTheServerGetsTheEdit() throws {
         let (proxyPort, uiPort) = (freePort(), freePort())
         let (server, serverPort) = try ProxyControlTests.echoServer([])

@@ -116,6 +116,26 @@ async def capture(page, shots):
     print(json.dumps({"error": error}), flush=True)
 
 
+async def jump(page, shots):
+    """A long capture: End goes to its last message and "go to seq" to any, with a screenful of rows in the page."""
+    await page.until("document.body.dataset.ready === 'true' && document.querySelectorAll('#rows .row').length > 0", "the timeline")
+    await page.until("fetch('/api/info').then(r => r.json()).then(i => !i.loading)", "the capture to be read", seconds=120)
+    count = await page.js("fetch('/api/timeline').then(r => r.json()).then(t => t.count)")
+    last = await page.js("fetch('/api/messages?limit=1&offset=%d').then(r => r.json()).then(l => l[0].seq)" % (count - 1))
+    await page.until("document.querySelector('#count').textContent === '%d messages'" % count, "the page to count every message")
+    await page.js("(() => { const t = document.querySelector('#timeline'); t.focus();"
+                  " t.dispatchEvent(new KeyboardEvent('keydown', {key: 'End', bubbles: true})); return true })()")
+    end = await page.until("(() => { const r = document.querySelector('#rows .row.selected'); return r && Number(r.dataset.seq) })()", "the last message", seconds=30)
+    rows = await page.js("document.querySelectorAll('#rows .row').length")
+    await page.shot(shots, "inspector-end.png")
+    middle = last // 2
+    await page.js("(() => { const j = document.querySelector('#jump'); j.value = '%d';"
+                  " j.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true})); return true })()" % middle)
+    went = await page.until("(() => { const r = document.querySelector('#rows .row.selected'); return r && Number(r.dataset.seq) === %d && Number(r.dataset.seq) })()" % middle,
+                            "the message in the middle", seconds=30)
+    print(json.dumps({"last": last, "end": end, "rows": rows, "middle": went}), flush=True)
+
+
 async def hold(page, shots):
     await page.until("document.body.dataset.ready === 'true' && document.body.classList.contains('live')", "the live page")
     await page.js("document.querySelector('#hold-filter').value = 'dir:c2s id:m3'; document.querySelector('#hold-apply').click(); true")
@@ -139,7 +159,7 @@ async def main():
     process, profile, port = start_chromium()
     try:
         page = await open_page(port, url)
-        await {"capture": capture, "hold": hold}[scenario](page, shots)
+        await {"capture": capture, "jump": jump, "hold": hold}[scenario](page, shots)
         await page.ws.close()
     finally:
         process.terminate()

@@ -39,7 +39,15 @@ public struct MessageFilter: Sendable, CustomStringConvertible {
         case notEqual(Glob)
         case less(Double)
         case greater(Double)
-        case matches(String)
+        /// Compiled once: a filter is evaluated on every message of a timeline.
+        case matches(Pattern)
+    }
+
+    /// A compiled regular expression. `Regex<AnyRegexOutput>` is not `Sendable` only because of the
+    /// values a match captures; the filter never keeps a match, and the compiled program is
+    /// immutable once built (its lazy lowering is initialized atomically).
+    struct Pattern: @unchecked Sendable {
+        let regex: Regex<AnyRegexOutput>
     }
 
     public let description: String
@@ -74,9 +82,19 @@ public struct MessageFilter: Sendable, CustomStringConvertible {
     /// What the filter sees of a message: its record, the violations found on it, and its envelope
     /// parsed at most once.
     public func matches(_ record: CaptureRecord, violations: [Violation] = []) -> Bool {
+        matches(conn: record.conn, dir: record.dir, kind: record.kind, payload: { record.payload }, violations: violations)
+    }
+
+    /// The same, for a message kept in pieces: its payload is only asked for when a term needs it.
+    func matches(conn: String, dir: Direction?, kind: CaptureRecord.Kind, payload: () -> [UInt8], violations: [Violation]) -> Bool {
+        var bytes: [UInt8]?
+        func body() -> [UInt8] {
+            if bytes == nil { bytes = payload() }
+            return bytes!
+        }
         var parsed: JSONValue??
         func json() -> JSONValue? {
-            if parsed == nil { parsed = .some(record.kind == .text ? try? JSONValue(parsing: record.payload) : nil) }
+            if parsed == nil { parsed = .some(kind == .text ? try? JSONValue(parsing: body()) : nil) }
             return parsed!
         }
         func member(_ name: String) -> String? {
@@ -90,12 +108,12 @@ public struct MessageFilter: Sendable, CustomStringConvertible {
             case .not(let node): return !evaluate(node)
             case .term(let term):
                 switch term {
-                case .dir(let dir): return record.dir == dir
-                case .kind(let kind): return record.kind == kind
-                case .conn(let glob): return glob.matches(record.conn)
+                case .dir(let wanted): return dir == wanted
+                case .kind(let wanted): return kind == wanted
+                case .conn(let glob): return glob.matches(conn)
                 case .type(let glob): return member("type").map(glob.matches) ?? false
                 case .id(let glob): return member("id").map(glob.matches) ?? false
-                case .contains(let needle): return record.text?.contains(needle) ?? false
+                case .contains(let needle): return UTF8Scan.isValid(body()) && String(decoding: body(), as: UTF8.self).contains(needle)
                 case .rule(let glob): return violations.contains { glob.matches($0.rule.id) }
                 case .severity(let severity): return violations.contains { $0.severity == severity }
                 case .pointer(let tokens, let comparison):
@@ -107,7 +125,7 @@ public struct MessageFilter: Sendable, CustomStringConvertible {
                     case .notEqual(let glob): return !glob.matches(text)
                     case .less(let limit): return Double(text).map { $0 < limit } ?? false
                     case .greater(let limit): return Double(text).map { $0 > limit } ?? false
-                    case .matches(let pattern): return (try? Regex(pattern)).map { text.contains($0) } ?? false
+                    case .matches(let pattern): return text.contains(pattern.regex)
                     }
                 }
             }
@@ -281,12 +299,10 @@ public struct MessageFilter: Sendable, CustomStringConvertible {
             default:
                 var pattern = v.text
                 if pattern.count >= 2 && pattern.hasPrefix("/") && pattern.hasSuffix("/") { pattern = String(pattern.dropFirst().dropLast()) }
-                do {
-                    _ = try Regex(pattern)
-                } catch {
+                guard let regex = try? Regex(pattern) else {
                     throw SyntaxError(column: v.column, message: "'\(pattern)' is not a regular expression")
                 }
-                return .pointer(tokens, .matches(pattern))
+                return .pointer(tokens, .matches(Pattern(regex: regex)))
             }
         }
 

@@ -93,10 +93,10 @@ public struct ReplayConnection: Sendable {
 
     /// One plan per recorded connection that has an `open` record, in the order they opened.
     /// Recorded pongs are left out: the replaying client answers the server's pings itself.
-    public static func plan(_ records: [CaptureRecord], only conns: [String] = []) -> [ReplayConnection] {
+    public static func plan(_ records: [CaptureRecord], only conns: Set<String>? = nil) -> [ReplayConnection] {
         var order: [String] = []
         var byConn: [String: [CaptureRecord]] = [:]
-        for record in records where conns.isEmpty || conns.contains(record.conn) {
+        for record in records where conns?.contains(record.conn) ?? true {
             if byConn[record.conn] == nil { order.append(record.conn) }
             byConn[record.conn, default: []].append(record)
         }

@@ -6,7 +6,7 @@ public struct ReplayRun {
     public var capture: String
     public var options: ReplayOptions
     /// Replay only these recorded connections (all when empty).
-    public var conns: [String] = []
+    public var conns = ConnectionChoice([])
     public var parallel = 1
     public var record: String?
     public var diff = SessionDiff()
@@ -42,9 +42,10 @@ public struct ReplayRun {
     }
 
     public func run() throws -> Summary {
-        let plans = ReplayConnection.plan(try CaptureFile.records(path: capture), only: conns)
+        let records = try CaptureFile.records(path: capture)
+        let plans = ReplayConnection.plan(records, only: try conns.ids(in: records, check: check))
         guard !plans.isEmpty else {
-            let which = conns.isEmpty ? "" : " among \(conns.joined(separator: ", "))"
+            let which = conns.values.isEmpty ? "" : " chosen by --conn \(conns.values.map { "'\($0)'" }.joined(separator: ", "))"
             throw BasetapError.input(place: capture, message: "no WebSocket connection to replay\(which) (no 'open' record)")
         }
         let writer = try record.map { try JSONLCaptureWriter(path: $0) }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// One browser's or script's connection to the inspector: HTTP/1.1 requests one after another
@@ -129,36 +130,67 @@ final class InspectorHTTPHandler: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: answer)), promise: nil)
         let loop = context.eventLoop
         let bound = NIOLoopBound(context, eventLoop: loop)
-        let missed = NIOLoopBoundBox(0, eventLoop: loop)
+        // Events come from the store's writer, often thousands a second: they are framed there and
+        // written in batches, one write per turn of the event loop, not one each.
+        let outbox = NIOLockedValueBox(Outbox())
         let subscription = server.store.subscribe { event in
-            let frame = FrameEncoder.encode(WebSocketFrame(opcode: 0x1, payload: Self.encode(event).serialized()))
+            let frame = FrameEncoder.encode(WebSocketFrame(opcode: 0x1, payload: Self.encode(event)))
+            let schedule = outbox.withLockedValue { outbox in outbox.add(frame) }
+            guard schedule else { return }
             loop.execute {
                 let context = bound.value
+                let (bytes, missed) = outbox.withLockedValue { $0.take() }
                 // A browser that cannot keep up is told how much it missed, not buffered for without end.
+                if missed > 0 {
+                    let lagged = JSONValue.object([.init("event", .string("lagged")), .init("missed", .number(String(missed)))])
+                    context.write(NIOAny(context.channel.allocator.buffer(bytes: FrameEncoder.encode(WebSocketFrame(opcode: 0x1, payload: lagged.serialized())))), promise: nil)
+                }
                 guard context.channel.isWritable else {
-                    missed.value += 1
+                    outbox.withLockedValue { $0.missed += bytes.frames }
                     return
                 }
-                if missed.value > 0 {
-                    let lagged = JSONValue.object([.init("event", .string("lagged")), .init("missed", .number(String(missed.value)))])
-                    context.write(NIOAny(context.channel.allocator.buffer(bytes: FrameEncoder.encode(WebSocketFrame(opcode: 0x1, payload: lagged.serialized())))), promise: nil)
-                    missed.value = 0
-                }
-                context.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: frame)), promise: nil)
+                context.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: bytes.data)), promise: nil)
             }
         }
         events = (FrameParser(maxFrameSize: 1 << 16), subscription)
     }
 
-    private static func encode(_ event: InspectorStore.Event) -> JSONValue {
-        let (name, data): (String, JSONValue) = switch event {
-        case .connection(let c): ("connection", InspectorJSON.connection(c))
-        case .item(let item): ("message", InspectorJSON.item(item))
-        case .violation(let v): ("violation", InspectorJSON.violation(v))
-        case .held(let held): ("held", InspectorJSON.held(held))
-        case .settled(let seq): ("settled", .object([.init("seq", .number(String(seq)))]))
+    /// Frames waiting for the event loop, and how many were given up on.
+    private struct Outbox {
+        var data: [UInt8] = []
+        var frames = 0
+        var missed = 0
+        static let limit = 8 << 20
+
+        /// Whether a write must be scheduled (the outbox was empty).
+        mutating func add(_ frame: [UInt8]) -> Bool {
+            guard data.count < Self.limit else {
+                missed += 1
+                return false
+            }
+            data += frame
+            frames += 1
+            return frames == 1
         }
-        return .object([.init("event", .string(name)), .init("data", data)])
+
+        mutating func take() -> ((data: [UInt8], frames: Int), Int) {
+            defer { self = Outbox() }
+            return ((data, frames), missed)
+        }
+    }
+
+    private static func encode(_ event: InspectorStore.Event) -> [UInt8] {
+        var data: [UInt8] = []
+        let name: String
+        switch event {
+        case .connection(let c): (name, data) = ("connection", InspectorJSON.connection(c).serialized())
+        case .item(let item): (name, data) = ("message", InspectorJSON.item(item).serialized())
+        case .violation(let v): name = "violation"; ViolationFormatter.appendJSON(v, into: &data)
+        case .held(let held): (name, data) = ("held", InspectorJSON.held(held).serialized())
+        case .settled(let seq): (name, data) = ("settled", Array(#"{"seq":\#(seq)}"#.utf8))
+        case .loaded(let count): (name, data) = ("loaded", Array(#"{"records":\#(count)}"#.utf8))
+        }
+        return Array(#"{"event":""#.utf8) + Array(name.utf8) + Array(#"","data":"#.utf8) + data + [UInt8(ascii: "}")]
     }
 
     private func eventsInput(context: ChannelHandlerContext, _ bytes: ByteBufferView) {

@@ -10,7 +10,7 @@ enum InspectorJSON {
         if let url = c.url { members.append(.init("url", .string(url))) }
         members += [
             .init("state", .string(c.open ? "open" : "closed")),
-            .init("messages", .object([.init("c2s", .number(String(c.messages[0]))), .init("s2c", .number(String(c.messages[1])))])),
+            .init("messages", .object([.init("c2s", .number(String(c.messages.c2s))), .init("s2c", .number(String(c.messages.s2c)))])),
             .init("errors", .number(String(c.errors))),
             .init("warnings", .number(String(c.warnings))),
         ]

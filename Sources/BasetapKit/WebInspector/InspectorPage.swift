@@ -16,6 +16,8 @@ enum InspectorPage {
       <span id="mode"></span>
       <label class="grow">filter <input id="filter" spellcheck="false" placeholder="dir:c2s type:chat.* /payload/n > 5 rule:id.* severity:error"></label>
       <span id="filter-error" role="alert"></span>
+      <span id="count" class="hint"></span>
+      <input id="jump" size="8" placeholder="go to seq" title="open the message with this seq (Enter)">
       <button id="pause" class="live-only" title="pause the live tail (p)">pause</button>
       <a id="export" href="/api/capture" download="basetap-capture.jsonl">export</a>
       <button id="theme" title="light or dark">theme</button>
@@ -32,7 +34,7 @@ enum InspectorPage {
         <div id="timeline-head" class="row head"><span>seq</span><span>conn</span><span>dir</span><span>time</span><span>kind</span><span>type</span><span>id</span><span>size</span><span>!</span></div>
         <div id="timeline" tabindex="0"><div id="spacer"><div id="rows"></div></div></div>
       </section>
-      <section id="detail" aria-live="polite"><p class="hint">Open a message: click it, or use ↑ ↓ in the timeline.</p></section>
+      <section id="detail" aria-live="polite"><p class="hint">Open a message: click it, or use ↑ ↓, Page Up/Down, Home and End in the timeline.</p></section>
     </main>
     <section id="compose" class="live-only">
       <label>inject into <select id="compose-conn"></select></label>
@@ -68,6 +70,7 @@ enum InspectorPage {
     .row span { overflow:hidden; text-overflow:ellipsis; }
     .row.head { color:var(--dim); border-bottom:1px solid var(--line); font-family:inherit; }
     #rows .row { cursor:pointer; }
+    #rows .pending { height:22px; padding:0 8px; color:var(--dim); }
     #rows .row.selected { background:var(--sel); }
     .c2s { color:var(--c2s); } .s2c { color:var(--s2c); }
     .badge { border-radius:8px; padding:0 5px; font-size:11px; color:#fff; }
@@ -92,8 +95,11 @@ enum InspectorPage {
 
     static let script = #"""
     "use strict";
-    const ROW = 22;
-    const state = { items: [], bySeq: new Map(), conn: null, filter: "", selected: -1, paused: false, live: false, rules: new Map(), loading: false };
+    const ROW = 22, PAGE = 500, MAX_HEIGHT = 8000000;
+    // The timeline is a window on the server's: `count` rows in all, fetched a page at a time
+    // for the rows in view, so a million messages cost what a screenful does.
+    const state = { count: 0, pages: new Map(), fetching: new Map(), generation: 0, conn: null, filter: "", selected: -1, item: null,
+                    paused: false, live: false, rules: new Map(), following: true };
     const $ = (id) => document.getElementById(id);
 
     async function api(path, options) {
@@ -111,20 +117,39 @@ enum InspectorPage {
       return p.toString();
     }
 
-    async function loadMore() {
-      if (state.loading) return;
-      state.loading = true;
+    function at(i) { const page = state.pages.get(Math.floor(i / PAGE)); return page ? page[i % PAGE] : undefined; }
+
+    function fetchPage(n) {
+      if (!state.fetching.has(n)) {
+        const generation = state.generation;
+        state.fetching.set(n, api("/api/messages?" + query({ offset: n * PAGE, limit: PAGE })).then((page) => {
+          if (generation !== state.generation) return;
+          state.pages.set(n, page);
+          render();
+        }, (e) => {
+          if (generation === state.generation) showFilterError($("filter-error"), state.filter, e);
+        }).finally(() => state.fetching.delete(n)));
+      }
+      return state.fetching.get(n);
+    }
+
+    // How many rows the timeline has now; the last page is fetched again when it grew.
+    async function refresh() {
+      const generation = state.generation;
       try {
-        const after = state.items.length ? state.items[state.items.length - 1].seq : 0;
-        const page = await api("/api/messages?" + query({ after, limit: 2000 }));
-        for (const item of page) { state.items.push(item); state.bySeq.set(item.seq, item); }
+        const timeline = await api("/api/timeline?" + query());
+        if (generation !== state.generation) return;
         $("filter-error").textContent = "";
+        if (timeline.count !== state.count) {
+          state.pages.delete(Math.floor(state.count / PAGE));
+          state.count = timeline.count;
+        }
+        $("count").textContent = state.count + (state.count === 1 ? " message" : " messages");
         render();
-        return page.length;
+        if (state.following && state.live && !state.paused) $("timeline").scrollTop = $("timeline").scrollHeight;
       } catch (e) {
-        showFilterError($("filter-error"), state.filter, e);
-        return 0;
-      } finally { state.loading = false; }
+        if (generation === state.generation) showFilterError($("filter-error"), state.filter, e);
+      }
     }
 
     function showFilterError(target, text, e) {
@@ -132,24 +157,46 @@ enum InspectorPage {
     }
 
     async function reload() {
-      state.items = []; state.bySeq = new Map(); state.selected = -1;
+      state.generation++;
+      state.count = 0; state.pages = new Map(); state.selected = -1; state.following = true;
       $("timeline").scrollTop = 0;
       render();
-      await loadMore();
+      await refresh();
     }
 
-    // Only the rows in view exist; the spacer keeps the scrollbar true to the whole list.
+    // Only the rows in view exist; the spacer keeps the scrollbar true to the whole list (past
+    // MAX_HEIGHT pixels, which browsers do not draw, the scrollbar maps onto rows in proportion).
     // (Positions are set through the DOM: the Content-Security-Policy forbids style attributes.)
+    function viewport() {
+      const timeline = $("timeline"), visible = Math.ceil(timeline.clientHeight / ROW) + 1;
+      const height = Math.min(state.count * ROW, MAX_HEIGHT);
+      if (height === state.count * ROW) return { height, first: Math.floor(timeline.scrollTop / ROW), top: Math.floor(timeline.scrollTop / ROW) * ROW, visible };
+      const share = timeline.scrollTop / Math.max(1, height - timeline.clientHeight);
+      return { height, first: Math.floor(share * Math.max(0, state.count - visible + 1)), top: timeline.scrollTop, visible };
+    }
+
     function render() {
-      const timeline = $("timeline"), rowsBox = $("rows");
-      $("spacer").style.height = state.items.length * ROW + "px";
-      const first = Math.max(0, Math.floor(timeline.scrollTop / ROW) - 10);
-      const last = Math.min(state.items.length, first + Math.ceil(timeline.clientHeight / ROW) + 20);
+      const timeline = $("timeline"), rowsBox = $("rows"), view = viewport();
+      $("spacer").style.height = view.height + "px";
+      const first = Math.max(0, view.first), last = Math.min(state.count, first + view.visible + 1);
       const rows = [];
-      for (let i = first; i < last; i++) rows.push(rowHTML(state.items[i], i));
+      for (let i = first; i < last; i++) {
+        const item = at(i);
+        if (!item) fetchPage(Math.floor(i / PAGE));
+        rows.push(item ? rowHTML(item, i) : `<div class="pending">…</div>`);
+      }
       rowsBox.innerHTML = rows.join("");
-      rowsBox.style.transform = `translateY(${first * ROW}px)`;
-      if (last > state.items.length - 200 && !state.loading) loadMore();
+      rowsBox.style.transform = `translateY(${Math.min(view.top, Math.max(0, view.height - rows.length * ROW))}px)`;
+      state.following = timeline.scrollTop + timeline.clientHeight >= view.height - ROW;
+    }
+
+    // Brings row `i` into view.
+    function reveal(i) {
+      const timeline = $("timeline"), view = viewport();
+      if (i >= view.first && i < view.first + view.visible - 1) return;
+      timeline.scrollTop = view.height === state.count * ROW
+        ? Math.max(0, i * ROW - timeline.clientHeight / 2)
+        : (i / Math.max(1, state.count - view.visible + 1)) * (view.height - timeline.clientHeight);
     }
 
     function esc(s) { return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c])); }
@@ -193,26 +240,51 @@ enum InspectorPage {
       return wrap(`<span class="${cls}">${esc(JSON.stringify(value))}</span>`);
     }
 
-    function open(i) {
-      if (i < 0 || i >= state.items.length) return;
+    async function open(i) {
+      if (i < 0 || i >= state.count) return;
+      if (!at(i)) await fetchPage(Math.floor(i / PAGE));
+      const item = at(i);
+      if (!item) return;
       state.selected = i;
-      const item = state.items[i];
+      reveal(i);
+      show(item);
+    }
+
+    // A message named by seq (an answer, a request): selected where the timeline shows it, else
+    // shown on its own.
+    async function openSeq(seq) {
+      const timeline = await api("/api/timeline?" + query({ seq }));
+      if (timeline.position !== undefined && timeline.position < timeline.count) {
+        await fetchPage(Math.floor(timeline.position / PAGE));
+        if ((at(timeline.position) || {}).seq === seq) return open(timeline.position);
+      }
+      state.selected = -1;
+      show(await api("/api/messages/" + seq));
+    }
+
+    function show(item) {
+      state.item = item;
       const flagged = new Map();
       for (const v of item.violations) if (!flagged.has(v.pointer) || v.severity === "error") flagged.set(v.pointer, v.severity);
       let body;
       try { body = `<pre class="json">${jsonHTML(JSON.parse(item.text), "", 0, flagged)}</pre>`; }
       catch { body = `<pre class="json">${esc(item.text ?? item.base64 ?? "")}</pre>`; }
-      const related = state.items.filter((o) => o !== item && o.conn === item.conn && item.id && o.id === item.id);
       const vios = item.violations.map((v) =>
         `<div class="vio ${v.severity}"><code>${esc(v.rule)}</code> ${esc(v.severity)} at <code>${esc(v.pointer || '""')}</code>: ${esc(v.message)}` +
         `<br><small>${esc((state.rules.get(v.rule) || {}).meaning || "")}</small></div>`).join("");
       const frames = (item.frames || []).map((f) => `${f.fin ? "FIN " : ""}op ${f.op}${f.rsv ? " rsv " + f.rsv : ""} ${f.len} bytes${f.masked ? " masked" : ""}`).join("; ");
       $("detail").innerHTML = `<h3><span class="${item.dir}">${esc(item.conn)} ${esc(item.dir)}[${item.index ?? ""}]</span> ${esc(item.kind)} ${esc(item.type || "")} ${esc(item.id || "")}` +
         `${item.control ? ` <span class="mark">${esc(item.control)}</span>` : ""}</h3>` + vios + body +
-        (frames ? `<p class="hint">frames: ${esc(frames)}</p>` : "") +
-        (related.length ? `<p>same id: ${related.map((o) => `<a href="#" data-open="${state.items.indexOf(o)}">${esc(o.dir)} #${o.seq} ${esc(o.type || "")}</a>`).join(", ")}</p>` : "") +
+        (frames ? `<p class="hint">frames: ${esc(frames)}</p>` : "") + `<p id="related"></p>` +
         (state.live ? `<p><button id="resend">resend on ${esc(item.conn)}</button> <button id="copy-compose">edit in compose</button></p>` : "") +
         (state.live && item.dir === "c2s" ? `<p><textarea id="repeat-text" spellcheck="false">${esc(item.text || "")}</textarea><br><button id="repeat">repeat on a new connection</button></p><div id="repeat-result"></div>` : "");
+      if (item.id) {
+        // Its request or its answers: the messages of the connection with the same id.
+        api("/api/messages?" + new URLSearchParams({ conn: item.conn, filter: "id:" + JSON.stringify(item.id), limit: 50 })).then((list) => {
+          const related = list.filter((o) => o.seq !== item.seq);
+          if (state.item === item && related.length) $("related").innerHTML = "same id: " + related.map((o) => `<a href="#" data-open="${o.seq}">${esc(o.dir)} #${o.seq} ${esc(o.type || "")}</a>`).join(", ");
+        }, () => {});
+      }
       render();
       const resend = $("resend");
       if (resend) resend.onclick = () => inject(item.conn, item.dir, item.text || "");
@@ -266,6 +338,16 @@ enum InspectorPage {
       } catch (e) { $("compose-result").textContent = e.message; }
     }
 
+    // A capture is read behind the server: the timeline grows until it has all of it.
+    async function followLoading() {
+      while ((await api("/api/info")).loading) {
+        await refresh();
+        await new Promise((done) => setTimeout(done, 300));
+      }
+      await refresh();
+      connections();
+    }
+
     function connectEvents() {
       const ws = new WebSocket(`ws://${location.host}/api/events`);
       let pending = null;
@@ -275,7 +357,7 @@ enum InspectorPage {
         if (event.event === "connection") { connections(); return; }
         if (state.paused || pending) return;
         // New traffic: fetch what the filter shows after the last row, a few times a second at most.
-        pending = setTimeout(async () => { pending = null; if (!state.paused) { const before = state.items.length; await loadMore(); if (state.items.length !== before) connections(); } }, 200);
+        pending = setTimeout(async () => { pending = null; if (!state.paused) { const before = state.count; await refresh(); if (state.count !== before) connections(); } }, 200);
       };
       ws.onclose = () => setTimeout(connectEvents, 1000);
     }
@@ -289,12 +371,14 @@ enum InspectorPage {
       $("timeline").addEventListener("scroll", render);
       $("spacer").addEventListener("click", (e) => { const row = e.target.closest(".row"); if (row) open(Number(row.dataset.index)); });
       $("timeline").addEventListener("keydown", (e) => {
-        if (e.key === "ArrowDown") { open(state.selected + 1); e.preventDefault(); }
-        if (e.key === "ArrowUp") { open(state.selected - 1); e.preventDefault(); }
+        const screen = Math.max(1, Math.floor($("timeline").clientHeight / ROW) - 1);
+        const to = { ArrowDown: state.selected + 1, ArrowUp: state.selected - 1, PageDown: state.selected + screen, PageUp: state.selected - screen, Home: 0, End: state.count - 1 }[e.key];
+        if (to !== undefined) { open(Math.min(Math.max(to, 0), state.count - 1)); e.preventDefault(); }
       });
-      $("detail").addEventListener("click", (e) => { const a = e.target.closest("[data-open]"); if (a) { e.preventDefault(); open(Number(a.dataset.open)); } });
+      $("jump").addEventListener("keydown", (e) => { if (e.key === "Enter" && Number($("jump").value) > 0) openSeq(Number($("jump").value)); });
+      $("detail").addEventListener("click", (e) => { const a = e.target.closest("[data-open]"); if (a) { e.preventDefault(); openSeq(Number(a.dataset.open)); } });
       $("connections").addEventListener("click", (e) => { const c = e.target.closest(".conn"); if (c) { state.conn = c.dataset.conn || null; connections(); reload(); } });
-      $("pause").onclick = () => { state.paused = !state.paused; $("pause").textContent = state.paused ? "resume" : "pause"; if (!state.paused) loadMore(); };
+      $("pause").onclick = () => { state.paused = !state.paused; $("pause").textContent = state.paused ? "resume" : "pause"; if (!state.paused) refresh(); };
       document.addEventListener("keydown", (e) => { if (e.key === "p" && e.target.tagName !== "INPUT" && e.target.tagName !== "TEXTAREA") $("pause").click(); });
       $("theme").onclick = () => { document.body.classList.toggle("dark"); localStorage.setItem("basetap-theme", document.body.classList.contains("dark") ? "dark" : "light"); };
       if (localStorage.getItem("basetap-theme") === "dark" || (!localStorage.getItem("basetap-theme") && matchMedia("(prefers-color-scheme: dark)").matches)) document.body.classList.add("dark");
@@ -325,7 +409,8 @@ enum InspectorPage {
       for (const rule of await api("/api/rules")) state.rules.set(rule.id, rule);
       await connections();
       await held();
-      await loadMore();
+      await refresh();
+      if (info.loading) followLoading();
       connectEvents();
       document.body.dataset.ready = "true";
     }

@@ -12,7 +12,7 @@ struct InspectorRoutes {
 
     enum Route: Equatable {
         case page, script, style
-        case info, rules, connections, messages, message(String), violations, capture, held
+        case info, rules, connections, messages, message(String), timeline, violations, capture, held
         case hold, settle(String), inject(String), repeatMessage
         case unknown
 
@@ -22,7 +22,7 @@ struct InspectorRoutes {
             case 0: self = .page
             case 1: self = ["app.js": .script, "app.css": .style][parts[0]] ?? .unknown
             case 2 where parts[0] == "api":
-                self = ["info": .info, "rules": .rules, "connections": .connections, "messages": .messages, "violations": .violations,
+                self = ["info": .info, "rules": .rules, "connections": .connections, "messages": .messages, "timeline": .timeline, "violations": .violations,
                         "capture": .capture, "held": .held, "hold": .hold, "repeat": .repeatMessage][parts[1]] ?? .unknown
             case 3 where parts[0] == "api" && parts[1] == "messages": self = .message(parts[2])
             case 3 where parts[0] == "api" && parts[1] == "held": self = .settle(parts[2])
@@ -51,6 +51,10 @@ struct InspectorRoutes {
         return try MessageFilter(text)
     }
 
+    private func conn(_ request: Request) -> String? {
+        request.query["conn"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     private func api(_ request: Request, _ route: Route, _ loop: EventLoop) -> EventLoopFuture<Response> {
         func now(_ response: Response) -> EventLoopFuture<Response> { loop.makeSucceededFuture(response) }
         let live = server.proxy != nil
@@ -63,10 +67,18 @@ struct InspectorRoutes {
             case ("GET", .connections):
                 return now(.json(.array(store.connections.map(InspectorJSON.connection))))
             case ("GET", .messages):
-                let after = Int(request.query["after"] ?? "0") ?? 0
                 let limit = min(max(Int(request.query["limit"] ?? "200") ?? 200, 1), 10_000)
-                let conn = request.query["conn"].flatMap { $0.isEmpty ? nil : $0 }
-                return now(.json(.array(store.items(conn: conn, filter: try filter(request), after: after, limit: limit).map(InspectorJSON.item))))
+                let items = if let offset = request.query["offset"].flatMap({ Int($0) }) {
+                    store.page(conn: conn(request), filter: try filter(request), offset: offset, limit: limit).items
+                } else {
+                    store.items(conn: conn(request), filter: try filter(request), after: Int(request.query["after"] ?? "0") ?? 0, limit: limit)
+                }
+                return now(.json(.array(items.map(InspectorJSON.item))))
+            case ("GET", .timeline):
+                let page = store.page(conn: conn(request), filter: try filter(request), offset: 0, limit: 0, locating: request.query["seq"].flatMap { Int($0) })
+                var members: [JSONValue.Member] = [.init("count", .number(String(page.count)))]
+                if let position = page.position { members.append(.init("position", .number(String(position)))) }
+                return now(.json(.object(members)))
             case ("GET", .message(let seqText)):
                 guard let seq = Int(seqText), let item = store.item(seq: seq) else { return now(.error(404, "no message \(seqText)")) }
                 return now(.json(InspectorJSON.item(item)))
