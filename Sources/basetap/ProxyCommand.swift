@@ -108,7 +108,7 @@ struct Proxy: ParsableCommand {
     @OptionGroup var ruleOptions: RuleOptions
 
     func run() throws {
-        let listenAt = try ProxyTarget(hostPort: listen, defaultPort: nil, flag: "--listen")
+        let listenAt = try ProxyTarget(hostPort: listen, defaultPort: nil, flag: "--listen", listening: true)
         var options = ProxyServer.Options(listen: listenAt, mode: try mode(listen: listenAt))
         options.listenerTLS = try listenerTLS()
         options.upstreamTLS = UpstreamTLS(verify: !insecureUpstream, caFile: upstreamCa)
@@ -136,9 +136,9 @@ struct Proxy: ParsableCommand {
         options.headerTimeout = headerTimeout
         guard ["stop", "continue"].contains(onRecordError) else { throw BasetapError.usage("--on-record-error must be 'stop' or 'continue', not '\(onRecordError)'") }
         options.stopOnRecordError = onRecordError == "stop"
-        options.metrics = try metrics.map { try ProxyTarget(hostPort: $0, defaultPort: nil, flag: "--metrics") }
+        options.metrics = try metrics.map { try ProxyTarget(hostPort: $0, defaultPort: nil, flag: "--metrics", listening: true) }
         if ui {
-            options.ui = try ProxyTarget(hostPort: uiListen, defaultPort: nil, flag: "--ui-listen")
+            options.ui = try ProxyTarget(hostPort: uiListen, defaultPort: nil, flag: "--ui-listen", listening: true)
             options.uiToken = uiToken
         }
         var run = ProxyRun(options: options)

@@ -32,7 +32,7 @@ struct View: ParsableCommand {
 
     func run() throws {
         var run = ViewRun(paths: files)
-        run.listen = try ProxyTarget(hostPort: listen, defaultPort: nil, flag: "--listen")
+        run.listen = try ProxyTarget(hostPort: listen, defaultPort: nil, flag: "--listen", listening: true)
         run.token = token
         run.check = try ruleOptions.checkOptions()
         run.pcapOptions = try wire.pcapOptions()

@@ -32,7 +32,7 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = directory.appendingPathComponent("run1")
-        let port = freePort()
+        let port = unusedPort()
         let result = try Self.fuzz(out: out, port: port)
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
         let names = try Self.findings(out)
@@ -62,7 +62,7 @@ import Testing
         // A second run with the same seed makes the same cases and finds the same. Oracles that time
         // things (hang, slow) depend on the machine's load as well, so only the others are compared.
         let again = directory.appendingPathComponent("run2")
-        _ = try Self.fuzz(out: again, port: freePort())
+        _ = try Self.fuzz(out: again, port: unusedPort())
         let namesAgain = try Self.findings(again)
         for bug in planted { #expect(namesAgain.contains { $0.contains(bug) }, "\(bug) in \(namesAgain)") }
         #expect(Self.untimed(names) == Self.untimed(namesAgain), "\(names) vs \(namesAgain)")
@@ -81,7 +81,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let seed = ProxyTests.peers.appendingPathComponent("dying_server_seed.jsonl").path
         let out = directory.appendingPathComponent("out")
-        let port = freePort()
+        let port = unusedPort()
         let server = ProxyTests.peers.appendingPathComponent("dying_server.py").path
         let result = try runBasetap([
             "fuzz", "--target", "ws://127.0.0.1:\(port)", "--seed-capture", seed, "--exec", "\(PcapFixtures.python) \(server) \(port)",
@@ -133,7 +133,7 @@ import Testing
     }
 
     @Test func fuzzingAnUnreachableOrBrokenTargetIsAClearError() throws {
-        let unreachable = try runBasetap(["fuzz", "--target", "ws://127.0.0.1:\(freePort())", "--seed-capture", capturePath("fuzz-seed.jsonl"), "--max-messages", "10"])
+        let unreachable = try runBasetap(["fuzz", "--target", "ws://127.0.0.1:\(unusedPort())", "--seed-capture", capturePath("fuzz-seed.jsonl"), "--max-messages", "10"])
         #expect(unreachable.status == 2 && unreachable.stderr.contains("already fails") && unreachable.stderr.contains("connection refused"), "\(unreachable.stderr)")
         let badShard = try runBasetap(["fuzz", "--target", "ws://127.0.0.1:1", "--seed-capture", capturePath("fuzz-seed.jsonl"), "--shard", "3/2"])
         #expect(badShard.status == 2 && badShard.stderr.contains("--shard"))

@@ -44,10 +44,8 @@ import Testing
 
     /// The echo server of `control_peers.py`, listening; `flags` turn deflate off.
     static func echoServer(_ flags: [String]) throws -> (Peer, Int) {
-        let port = freePort()
-        let server = try Peer.unblocked(PcapFixtures.python, [script, "server", String(port)] + flags)
-        try server.waitFor("listening")
-        return (server, port)
+        let server = try Peer.unblocked(PcapFixtures.python, [script, "server", "0"] + flags)
+        return (server, try server.port())
     }
 
     @Test(arguments: [true, false])
@@ -143,14 +141,13 @@ import Testing
     /// `--intercept` through the command line: held messages are answered on standard input, an
     /// edit goes through $EDITOR.
     @Test func interceptOnTheTerminalForwardsEditsAndDrops() throws {
-        let proxyPort = freePort()
         let (server, serverPort) = try Self.echoServer([])
         defer { _ = server.stop() }
         let proxy = try Peer("/usr/bin/env", [
-            "EDITOR=sed -i s/fox/cat/", basetapExecutable, "proxy", "--listen", "127.0.0.1:\(proxyPort)", "--upstream", "ws://127.0.0.1:\(serverPort)",
+            "EDITOR=sed -i s/fox/cat/", basetapExecutable, "proxy", "--listen", "127.0.0.1:0", "--upstream", "ws://127.0.0.1:\(serverPort)",
             "--intercept", "dir:c2s (id:m3 or id:m5)", "--quiet",
         ])
-        try proxy.waitFor("proxying")
+        let proxyPort = try proxy.proxyPort()
         let client = try Peer(PcapFixtures.python, [Self.script, "client", "ws://127.0.0.1:\(proxyPort)/", "8"])
         try proxy.waitFor("held c1 c2s text #1")
         #expect(proxy.printed.contains(#""id": "m3""#))

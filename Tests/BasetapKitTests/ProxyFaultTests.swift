@@ -41,13 +41,13 @@ import Testing
 
     /// A plain HTTP request is relayed as it is, but not without a word: a server can die of one.
     @Test func aRequestThatIsNotAnUpgradeIsRelayedLoggedAndCounted() throws {
-        let proxyPort = freePort()
         let (listener, upstreamPort) = Self.scriptedUpstream { fd in
             _ = Self.readHead(fd)
             Self.send(fd, Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".utf8))
         }
         defer { close(listener) }
-        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: upstreamPort)
+        let proxy = try ProxyTests.proxy(upstream: upstreamPort)
+        let proxyPort = try proxy.proxyPort()
         let fd = connectLoopback(proxyPort)
         Self.send(fd, Array("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
         let answer = Self.readAll(fd, seconds: 5)
@@ -59,8 +59,8 @@ import Testing
     }
 
     @Test func aSlowlorisClientGets408() throws {
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--header-timeout", "1"])
+        let proxy = try ProxyTests.proxy(upstream: unusedPort(), ["--header-timeout", "1"])
+        let proxyPort = try proxy.proxyPort()
         let fd = connectLoopback(proxyPort)
         for byte in "GET /ws HTTP/1.1\r\nHost: x\r\n".utf8.prefix(6) {
             var b = byte
@@ -72,19 +72,6 @@ import Testing
         #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
         let log = proxy.stop(SIGINT)
         #expect(log.contains("no complete request head within 1 s"))
-    }
-
-    /// A listening socket on a free loopback port, for upstreams scripted byte by byte.
-    static func loopbackListener() -> (fd: Int32, port: Int) {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(listener, 8)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
-        return (listener, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     /// An upstream on a free loopback port that takes one connection and plays `script` on it, on
@@ -113,6 +100,21 @@ import Testing
         return String(decoding: head, as: UTF8.self)
     }
 
+    /// Reads `count` bytes, or what arrived before the peer closed or `seconds` passed.
+    static func readBytes(_ fd: Int32, count: Int, seconds: Double) -> [UInt8] {
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = Date().addingTimeInterval(seconds)
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: count)
+        while received.count < count && Date() < deadline {
+            let n = read(fd, &buffer, count - received.count)
+            if n == 0 { break }
+            if n > 0 { received += buffer[0..<n] }
+        }
+        return received
+    }
+
     static let upgradeHead = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 
     /// Reads a client's upgrade request and accepts it, as a server would.
@@ -127,10 +129,10 @@ import Testing
     }
 
     @Test func anUpstreamThatNeverAnswersTheUpgradeIsClosedByTheIdleTimeout() throws {
-        let proxyPort = freePort()
-        let (listener, silentPort) = Self.loopbackListener()
+        let (listener, silentPort) = loopbackListener()
         defer { close(listener) }
-        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: silentPort, ["--idle-timeout", "1"])
+        let proxy = try ProxyTests.proxy(upstream: silentPort, ["--idle-timeout", "1"])
+        let proxyPort = try proxy.proxyPort()
         let fd = connectLoopback(proxyPort)
         Self.send(fd, Array(Self.upgradeHead.utf8))
         let started = Date()
@@ -142,8 +144,8 @@ import Testing
     }
 
     @Test func aRequestHeadPastTheLimitGets431() throws {
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--max-header-size", "1024"])
+        let proxy = try ProxyTests.proxy(upstream: unusedPort(), ["--max-header-size", "1024"])
+        let proxyPort = try proxy.proxyPort()
         let fd = connectLoopback(proxyPort)
         Self.send(fd, Array(("GET /ws HTTP/1.1\r\nHost: x\r\nX-Padding: " + String(repeating: "p", count: 2000)).utf8))
         let answer = Self.readAll(fd, seconds: 3)
@@ -156,7 +158,6 @@ import Testing
     @Test func aWrongSecWebSocketAcceptIsRelayedAsSentAndReported() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let proxyPort = freePort()
         let wrong = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n"
         let greeting = #"{"id":"g1","type":"hello","from":"server.example.org","to":"","payload":{}}"#
         let (listener, upstreamPort) = Self.scriptedUpstream { fd in
@@ -166,7 +167,8 @@ import Testing
         }
         defer { close(listener) }
         let record = directory.appendingPathComponent("bad-accept.jsonl").path
-        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: upstreamPort, ["--record", record, "--format", "jsonl"])
+        let proxy = try ProxyTests.proxy(upstream: upstreamPort, ["--record", record, "--format", "jsonl"])
+        let proxyPort = try proxy.proxyPort()
         let fd = connectLoopback(proxyPort)
         Self.send(fd, Array(Self.upgradeHead.utf8))
         let answer = Self.readAll(fd, seconds: 1)
@@ -183,21 +185,26 @@ import Testing
     @Test func aServerThatResetsMidFrameIsRecordedWithItsError() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let proxyPort = freePort()
+        let relayed = DispatchSemaphore(value: 0)
         let (listener, upstreamPort) = Self.scriptedUpstream { fd in
             Self.answerUpgrade(fd)
             Self.send(fd, Array(PcapEdgeCaseTests.text(String(repeating: "a", count: 100), client: false).prefix(20)))
-            Thread.sleep(forTimeInterval: 0.2)
+            // A reset throws away what the proxy has not read yet: reset once the 20 bytes crossed it.
+            _ = relayed.wait(timeout: .now() + 20)
             Self.resetOnClose(fd)  // in the middle of the frame
         }
         defer { close(listener) }
         let record = directory.appendingPathComponent("server-reset.jsonl").path
-        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: upstreamPort, ["--record", record])
+        let proxy = try ProxyTests.proxy(upstream: upstreamPort, ["--record", record])
+        let proxyPort = try proxy.proxyPort()
         let fd = connectLoopback(proxyPort)
         Self.send(fd, Array(Self.upgradeHead.utf8))
-        let answer = Self.readAll(fd, seconds: 3)
+        let head = Self.readHead(fd)
+        let partial = Self.readBytes(fd, count: 20, seconds: 10)
+        relayed.signal()
+        let rest = Self.readAll(fd, seconds: 3)
         close(fd)
-        #expect(answer.hasPrefix("HTTP/1.1 101"), "the client got the upgrade and then lost the connection: \(answer)")
+        #expect(head.hasPrefix("HTTP/1.1 101") && partial.count == 20 && rest.isEmpty, "the client got the upgrade, 20 bytes, and then lost the connection: \(head)")
         let log = proxy.stop(SIGINT)
         let end = try JSONLCaptureReader(path: record).readAll().last
         #expect(end?.kind == .end && end?.error?.contains("middle of a server frame (20 bytes of it received)") == true, "\(end?.error ?? "no end") / \(log)")
@@ -206,7 +213,6 @@ import Testing
     @Test func aHalfCloseIsRelayedAndTheOtherDirectionGoesOn() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let proxyPort = freePort()
         let request = #"{"id":"r1","type":"room.join","from":"@a@x.org","to":"x.org","payload":{}}"#
         let late = #"{"id":"r1","type":"room.join","from":"x.org","to":"@a@x.org","ok":true,"payload":{}}"#
         let (listener, upstreamPort) = Self.scriptedUpstream { fd in
@@ -217,7 +223,8 @@ import Testing
         }
         defer { close(listener) }
         let record = directory.appendingPathComponent("half-close.jsonl").path
-        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: upstreamPort, ["--record", record])
+        let proxy = try ProxyTests.proxy(upstream: upstreamPort, ["--record", record])
+        let proxyPort = try proxy.proxyPort()
         let fd = connectLoopback(proxyPort)
         Self.send(fd, Array(Self.upgradeHead.utf8))
         #expect(Self.readHead(fd).hasPrefix("HTTP/1.1 101"))
@@ -237,10 +244,11 @@ import Testing
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         limit.rlim_cur = max(limit.rlim_cur, min(limit.rlim_max, 4096))
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let server = try ProxyTests.sampleServer(port: serverPort, deflate: false)
+        let server = try ProxyTests.sampleServer(deflate: false)
+        let serverPort = try server.port()
         defer { _ = server.stop(SIGKILL) }  // its own shutdown waits out the close timeout of hundreds of connections
-        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--quiet"])
+        let proxy = try ProxyTests.proxy(upstream: serverPort, ["--quiet"])
+        let proxyPort = try proxy.proxyPort()
         var sockets: [Int32] = []
         for i in 0..<1000 {
             let fd = connectLoopback(proxyPort)
@@ -262,14 +270,15 @@ import Testing
     }
 
     @Test func anUnwritableRecordingIsAClearErrorAndStopsOrNot() throws {
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let server = try ProxyTests.sampleServer(port: serverPort, deflate: false)
+        let server = try ProxyTests.sampleServer(deflate: false)
+        let serverPort = try server.port()
         defer { _ = server.stop() }
-        let missing = try runBasetap(["proxy", "--upstream", "ws://127.0.0.1:\(serverPort)", "--listen", "127.0.0.1:\(proxyPort)", "--record", "/nonexistent/dir/s.jsonl"])
+        let missing = try runBasetap(["proxy", "--upstream", "ws://127.0.0.1:\(serverPort)", "--listen", "127.0.0.1:0", "--record", "/nonexistent/dir/s.jsonl"])
         #expect(missing.status == 2 && missing.stderr.split(separator: "\n").count == 1 && missing.stderr.contains("/nonexistent/dir/s.jsonl"), "\(missing.stderr)")
 
         // /dev/full: every write fails with ENOSPC, as on a full disk.
-        let stopping = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--record", "/dev/full", "--quiet"])
+        let stopping = try ProxyTests.proxy(upstream: serverPort, ["--record", "/dev/full", "--quiet"])
+        let proxyPort = try stopping.proxyPort()
         _ = try ProxyTests.client(proxyPort, ["--quiet", "--clean", "--no-deflate", "--messages", "40", "--size", "4000"])
         let deadline = Date().addingTimeInterval(10)
         while stopping.process.isRunning && Date() < deadline { usleep(50_000) }
@@ -277,8 +286,9 @@ import Testing
         let stopLog = stopping.stop(SIGINT)
         #expect(stopping.process.terminationStatus == 2 && stopLog.contains("recording failed") && stopLog.contains("No space left on device"), "\(stopLog)")
 
-        let continuing = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--record", "/dev/full", "--quiet", "--on-record-error", "continue"])
-        let (status, output) = try ProxyTests.client(proxyPort, ["--quiet", "--clean", "--no-deflate", "--messages", "40", "--size", "4000"])
+        let continuing = try ProxyTests.proxy(upstream: serverPort, ["--record", "/dev/full", "--quiet", "--on-record-error", "continue"])
+        let continuingPort = try continuing.proxyPort()
+        let (status, output) = try ProxyTests.client(continuingPort, ["--quiet", "--clean", "--no-deflate", "--messages", "40", "--size", "4000"])
         #expect(status == 0 && output.contains("40 answers"), "relaying went on: \(output)")
         #expect(continuing.process.isRunning)
         let continueLog = continuing.stop(SIGINT)
@@ -288,15 +298,17 @@ import Testing
     @Test func stoppingDuringHeavyTrafficLeavesValidRecordings() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let server = try ProxyTests.sampleServer(port: serverPort, deflate: true)
+        let server = try ProxyTests.sampleServer(deflate: true)
+        let serverPort = try server.port()
         defer { _ = server.stop() }
         let record = directory.appendingPathComponent("heavy.jsonl").path, pcap = directory.appendingPathComponent("heavy.pcap").path
-        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--record", record, "--pcap", pcap, "--quiet"])
+        let proxy = try ProxyTests.proxy(upstream: serverPort, ["--record", record, "--pcap", pcap, "--quiet"])
+        let proxyPort = try proxy.proxyPort()
         let clients = try (0..<4).map { _ in
             try Peer(PcapFixtures.python, [ProxyTests.peers.appendingPathComponent("sample_client.py").path, "ws://127.0.0.1:\(proxyPort)/ws", "--clean", "--quiet", "--messages", "100000", "--size", "300"])
         }
-        Thread.sleep(forTimeInterval: 1.5)
+        // Stopped in the middle: once thousands of messages went through, with the clients still sending.
+        try proxy.waitForMetrics("5000 messages relayed") { ProxyTests.metric("basetap_messages_total{dir=\"c2s\"}", in: $0) >= 5000 }
         let log = proxy.stop(SIGINT)
         for client in clients { _ = client.stop(SIGKILL) }
         #expect(proxy.process.terminationStatus == 0, "\(log)")

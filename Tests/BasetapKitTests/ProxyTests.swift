@@ -60,10 +60,28 @@ final class Peer: @unchecked Sendable {
 
     /// Waits until the peer prints a line containing `text`, for `seconds` at most.
     func waitFor(_ text: String, seconds: Double = 10) throws {
+        _ = try wait(for: "'\(text)'", seconds: seconds) { $0.contains(text) ? () : nil }
+    }
+
+    /// The port a server says it got (it was told port 0): the digits right after `marker`,
+    /// as in `listening on 40123` or `proxying ws://127.0.0.1:40123/`.
+    func port(after marker: String = "listening on ", seconds: Double = 10) throws -> Int {
+        try wait(for: "a port after '\(marker)'", seconds: seconds) { printed in
+            guard let start = printed.range(of: marker)?.upperBound else { return nil }
+            let digits = printed[start...].prefix { $0.isASCII && $0.isNumber }
+            // The number is whole only once something follows it.
+            guard digits.endIndex < printed.endIndex else { return nil }
+            return Int(digits)
+        }
+    }
+
+    /// Waits until `found` finds something in what the peer printed, for `seconds` at most.
+    private func wait<T>(for what: String, seconds: Double, _ found: (String) -> T?) throws -> T {
         let deadline = DispatchTime.now() + seconds
-        while !printed.contains(text) {
+        while true {
+            if let value = found(printed) { return value }
             guard !outputEnded, arrived.wait(timeout: deadline) == .success else {
-                throw BasetapError.usage("peer did not say '\(text)' within \(seconds) s: \(printed)")
+                throw BasetapError.usage("peer did not print \(what) within \(seconds) s: \(printed)")
             }
         }
     }
@@ -106,30 +124,92 @@ func connectLoopback(_ port: Int) -> Int32 {
     return fd
 }
 
-func freePort() -> Int {
+/// A TCP listener on 127.0.0.1 at a port the kernel chose, for a test that plays a server by hand.
+func loopbackListener(backlog: Int32 = 16) -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
     _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    listen(fd, backlog)
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
+}
+
+/// A port nothing listens on, for an unreachable target or a server that basetap restarts on the
+/// same port (`fuzz --exec`). It is below the kernel's ephemeral range, so no outgoing connection
+/// can take it between this check and its use.
+func unusedPort() -> Int {
+    let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
+    let low = range.flatMap { Int($0.split(whereSeparator: \.isWhitespace).first ?? "") } ?? 32768
+    while true {
+        let port = Int.random(in: 10000..<low)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if bound == 0 { return port }
+    }
+}
+
+/// Waits until something accepts connections on the loopback port, for a peer that does not say when.
+func waitUntilListening(_ port: Int) throws {
+    try waitUntil("a listener on port \(port)") {
+        let fd = connectLoopback(port)
+        if fd >= 0 { close(fd) }
+        return fd >= 0
+    }
+}
+
+extension Peer {
+    /// The port a basetap proxy listens on, from its banner (it was started on port 0).
+    func proxyPort() throws -> Int { try port(after: "127.0.0.1:") }
+
+    /// What a proxy started by `ProxyTests.proxy` serves on `/metrics` now.
+    func metrics() throws -> String {
+        let fd = connectLoopback(try port(after: "metrics on http://127.0.0.1:"))
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        let request = Array("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        _ = write(fd, request, request.count)
+        return ProxyFaultTests.readAll(fd, seconds: 5)
+    }
+
+    /// Waits until the proxy's metrics say `what`.
+    func waitForMetrics(_ what: String, _ condition: (String) -> Bool) throws {
+        try waitUntil("the proxy's metrics to say \(what)") { condition(try metrics()) }
+    }
+
+    /// Waits until the proxy has no connection open: every `end` record is with its writer.
+    func waitUntilIdle() throws {
+        try waitForMetrics("no connection open") { ProxyTests.metric("basetap_connections_open", in: $0) == 0 }
+    }
 }
 
 @Suite(.serialized) struct ProxyTests {
     static let peers = repositoryRoot.appendingPathComponent("Tests/Peers")
 
-    static func sampleServer(port: Int, deflate: Bool = true, _ extra: [String] = []) throws -> Peer {
-        let server = try Peer(PcapFixtures.python, [peers.appendingPathComponent("sample_server.py").path, String(port)] + (deflate ? [] : ["--no-deflate"]) + extra)
-        try server.waitFor("listening")
+    /// A sample's value in Prometheus text (`name` with its labels), or -1 when it is not there.
+    static func metric(_ name: String, in text: String) -> Int {
+        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
+    }
+
+    /// The sample server on a port of its own; `port()` says which.
+    static func sampleServer(deflate: Bool = true, _ extra: [String] = []) throws -> Peer {
+        let server = try Peer(PcapFixtures.python, [peers.appendingPathComponent("sample_server.py").path, "0"] + (deflate ? [] : ["--no-deflate"]) + extra)
+        _ = try server.port()
         return server
     }
 
-    static func proxy(listen: Int, upstream: Int, _ extra: [String] = []) throws -> Peer {
-        let proxy = try Peer(basetapExecutable, ["proxy", "--listen", "127.0.0.1:\(listen)", "--upstream", "ws://127.0.0.1:\(upstream)", "--color", "never"] + extra)
+    /// basetap's proxy to `upstream` on a port of its own (`proxyPort()` says which), with its
+    /// metrics served for `waitUntilIdle()` unless the test asks for `--metrics` itself.
+    static func proxy(upstream: Int, path: String = "", _ extra: [String] = []) throws -> Peer {
+        let metrics = extra.contains("--metrics") ? [] : ["--metrics", "127.0.0.1:0"]
+        let proxy = try Peer(basetapExecutable, ["proxy", "--listen", "127.0.0.1:0", "--upstream", "ws://127.0.0.1:\(upstream)\(path)", "--color", "never"] + metrics + extra)
         try proxy.waitFor("proxying")
         return proxy
     }
@@ -147,16 +227,17 @@ func freePort() -> Int {
     @Test func pythonPeersThroughTheProxyWithLiveFindingsAndALosslessRecording() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let server = try Self.sampleServer(port: serverPort)
+        let server = try Self.sampleServer()
+        let serverPort = try server.port()
         defer { _ = server.stop() }
         let record = directory.appendingPathComponent("session.jsonl").path
         let pcap = directory.appendingPathComponent("session.pcap").path
-        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--record", record, "--pcap", pcap, "--format", "jsonl"])
+        let proxy = try Self.proxy(upstream: serverPort, ["--record", record, "--pcap", pcap, "--format", "jsonl"])
+        let proxyPort = try proxy.proxyPort()
         let (status, output) = try Self.client(proxyPort, ["--messages", "9", "--size", "200", "--quiet"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("9 answers"))
-        Thread.sleep(forTimeInterval: 0.3)
+        try proxy.waitUntilIdle()
         let log = proxy.stop(SIGINT)
         #expect(proxy.process.terminationStatus == 1, "errors were found")
         let findings = log.split(separator: "\n").compactMap { try? JSONValue(parsing: String($0)) }
@@ -186,14 +267,15 @@ func freePort() -> Int {
     @Test func anUpstreamPathIsJoinedInFrontOfTheClientsPath() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let server = try ReplayTests.server("same", port: serverPort, ["--path", "/ws"])
+        let server = try ReplayTests.server("same", ["--path", "/ws"])
+        let serverPort = try server.port()
         defer { _ = server.stop() }
         let capture = try ReplayTests.capture(in: directory, url: "/")
         let direct = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(serverPort)", "--pace", "fast"])
         #expect(direct.status == 1 && direct.stdout.contains("404"), "the server answers nothing but /ws: \(direct.stdout)")
-        let proxy = try Peer(basetapExecutable, ["proxy", "--listen", "127.0.0.1:\(proxyPort)", "--upstream", "ws://127.0.0.1:\(serverPort)/ws", "--color", "never"])
+        let proxy = try Self.proxy(upstream: serverPort, path: "/ws")
         try proxy.waitFor("to ws://127.0.0.1:\(serverPort)/ws")
+        let proxyPort = try proxy.proxyPort()
         let through = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(proxyPort)", "--pace", "fast"])
         _ = proxy.stop(SIGINT)
         #expect(through.status == 0 && through.stdout.contains("same answers"), "\(through.stdout)")
@@ -207,16 +289,7 @@ func freePort() -> Int {
     }
 
     @Test func theRelayIsByteExactEvenForFramesRFC6455Forbids() throws {
-        let upstreamPort = freePort(), proxyPort = freePort()
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(upstreamPort).bigEndian)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(listener, 1)
+        let (listener, upstreamPort) = loopbackListener(backlog: 1)
         nonisolated(unsafe) var received: [UInt8] = []
         let serverDone = DispatchSemaphore(value: 0)
         Thread {
@@ -237,7 +310,8 @@ func freePort() -> Int {
             close(listener)
             serverDone.signal()
         }.start()
-        let proxy = try Self.proxy(listen: proxyPort, upstream: upstreamPort, ["--format", "jsonl"])
+        let proxy = try Self.proxy(upstream: upstreamPort, ["--format", "jsonl"])
+        let proxyPort = try proxy.proxyPort()
         let head = Array("GET /raw?x=1 HTTP/1.1\r\nHost: 127.0.0.1:\(proxyPort)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Trace: keep me\r\n\r\n".utf8)
         var frames: [UInt8] = []
         let m: (UInt8, UInt8, UInt8, UInt8) = (1, 2, 3, 4)
@@ -271,10 +345,11 @@ func freePort() -> Int {
     }
 
     @Test func anOversizedMessageIsRelayedWholeAndReportedNotInspected() throws {
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let server = try Self.sampleServer(port: serverPort, deflate: false)
+        let server = try Self.sampleServer(deflate: false)
+        let serverPort = try server.port()
         defer { _ = server.stop() }
-        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--max-message-size", "2000", "--format", "jsonl"])
+        let proxy = try Self.proxy(upstream: serverPort, ["--max-message-size", "2000", "--format", "jsonl"])
+        let proxyPort = try proxy.proxyPort()
         let (status, output) = try Self.client(proxyPort, ["--messages", "2", "--size", "50000", "--no-deflate", "--quiet", "--clean"])
         #expect(status == 0 && output.contains("2 answers"), "the 50 kB messages and their answers got through: \(output)")
         let log = proxy.stop(SIGINT)
@@ -283,8 +358,9 @@ func freePort() -> Int {
     }
 
     @Test func anUnreachableUpstreamGivesTheClientA502() throws {
-        let proxyPort = freePort(), deadPort = freePort()
-        let proxy = try Self.proxy(listen: proxyPort, upstream: deadPort)
+        let deadPort = unusedPort()
+        let proxy = try Self.proxy(upstream: deadPort)
+        let proxyPort = try proxy.proxyPort()
         let (status, output) = try Self.client(proxyPort, ["--quiet"])
         #expect(status != 0)
         #expect(output.contains("502"), "\(output)")
@@ -296,11 +372,12 @@ func freePort() -> Int {
     @Test func manyConcurrentConnectionsAreAllRelayedAndRecorded() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let server = try Self.sampleServer(port: serverPort, deflate: false)
+        let server = try Self.sampleServer(deflate: false)
+        let serverPort = try server.port()
         defer { _ = server.stop() }
         let record = directory.appendingPathComponent("many.jsonl").path
-        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--record", record, "--log-messages"])
+        let proxy = try Self.proxy(upstream: serverPort, ["--record", record, "--log-messages"])
+        let proxyPort = try proxy.proxyPort()
         let script = """
             import asyncio, json, sys
             from websockets.asyncio.client import connect
@@ -336,11 +413,12 @@ func freePort() -> Int {
     @Test func aClientThatVanishesMidFrameIsRecordedWithItsErrorAndOthersGoOn() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let server = try Self.sampleServer(port: serverPort)
+        let server = try Self.sampleServer()
+        let serverPort = try server.port()
         defer { _ = server.stop() }
         let record = directory.appendingPathComponent("reset.jsonl").path
-        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--record", record])
+        let proxy = try Self.proxy(upstream: serverPort, ["--record", record])
+        let proxyPort = try proxy.proxyPort()
         let fd = connectLoopback(proxyPort)
         #expect(fd >= 0)
         let head = Array("GET /vanish HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
@@ -349,12 +427,13 @@ func freePort() -> Int {
         #expect(read(fd, &answer, answer.count) > 0)
         let partial = Array(FrameEncoder.encode(WebSocketFrame(opcode: 1, maskKey: (1, 2, 3, 4), payload: [UInt8](repeating: 0x61, count: 100))).prefix(20))
         _ = write(fd, partial, partial.count)
-        Thread.sleep(forTimeInterval: 0.2)
+        // A reset throws away what the proxy has not read yet: reset once it has read the 20 bytes.
+        try proxy.waitForMetrics("the 20 bytes read") { Self.metric("basetap_bytes_total{dir=\"c2s\"}", in: $0) >= head.count + 20 }
         ProxyFaultTests.resetOnClose(fd)
         close(fd)  // a reset, in the middle of the frame
         let (status, output) = try Self.client(proxyPort, ["--messages", "3", "--clean", "--quiet"])
         #expect(status == 0, "\(output)")
-        Thread.sleep(forTimeInterval: 0.3)
+        try proxy.waitUntilIdle()
         let log = proxy.stop(SIGINT)
         let records = try JSONLCaptureReader(path: record).readAll()
         let vanished = records.first { $0.kind == .open && $0.url == "/vanish" }?.conn
@@ -366,16 +445,22 @@ func freePort() -> Int {
     @Test func libwebsocketsPeersThroughTheProxy() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (serverPort, proxyPort) = (freePort(), freePort())
+        // The test server cannot listen on port 0 and say which port it got.
+        let serverPort = unusedPort()
         let server = try Peer.unblocked("libwebsockets-test-server", ["--port=\(serverPort)"])
         defer { _ = server.stop() }
-        Thread.sleep(forTimeInterval: 0.5)
+        try waitUntilListening(serverPort)
         let record = directory.appendingPathComponent("lws.jsonl").path
-        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--record", record, "--quiet"])
+        let proxy = try Self.proxy(upstream: serverPort, ["--record", record, "--quiet"])
+        let proxyPort = try proxy.proxyPort()
         let client = try Peer.unblocked("libwebsockets-test-client", ["127.0.0.1", "--port=\(proxyPort)"])
-        Thread.sleep(forTimeInterval: 1.0)
+        try waitUntil("six dumb-increment numbers in the recording") {
+            let written = (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: record)))) ?? []
+            let whole = written[..<(written.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0)]
+            return try JSONLCaptureReader(bytes: Array(whole)).readAll().filter { $0.dir == .s2c && Int($0.text ?? "") != nil }.count >= 6
+        }
         _ = client.stop()
-        Thread.sleep(forTimeInterval: 0.3)
+        try proxy.waitUntilIdle()
         let log = proxy.stop(SIGINT)
         let records = try JSONLCaptureReader(path: record).readAll()
         let opens = records.filter { $0.kind == .open }
@@ -391,11 +476,12 @@ func freePort() -> Int {
     @Test func blockClosesWith1008NamingTheRuleAndIdleConnectionsAreClosed() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let server = try Self.sampleServer(port: serverPort)
+        let server = try Self.sampleServer()
+        let serverPort = try server.port()
         defer { _ = server.stop() }
         let record = directory.appendingPathComponent("block.jsonl").path
-        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--block", "--idle-timeout", "1", "--record", record])
+        let proxy = try Self.proxy(upstream: serverPort, ["--block", "--idle-timeout", "1", "--record", record])
+        let proxyPort = try proxy.proxyPort()
         // The third message has an upper-case user name: id.syntax, an error.
         let (status, output) = try Self.client(proxyPort, ["--messages", "6"])
         #expect(status != 0)
@@ -424,14 +510,14 @@ func freePort() -> Int {
     @Test func theMessageLogHidesCredentialsUnlessAskedAndTheRecordingKeepsThem() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let serverPort = freePort()
-        let server = try Self.sampleServer(port: serverPort)
+        let server = try Self.sampleServer()
+        let serverPort = try server.port()
         defer { _ = server.stop() }
         let secrets = ["Bearer s3cr3t-bearer", "sid=cookie-value-42", "query-token-77", #""secret""#]
         for logSecrets in [false, true] {
-            let proxyPort = freePort()
             let record = directory.appendingPathComponent("session-\(logSecrets).jsonl").path
-            let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--log-messages", "--record", record] + (logSecrets ? ["--log-secrets"] : []))
+            let proxy = try Self.proxy(upstream: serverPort, ["--log-messages", "--record", record] + (logSecrets ? ["--log-secrets"] : []))
+            let proxyPort = try proxy.proxyPort()
             let (status, output) = try Self.client(url: "ws://127.0.0.1:\(proxyPort)/ws?room=1&access_token=query-token-77",
                                                    ["--messages", "1", "--clean", "--header", "Authorization: Bearer s3cr3t-bearer", "--header", "Cookie: sid=cookie-value-42"])
             #expect(status == 0, "\(output)")
@@ -446,19 +532,16 @@ func freePort() -> Int {
     }
 
     @Test func metricsArePrometheusText() throws {
-        let (serverPort, proxyPort, metricsPort) = (freePort(), freePort(), freePort())
-        let server = try Self.sampleServer(port: serverPort)
+        let server = try Self.sampleServer()
+        let serverPort = try server.port()
         defer { _ = server.stop() }
-        let proxy = try Self.proxy(listen: proxyPort, upstream: serverPort, ["--metrics", "127.0.0.1:\(metricsPort)", "--quiet"])
+        // Port 0: the banner names the port it got.
+        let proxy = try Self.proxy(upstream: serverPort, ["--metrics", "127.0.0.1:0", "--quiet"])
+        let proxyPort = try proxy.proxyPort()
         let (status, _) = try Self.client(proxyPort, ["--messages", "3", "--quiet"])
         #expect(status == 0)
-        Thread.sleep(forTimeInterval: 0.3)
-        let fd = connectLoopback(metricsPort)
-        #expect(fd >= 0)
-        let request = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
-        _ = write(fd, request, request.count)
-        let text = ProxyFaultTests.readAll(fd, seconds: 5)
-        close(fd)
+        try proxy.waitUntilIdle()
+        let text = try proxy.metrics()
         _ = proxy.stop(SIGINT)
         #expect(text.hasPrefix("HTTP/1.1 200 OK"))
         #expect(text.contains("basetap_connections_total 1"))

@@ -4,9 +4,10 @@ import Testing
 
 /// `basetap replay` against real servers on loopback whose behaviour each test chooses.
 @Suite(.serialized) struct ReplayTests {
-    static func server(_ mode: String, port: Int, _ extra: [String] = []) throws -> Peer {
-        let server = try Peer(PcapFixtures.python, [ProxyTests.peers.appendingPathComponent("replay_server.py").path, String(port), "--mode", mode] + extra)
-        try server.waitFor("listening")
+    /// `replay_server.py` in `mode` on a port of its own; `port()` says which.
+    static func server(_ mode: String, _ extra: [String] = []) throws -> Peer {
+        let server = try Peer(PcapFixtures.python, [ProxyTests.peers.appendingPathComponent("replay_server.py").path, "0", "--mode", mode] + extra)
+        _ = try server.port()
         return server
     }
 
@@ -53,8 +54,8 @@ import Testing
     @Test func anUnchangedServerGivesNoDifferences() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = freePort()
-        let server = try Self.server("same", port: port)
+        let server = try Self.server("same")
+        let port = try server.port()
         defer { _ = server.stop() }
         let capture = try Self.capture(in: directory)
         let newRecord = directory.appendingPathComponent("new.jsonl").path
@@ -73,8 +74,8 @@ import Testing
     @Test func everyKindOfChangeIsReported() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = freePort()
-        let server = try Self.server("changed", port: port)
+        let server = try Self.server("changed")
+        let port = try server.port()
         defer { _ = server.stop() }
         let capture = try Self.capture(in: directory)
         let result = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--timeout", "500ms", "--format", "jsonl"])
@@ -100,8 +101,8 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let capture = try Self.capture(in: directory)
-        let port = freePort()
-        let early = try Self.server("early-close", port: port)
+        let early = try Self.server("early-close")
+        let port = try early.port()
         let closed = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--timeout", "500ms", "--format", "jsonl"])
         _ = early.stop(SIGKILL)  // the sample server's own shutdown waits out its close timeout
         #expect(closed.status == 1)
@@ -110,8 +111,8 @@ import Testing
         #expect(closedDiffs.filter { $0.kind == "missing-answer" }.map(\.id) == ["a2", "a3", "a4", "a5", "a6", "a7"])
         #expect(!closed.stdout.contains("within the timeout"), "the server closed; nothing timed out")
 
-        let silentPort = freePort()
-        let silent = try Self.server("silent", port: silentPort)
+        let silent = try Self.server("silent")
+        let silentPort = try silent.port()
         defer { _ = silent.stop() }
         let waited = try runBasetap(["replay", capture, "--target", "ws://127.0.0.1:\(silentPort)", "--pace", "fast", "--wait-answers", "--timeout", "200ms"])
         #expect(waited.status == 1)
@@ -123,11 +124,12 @@ import Testing
     @Test func aDroppedConnectionRecordedByTheProxyReplaysTheSame() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let server = try Self.server("drop", port: serverPort)
+        let server = try Self.server("drop")
+        let serverPort = try server.port()
         defer { _ = server.stop() }
         let recording = directory.appendingPathComponent("through-proxy.jsonl").path
-        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--record", recording])
+        let proxy = try ProxyTests.proxy(upstream: serverPort, ["--record", recording])
+        let proxyPort = try proxy.proxyPort()
         let first = try runBasetap(["replay", try Self.capture(in: directory), "--target", "ws://127.0.0.1:\(proxyPort)", "--pace", "fast", "--timeout", "1s"])
         #expect(first.status == 1 && first.stdout.contains("missing-answer id a4"), "\(first.stdout)")
         let log = proxy.stop(SIGINT)
@@ -144,8 +146,8 @@ import Testing
     @Test func aCaptureWithOnlyTheClientsCloseReplaysTheSame() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = freePort()
-        let server = try Self.server("same", port: port)
+        let server = try Self.server("same")
+        let port = try server.port()
         defer { _ = server.stop() }
         let full = try JSONLCaptureReader(path: try Self.capture(in: directory)).readAll()
         let cut = directory.appendingPathComponent("cut.jsonl").path
@@ -160,8 +162,8 @@ import Testing
     @Test func pacingFollowsTheRecordingFastOrFaster() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = freePort()
-        let server = try Self.server("same", port: port)
+        let server = try Self.server("same")
+        let port = try server.port()
         defer { _ = server.stop() }
         let capture = try Self.capture(in: directory, gap: 0.15)
         /// Each send's time after the first: pacing keeps every send at or after its due time from the
@@ -185,8 +187,8 @@ import Testing
     @Test func connectionsReplayInParallel() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = freePort()
-        let server = try Self.server("same", port: port)
+        let server = try Self.server("same")
+        let port = try server.port()
         defer { _ = server.stop() }
         let capture = try Self.capture(in: directory, conns: 4, gap: 0.1)
         let record = directory.appendingPathComponent("parallel.jsonl").path
@@ -209,8 +211,8 @@ import Testing
     @Test func wssTargetsWithASelfSignedCertificate() throws {
         let fixture = try TLSProxyTests.Fixture()
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        let port = freePort()
-        let server = try Self.server("same", port: port, ["--tls-cert", fixture.serverCert, "--tls-key", fixture.serverKey])
+        let server = try Self.server("same", ["--tls-cert", fixture.serverCert, "--tls-key", fixture.serverKey])
+        let port = try server.port()
         defer { _ = server.stop() }
         let capture = try Self.capture(in: fixture.directory)
         let trusted = try runBasetap(["replay", capture, "--target", "wss://localhost:\(port)", "--pace", "fast", "--ca", fixture.caCert])
@@ -222,7 +224,7 @@ import Testing
     }
 
     @Test func usageAndConnectionErrorsExitWith2() throws {
-        let unreachable = try runBasetap(["replay", capturePath("clean-session.jsonl"), "--target", "ws://127.0.0.1:\(freePort())"])
+        let unreachable = try runBasetap(["replay", capturePath("clean-session.jsonl"), "--target", "ws://127.0.0.1:\(unusedPort())"])
         #expect(unreachable.status == 2 && unreachable.stderr.contains("connection refused"))
         for arguments in [["--pace", "slow"], ["--timeout", "soon"], ["--header", "nocolon"], ["--ignore", "payload"]] {
             let bad = try runBasetap(["replay", capturePath("clean-session.jsonl"), "--target", "ws://127.0.0.1:1"] + arguments)
@@ -241,8 +243,8 @@ import Testing
         #expect(try runBasetap(["mutate", capturePath("fuzz-seed.jsonl"), "--families", "frame", "--count", "30", "-o", variants]).status == 0)
         let fragmented = try JSONLCaptureReader(path: variants).readAll().filter { ($0.frames?.count ?? 0) > 1 && $0.frames!.allSatisfy { $0.rsv == 0 } }
         #expect(!fragmented.isEmpty)
-        let port = freePort()
-        let server = try Self.server("same", port: port)
+        let server = try Self.server("same")
+        let port = try server.port()
         defer { _ = server.stop() }
         let record = directory.appendingPathComponent("sent.jsonl").path
         _ = try runBasetap(["replay", variants, "--target", "ws://127.0.0.1:\(port)", "--pace", "fast", "--timeout", "500ms", "--record", record])

@@ -39,16 +39,28 @@ func runBasetap(_ arguments: [String], input: String? = nil) throws -> ProcessRe
     try process.run()
     // Read both pipes concurrently so that a large output cannot fill one and stall the child.
     nonisolated(unsafe) var errData = Data()
-    let errReader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-    errReader.start()
+    let errRead = DispatchSemaphore(value: 0)
+    Thread {
+        errData = err.fileHandleForReading.readDataToEndOfFile()
+        errRead.signal()
+    }.start()
     if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
     try inPipe.fileHandleForWriting.close()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    while !errReader.isFinished { usleep(1000) }
+    errRead.wait()
     return ProcessResult(
         status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
         stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Waits until `condition` holds, asking every 20 ms; fails with `what` after `seconds`.
+func waitUntil(_ what: String, seconds: Double = 20, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while try !condition() {
+        guard Date() < deadline else { throw BasetapError.usage("timed out after \(seconds) s waiting for \(what)") }
+        usleep(20_000)
+    }
 }
 
 /// A fresh temporary directory, removed by the caller.

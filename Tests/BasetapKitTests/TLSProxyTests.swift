@@ -21,8 +21,9 @@ import Testing
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
     }
 
+    /// basetap's proxy on a port of its own (`proxyPort()`), with metrics for `waitUntilIdle()`.
     static func proxy(_ arguments: [String]) throws -> Peer {
-        let proxy = try Peer(basetapExecutable, ["proxy", "--color", "never"] + arguments)
+        let proxy = try Peer(basetapExecutable, ["proxy", "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--color", "never"] + arguments)
         try proxy.waitFor("(Ctrl-C to stop)")
         return proxy
     }
@@ -52,14 +53,15 @@ import Testing
     @Test func reverseModeSpeaksWssOnBothLegsAndRecordsPlaintext() throws {
         let fixture = try Fixture()
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let server = try ProxyTests.sampleServer(port: serverPort, ["--tls-cert", fixture.serverCert, "--tls-key", fixture.serverKey])
+        let server = try ProxyTests.sampleServer(["--tls-cert", fixture.serverCert, "--tls-key", fixture.serverKey])
+        let serverPort = try server.port()
         defer { _ = server.stop() }
         let record = fixture.path("wss.jsonl"), pcap = fixture.path("wss.pcap"), keys = fixture.path("keys.log")
         let proxy = try Self.proxy([
-            "--listen", "127.0.0.1:\(proxyPort)", "--upstream", "wss://localhost:\(serverPort)", "--upstream-ca", fixture.caCert,
+            "--upstream", "wss://localhost:\(serverPort)", "--upstream-ca", fixture.caCert,
             "--tls-cert", fixture.serverCert, "--tls-key", fixture.serverKey, "--record", record, "--pcap", pcap, "--sslkeylog", keys, "--quiet",
         ])
+        let proxyPort = try proxy.proxyPort()
         let (status, output) = try ProxyTests.client(url: "wss://localhost:\(proxyPort)/secure", ["--ca", fixture.caCert, "--messages", "4", "--quiet"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("4 answers"))
@@ -80,17 +82,19 @@ import Testing
     @Test func anUntrustedUpstreamCertificateIsA502UnlessInsecure() throws {
         let fixture = try Fixture()
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        let (serverPort, proxyPort) = (freePort(), freePort())
-        let server = try ProxyTests.sampleServer(port: serverPort, ["--tls-cert", fixture.serverCert, "--tls-key", fixture.serverKey])
+        let server = try ProxyTests.sampleServer(["--tls-cert", fixture.serverCert, "--tls-key", fixture.serverKey])
+        let serverPort = try server.port()
         defer { _ = server.stop() }
-        let strict = try Self.proxy(["--listen", "127.0.0.1:\(proxyPort)", "--upstream", "wss://localhost:\(serverPort)"])
+        let strict = try Self.proxy(["--upstream", "wss://localhost:\(serverPort)"])
+        let proxyPort = try strict.proxyPort()
         let (status, output) = try ProxyTests.client(proxyPort, ["--quiet"])
         #expect(status != 0 && output.contains("502"), "\(output)")
         let log = strict.stop(SIGINT)
         #expect(log.contains("upstream localhost:\(serverPort): TLS handshake failed: CERTIFICATE_VERIFY_FAILED"), "\(log)")
 
-        let insecure = try Self.proxy(["--listen", "127.0.0.1:\(proxyPort)", "--upstream", "wss://localhost:\(serverPort)", "--insecure-upstream"])
-        let (again, answer) = try ProxyTests.client(proxyPort, ["--quiet", "--clean"])
+        let insecure = try Self.proxy(["--upstream", "wss://localhost:\(serverPort)", "--insecure-upstream"])
+        let insecurePort = try insecure.proxyPort()
+        let (again, answer) = try ProxyTests.client(insecurePort, ["--quiet", "--clean"])
         #expect(again == 0 && answer.contains("6 answers"), "\(answer)")
         _ = insecure.stop(SIGINT)
     }
@@ -98,16 +102,18 @@ import Testing
     @Test func forwardModeInterceptsConnectTunnelsWithLeavesFromItsCA() throws {
         let fixture = try Fixture()
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        let (tlsPort, plainPort, proxyPort) = (freePort(), freePort(), freePort())
-        let tlsServer = try ProxyTests.sampleServer(port: tlsPort, ["--tls-cert", fixture.serverCert, "--tls-key", fixture.serverKey])
+        let tlsServer = try ProxyTests.sampleServer(["--tls-cert", fixture.serverCert, "--tls-key", fixture.serverKey])
+        let tlsPort = try tlsServer.port()
         defer { _ = tlsServer.stop() }
-        let plainServer = try ProxyTests.sampleServer(port: plainPort)
+        let plainServer = try ProxyTests.sampleServer()
+        let plainPort = try plainServer.port()
         defer { _ = plainServer.stop() }
         let record = fixture.path("forward.jsonl")
         let proxy = try Self.proxy([
-            "--listen", "127.0.0.1:\(proxyPort)", "--forward", "--ca-dir", fixture.caDir, "--upstream-ca", fixture.caCert,
+            "--forward", "--ca-dir", fixture.caDir, "--upstream-ca", fixture.caCert,
             "--record", record, "--format", "jsonl",
         ])
+        let proxyPort = try proxy.proxyPort()
         // wss through CONNECT: the client trusts only basetap's CA, and gets a leaf for the name it asked for.
         let (wss, wssOutput) = try ProxyTests.client(url: "wss://localhost:\(tlsPort)/tunnel", ["--ca", fixture.caCert, "--proxy", "127.0.0.1:\(proxyPort)", "--quiet"])
         #expect(wss == 0 && wssOutput.contains("6 answers"), "\(wssOutput)")
@@ -128,7 +134,7 @@ import Testing
         // A client that does not trust the CA is told why it failed.
         let (untrusting, _) = try ProxyTests.client(url: "wss://localhost:\(tlsPort)/", ["--proxy", "127.0.0.1:\(proxyPort)", "--quiet"])
         #expect(untrusting != 0)
-        Thread.sleep(forTimeInterval: 0.3)
+        try proxy.waitUntilIdle()
         let log = proxy.stop(SIGINT)
         #expect(log.contains("does not trust basetap's CA"), "\(log)")
         let opens = try JSONLCaptureReader(path: record).readAll().filter { $0.kind == .open }
@@ -136,12 +142,12 @@ import Testing
     }
 
     @Test func forwardModeRefusesHostsOutsideAllowHostsAndOpenProxies() throws {
-        let proxyPort = freePort()
-        let proxy = try Self.proxy(["--listen", "127.0.0.1:\(proxyPort)", "--forward", "--ca-dir", try temporaryDirectory().path, "--allow-hosts", "*.example.org,localhost"])
+        let proxy = try Self.proxy(["--forward", "--ca-dir", try temporaryDirectory().path, "--allow-hosts", "*.example.org,localhost"])
+        let proxyPort = try proxy.proxyPort()
         let (status, output) = try ProxyTests.client(url: "ws://127.0.0.1:1/", ["--proxy", "127.0.0.1:\(proxyPort)", "--quiet"])
         #expect(status != 0 && output.contains("403"), "\(output)")
         _ = proxy.stop(SIGINT)
-        let open = try runBasetap(["proxy", "--forward", "--listen", "0.0.0.0:\(freePort())"])
+        let open = try runBasetap(["proxy", "--forward", "--listen", "0.0.0.0:0"])
         #expect(open.status == 2 && open.stderr.contains("--allow-hosts"))
         let both = try runBasetap(["proxy", "--forward", "--upstream", "ws://127.0.0.1:1"])
         #expect(both.status == 2)

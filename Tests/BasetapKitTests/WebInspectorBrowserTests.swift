@@ -13,11 +13,10 @@ import Testing
     }
 
     @Test func aCaptureOpensWithItsViolationsOnTheirMembersAndTheFilterWorks() throws {
-        let port = freePort()
         let capture = repositoryRoot.appendingPathComponent("Captures/typical-mistakes.jsonl").path
-        let view = try Peer(basetapExecutable, ["view", capture, "--listen", "127.0.0.1:\(port)", "--token", "tok"])
+        let view = try Peer(basetapExecutable, ["view", capture, "--listen", "127.0.0.1:0", "--token", "tok"])
         defer { _ = view.stop(SIGINT) }
-        try view.waitFor("inspector for")
+        let port = try view.port(after: " on http://127.0.0.1:")
         let browser = try Peer(PcapFixtures.python, [Self.script, "capture", "http://127.0.0.1:\(port)/?token=tok", Self.shots])
         let output = browser.finish()
         #expect(browser.process.terminationStatus == 0, "\(output)")
@@ -47,10 +46,9 @@ import Testing
             try writer.write(.text("{\"id\":\"\(n / 2)\",\"type\":\"chat.send\",\"payload\":{}}", conn: "c1", dir: n % 2 == 0 ? .c2s : .s2c, ts: ts))
         }
         try writer.close()
-        let port = freePort()
-        let view = try Peer(basetapExecutable, ["view", capture, "--listen", "127.0.0.1:\(port)", "--token", "tok"])
+        let view = try Peer(basetapExecutable, ["view", capture, "--listen", "127.0.0.1:0", "--token", "tok"])
         defer { _ = view.stop(SIGINT) }
-        try view.waitFor("inspector for")
+        let port = try view.port(after: " on http://127.0.0.1:")
         let browser = try Peer(PcapFixtures.python, [Self.script, "jump", "http://127.0.0.1:\(port)/?token=tok", Self.shots])
         let output = browser.finish()
         #expect(browser.process.terminationStatus == 0, "\(output)")
@@ -62,10 +60,11 @@ import Testing
     }
 
     @Test func aMessageHeldInTheBrowserIsEditedAndTheServerGetsTheEdit() throws {
-        let (proxyPort, uiPort) = (freePort(), freePort())
         let (server, serverPort) = try ProxyControlTests.echoServer([])
         defer { _ = server.stop() }
-        let proxy = try ProxyTests.proxy(listen: proxyPort, upstream: serverPort, ["--ui", "--ui-listen", "127.0.0.1:\(uiPort)", "--ui-token", "tok", "--quiet"])
+        let proxy = try ProxyTests.proxy(upstream: serverPort, ["--ui", "--ui-listen", "127.0.0.1:0", "--ui-token", "tok", "--quiet"])
+        let proxyPort = try proxy.proxyPort()
+        let uiPort = try proxy.port(after: "web inspector on http://127.0.0.1:")
         defer { _ = proxy.stop(SIGINT) }
         let browser = try Peer(PcapFixtures.python, [Self.script, "hold", "http://127.0.0.1:\(uiPort)/?token=tok", Self.shots])
         try browser.waitFor("armed", seconds: 60)

@@ -23,15 +23,6 @@ import Testing
 
     static func json(_ text: String) -> JSONValue { (try? JSONValue(parsing: text)) ?? .null }
 
-    /// Waits for `condition` on the API, with a deadline.
-    static func until(_ what: String, seconds: Double = 20, _ condition: () -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !condition() {
-            guard Date() < deadline else { throw BasetapError.usage("timed out waiting for \(what)") }
-            usleep(20_000)
-        }
-    }
-
     @Test(arguments: [true, false])
     func holdEditDropAndInjectThroughTheAPI(deflate: Bool) throws {
         let directory = try temporaryDirectory()
@@ -49,7 +40,7 @@ import Testing
 
         let client = try Peer(PcapFixtures.python, [ProxyControlTests.script, "client", "ws://127.0.0.1:\(proxyPort)/", "40"] + flags)
         var held: [JSONValue] = []
-        try Self.until("a held message") {
+        try waitUntil("a held message") {
             held = Self.json(Self.http(ui, "GET", "/api/held").1).arrayValue ?? []
             return !held.isEmpty
         }
@@ -66,7 +57,7 @@ import Testing
         #expect(Self.http(ui, "POST", "/api/held/\(seq)", body: #"{"action": "forward", "text": "\#(edited)"}"#).0 == 200)
         #expect(Self.http(ui, "POST", "/api/held/\(seq)", body: #"{"action": "drop"}"#).0 == 404, "settled once: no longer held")
 
-        try Self.until("m7 held") {
+        try waitUntil("m7 held") {
             held = Self.json(Self.http(ui, "GET", "/api/held").1).arrayValue ?? []
             return held.first?["text"]?.stringValue?.contains(#""m7""#) == true
         }
@@ -77,7 +68,7 @@ import Testing
         #expect(!output.contains(#""id": "m7""#) && !output.contains("api-1"), "the dropped request and basetap's answer never reached the client")
 
         var connections: [JSONValue] = []
-        try Self.until("the connection's end") {
+        try waitUntil("the connection's end") {
             connections = Self.json(Self.http(ui, "GET", "/api/connections").1).arrayValue ?? []
             return connections.first?["state"]?.stringValue == "closed"
         }
@@ -98,7 +89,7 @@ import Testing
     @Test func theTokenTheHostAndTheOriginAreChecked() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (proxy, _) = try ProxyControlTests.inProcessProxy(upstream: freePort(), directory) {
+        let (proxy, _) = try ProxyControlTests.inProcessProxy(upstream: unusedPort(), directory) {
             $0.ui = ProxyTarget(host: "127.0.0.1", port: 0, tls: false)
             $0.uiToken = "tok"
         }

@@ -86,7 +86,7 @@ def main():
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     with serve(handler, "127.0.0.1", int(sys.argv[1]), compression=None, max_size=None) as server:
-        print("listening", flush=True)
+        print("listening on %d" % server.socket.getsockname()[1], flush=True)
         server.serve_forever()
 
 

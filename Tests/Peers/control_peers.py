@@ -30,7 +30,7 @@ def server(port, deflate):
             ws.send(json.dumps({"id": request.get("id"), "type": request.get("type"), "ok": True, "payload": {"echo": text}}))
 
     with serve(handler, "127.0.0.1", port, compression="deflate" if deflate else None) as srv:
-        print("listening", flush=True)
+        print("listening on %d" % srv.socket.getsockname()[1], flush=True)
         srv.serve_forever()
 
 

@@ -149,7 +149,7 @@ def main():
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     listener = socket.create_server(("127.0.0.1", int(sys.argv[1])), backlog=512)
-    print("listening", flush=True)
+    print("listening on %d" % listener.getsockname()[1], flush=True)
     number = 0
     while True:
         sock, _ = listener.accept()

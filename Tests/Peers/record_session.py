@@ -16,8 +16,10 @@ import argparse
 import base64
 import json
 import os
+import random
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -32,10 +34,87 @@ def default_signals():
         signal.signal(sig, signal.SIG_DFL)
 
 
-def free_port(family):
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
-        return s.getsockname()[1]
+def unused_port():
+    """A free port outside the kernel's ephemeral range, for a peer that cannot bind port 0 and say
+    which it got: no outgoing connection can take it between this check and the peer's bind."""
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    rng = random.Random()
+    while True:
+        port = rng.randrange(10000, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                pass
+
+
+def listening(port):
+    """Whether something listens on the TCP port, read from /proc so that asking adds no
+    connection to the capture."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                if state == "0A" and int(local.split(":")[1], 16) == port:
+                    return True
+    return False
+
+
+def wait_until(condition, what, seconds=20):
+    deadline = time.time() + seconds
+    while not condition():
+        if time.time() > deadline:
+            sys.exit("timed out waiting for " + what)
+        time.sleep(0.02)
+
+
+def packets(path):
+    """The TCP segments in a pcap that tcpdump is still writing (it flushes each packet with -U):
+    (flow, flags, payload length), as far as whole records go."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return []
+    linktype = struct.unpack_from("<I", data, 20)[0]
+    out, offset = [], 24
+    while offset + 16 <= len(data):
+        length = struct.unpack_from("<I", data, offset + 8)[0]
+        frame = data[offset + 16:offset + 16 + length]
+        if len(frame) < length:
+            break
+        offset += 16 + length
+        ip = frame[14:] if linktype == 1 else frame[4:]
+        if ip[0] >> 4 == 4:
+            header, proto, total = (ip[0] & 15) * 4, ip[9], struct.unpack_from(">H", ip, 2)[0]
+            source, destination = ip[12:16], ip[16:20]
+        else:
+            header, proto, total = 40, ip[6], 40 + struct.unpack_from(">H", ip, 4)[0]
+            source, destination = ip[8:24], ip[24:40]
+        if proto != 6:
+            continue
+        tcp = ip[header:]
+        ports = struct.unpack_from(">HH", tcp, 0)
+        payload = total - header - (tcp[12] >> 4) * 4
+        out.append(((source, ports[0]), (destination, ports[1]), tcp[13], payload))
+    return out
+
+
+def every_connection_ended(path):
+    """Every TCP connection in the capture is over: reset, or closed both ways with the last FIN
+    acknowledged. Until then tcpdump may not have read the last packets from the kernel."""
+    flows = {}
+    for source, destination, flags, _ in packets(path):
+        key = tuple(sorted((source, destination)))
+        state = flows.setdefault(key, {"fins": set(), "acked": False, "reset": False})
+        if flags & 0x04:
+            state["reset"] = True
+        elif flags & 0x01:
+            state["fins"].add(source)
+            state["acked"] = False
+        elif len(state["fins"]) == 2:
+            state["acked"] = True
+    return bool(flows) and all(s["reset"] or (len(s["fins"]) == 2 and s["acked"]) for s in flows.values())
 
 
 def start_tcpdump(path, port):
@@ -52,8 +131,8 @@ def start_tcpdump(path, port):
     sys.exit("tcpdump did not start listening")
 
 
-def stop_tcpdump(proc):
-    time.sleep(0.5)  # let the last packets reach the capture
+def stop_tcpdump(proc, path):
+    wait_until(lambda: every_connection_ended(path), "the capture to hold the end of every connection")
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=10)
@@ -73,7 +152,6 @@ def python_session(args):
 
     family = socket.AF_INET6 if args.ipv6 else socket.AF_INET
     host = "::1" if args.ipv6 else "127.0.0.1"
-    port = free_port(family)
     compression = "deflate" if args.deflate else None
 
     from websockets.exceptions import ConnectionClosed
@@ -85,7 +163,8 @@ def python_session(args):
         except ConnectionClosed:
             pass  # the clients close with codes of their own
 
-    listener = socket.create_server((host, port), family=family)
+    listener = socket.create_server((host, 0), family=family)
+    port = listener.getsockname()[1]
     server = serve(handler, sock=listener, compression=compression, subprotocols=["basemessage.v1"])
     threading.Thread(target=server.serve_forever, daemon=True).start()
     dump = start_tcpdump(args.out, port)
@@ -93,7 +172,7 @@ def python_session(args):
     try:
         results = run_clients(args, port, compression)
     finally:
-        dropped = stop_tcpdump(dump)
+        dropped = stop_tcpdump(dump, args.out)
         server.shutdown()
     with open(args.out + ".expected.json", "w") as f:
         json.dump({"port": port, "dropped": dropped, "connections": results}, f, indent=1)
@@ -155,16 +234,18 @@ def encode(message):
 
 
 def lws_session(args):
-    port = free_port(socket.AF_INET)
+    port = unused_port()
     dump = start_tcpdump(args.out, port)
     server = subprocess.Popen(["libwebsockets-test-server", "--port=%d" % port], stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_signals)
     try:
-        time.sleep(0.5)
+        wait_until(lambda: listening(port), "libwebsockets-test-server to listen")
         client = subprocess.Popen(["libwebsockets-test-client", "127.0.0.1", "--port=%d" % port],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   preexec_fn=default_signals)
-        time.sleep(0.3)  # the mirror protocol is chatty: a short session keeps tcpdump from dropping packets
+        # A short session keeps tcpdump from dropping packets (the mirror protocol is chatty); 30 data
+        # segments are enough to compare with tshark.
+        wait_until(lambda: sum(1 for p in packets(args.out) if p[3] > 0) >= 30, "the libwebsockets session to get going")
         client.send_signal(signal.SIGTERM)
         try:
             client.wait(timeout=5)
@@ -176,7 +257,7 @@ def lws_session(args):
             server.wait(timeout=5)
         except subprocess.TimeoutExpired:
             server.kill()
-        dropped = stop_tcpdump(dump)
+        dropped = stop_tcpdump(dump, args.out)
     with open(args.out + ".expected.json", "w") as f:
         json.dump({"port": port, "dropped": dropped}, f)
     return dropped

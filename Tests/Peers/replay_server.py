@@ -90,7 +90,7 @@ def main():
         return None
 
     with serve(handler(args.mode), "127.0.0.1", args.port, ssl=context, compression=None, process_request=only_path) as server:
-        print("listening", flush=True)
+        print("listening on %d" % server.socket.getsockname()[1], flush=True)
         server.serve_forever()
 
 

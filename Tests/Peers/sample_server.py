@@ -4,7 +4,7 @@
 usage: sample_server.py PORT [--host 127.0.0.1] [--no-deflate] [--tls-cert PEM --tls-key PEM]
 
 Answers each text request with the same id and type (an `X:error` for types it does not know,
-errCode 0 as in the draft) and echoes binary messages. Prints "listening" once it accepts.
+errCode 0 as in the draft) and echoes binary messages. Prints "listening on PORT" once it accepts (PORT 0: any free one).
 """
 import argparse
 import json
@@ -63,7 +63,7 @@ def main():
 
     with serve(handler, args.host, args.port, compression=None if args.no_deflate else "deflate",
                select_subprotocol=select_subprotocol, ssl=context) as server:
-        print("listening", flush=True)
+        print("listening on %d" % server.socket.getsockname()[1], flush=True)
         server.serve_forever()
 
 

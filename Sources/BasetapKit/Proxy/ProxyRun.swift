@@ -35,6 +35,7 @@ public struct ProxyRun {
         case .forward:
             try? messages.write("basetap: forward proxy on http://\(listening.authority) (Ctrl-C to stop)\n")
         }
+        if let metrics = proxy.metricsURL { try? messages.write("basetap: metrics on \(metrics)\n") }
         if let inspector = proxy.inspectorServer { try? messages.write("basetap: web inspector on \(inspector.url)\n") }
         try? messages.flush()
         stop.wait()

@@ -71,6 +71,11 @@ public final class ProxyServer: @unchecked Sendable {
     private let issuer: LeafIssuer?
     private var server: Channel?
     private var metricsServer: Channel?
+    /// Where `/metrics` is served (the port bound, when `--metrics` asked for any).
+    public var metricsURL: String? {
+        guard let metrics = options.metrics, let port = metricsServer?.localAddress?.port else { return nil }
+        return "http://" + ProxyTarget(host: metrics.host, port: port, tls: false).authority + "/metrics"
+    }
     /// The connections open now, for stopping, metrics and control; each one lives on its event loop.
     private let table = NIOLockedValueBox(Table())
     private struct Table {

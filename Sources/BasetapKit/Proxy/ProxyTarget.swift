@@ -52,8 +52,9 @@ public struct ProxyTarget: Sendable, Equatable {
         return queries.isEmpty ? joined : joined + "?" + queries.joined(separator: "&")
     }
 
-    /// Parses `host:port`, `[v6]:port`, or a bare host with `defaultPort`.
-    public init(hostPort: String, defaultPort: Int?, flag: String) throws {
+    /// Parses `host:port`, `[v6]:port`, or a bare host with `defaultPort`. An address to listen on
+    /// may say port 0: any free one (the banner then names the port it got).
+    public init(hostPort: String, defaultPort: Int?, flag: String, listening: Bool = false) throws {
         var host = hostPort
         var portText: Substring?
         if hostPort.hasPrefix("[") {
@@ -67,7 +68,9 @@ public struct ProxyTarget: Sendable, Equatable {
         }
         guard !host.isEmpty else { throw BasetapError.usage("\(flag): no host in '\(hostPort)'") }
         let port = portText.flatMap { Int($0) } ?? (portText == nil ? defaultPort : nil)
-        guard let port, (1...65535).contains(port) else { throw BasetapError.usage("\(flag): '\(hostPort)' needs a port from 1 to 65535") }
+        guard let port, ((listening ? 0 : 1)...65535).contains(port) else {
+            throw BasetapError.usage("\(flag): '\(hostPort)' needs a port from 1 to 65535\(listening ? " (or 0 for any free one)" : "")")
+        }
         self.host = host
         self.port = port
         self.tls = false
