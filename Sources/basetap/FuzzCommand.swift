@@ -69,7 +69,7 @@ struct Fuzz: ParsableCommand {
         var run = FuzzRun(seedCapture: seedCapture, options: try targetOptions.replayOptions())
         run.seed = seed
         run.maxMessages = maxMessages
-        run.duration = try duration.map { try Duration.seconds($0, flag: "--duration") } ?? (maxMessages == nil ? 60 : nil)
+        run.duration = try duration.map { try DurationFlag.seconds($0, flag: "--duration") } ?? (maxMessages == nil ? 60 : nil)
         run.outDirectory = out
         run.workers = workers
         run.shard = (parts[0], parts[1])

@@ -109,13 +109,13 @@ struct TargetOptions: ParsableArguments {
             }
             return CaptureRecord.Header(String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
-        options.timeout = try Duration.seconds(timeout, flag: "--timeout")
+        options.timeout = try DurationFlag.seconds(timeout, flag: "--timeout")
         options.tls = UpstreamTLS(verify: !insecure, caFile: ca)
         return options
     }
 }
 
-enum Duration {
+enum DurationFlag {
     /// Parses `5s`, `500ms`, `2m`, `1h` or a bare number of seconds.
     static func seconds(_ text: String, flag: String) throws -> Double {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]

@@ -155,7 +155,7 @@ import Testing
         var dropped: [UInt8] = []
         let packets = Self.session { b in
             var out = b.data(.c2s, Self.text(Self.hello, client: true))
-            let retransmitted = b.next[1]
+            let retransmitted = b.next.s2c
             out += b.data(.s2c, Self.text(Self.hello, client: false))
             out.append(b.packet(.s2c, flags: TCPPacketBuilder.flagACK, payload: Array("XX".utf8), sequence: retransmitted + 2))
             dropped = b.segment(.c2s, Self.text(Self.hello, client: true))

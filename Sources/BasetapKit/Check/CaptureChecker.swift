@@ -3,7 +3,7 @@
 public struct CaptureChecker {
     private struct Connection {
         var chain: ChainTracker
-        var nextIndex: SIMD2<Int> = .zero
+        var nextIndex = PerDirection(repeating: 0)
     }
 
     public let options: CheckOptions
@@ -64,9 +64,8 @@ public struct CaptureChecker {
             open(conn)
             return connections.index(forKey: conn)!
         }()
-        let side = dir == .c2s ? 0 : 1
-        let index = connections.values[slot].nextIndex[side]
-        connections.values[slot].nextIndex[side] += 1
+        let index = connections.values[slot].nextIndex[dir]
+        connections.values[slot].nextIndex[dir] += 1
         for finding in messageChecker.findings {
             try report(finding, conn: conn, dir: dir, index: index, envelope: envelope)
         }
@@ -92,7 +91,7 @@ public struct CaptureChecker {
     /// that of the message the frame belongs to.
     public mutating func reportWire(conn: String, dir: Direction, rule: Rule, message: String, offset: Int?) throws {
         if let rules = options.rules, !rules.contains(rule.id) { return }
-        let index = connections[conn].map { dir == .c2s ? $0.nextIndex[0] : $0.nextIndex[1] }
+        let index = connections[conn]?.nextIndex[dir]
         let violation = Violation(conn: conn, dir: dir, index: index, rule: rule, pointer: "", message: message, offset: offset)
         summary.count(violation)
         try sink(violation)

@@ -14,26 +14,13 @@ public struct ChainTracker: Sendable {
 
     public let limit: Int
     public private(set) var evicted = 0
-    private var requests = SideTable()
+    private var requests = PerDirection<[String: Request]>(repeating: [:])
     /// Insertion order for eviction: (side, id, sequence). Entries whose sequence no longer
     /// matches the dictionary were superseded and are skipped.
-    private var order: [(side: Int, id: String, sequence: Int)] = []
+    private var order: [(side: Direction, id: String, sequence: Int)] = []
     private var orderHead = 0
     private var sequence = 0
     private var count = 0
-
-    /// The requests of each side, reached by side number without an array in between.
-    struct SideTable {
-        var c2s: [String: Request] = [:]
-        var s2c: [String: Request] = [:]
-
-        subscript(side: Int) -> [String: Request] {
-            get { side == 0 ? c2s : s2c }
-            _modify {
-                if side == 0 { yield &c2s } else { yield &s2c }
-            }
-        }
-    }
 
     public init(limit: Int = ChainTracker.defaultLimit) {
         self.limit = max(1, limit)
@@ -41,11 +28,11 @@ public struct ChainTracker: Sendable {
 
     /// Observes a message and returns the §5 findings it causes.
     public mutating func observe(_ dir: Direction, id: String, type: String) -> Finding? {
-        let mine = dir == .c2s ? 0 : 1
-        let theirs = 1 - mine
-        if type.hasSuffix(":error") {
-            guard type != ":error" else { return nil }  // error.bare; nothing to tie
-            let requested = String(type.dropLast(6))
+        let (mine, theirs) = (dir, dir.opposite)
+        switch MessageType(type) {
+        case .bareError:
+            return nil  // error.bare; nothing to tie
+        case .error(answering: let requested):
             guard let request = requests[theirs][id] else {
                 return Finding(
                     .chainUnknownID, "/id",
@@ -58,6 +45,8 @@ public struct ChainTracker: Sendable {
                     "\(JSONString.quoted(type)) answers request \(JSONString.quoted(JSONReader.abbreviate(id))) of type \(JSONString.quoted(request.type))")
             }
             return nil
+        case .plain:
+            break
         }
         if requests[theirs][id] != nil {
             requests[theirs][id]!.answered = true

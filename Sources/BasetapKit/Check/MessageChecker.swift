@@ -199,16 +199,18 @@ struct EnvelopeRules {
     }
 
     func checkErrorConvention(type: String, ok: Bool?, payload: Int?, into findings: inout [Finding]) {
-        guard type.hasSuffix(":error") else {
+        switch MessageType(type) {
+        case .plain:
             if ok == false {
                 findings.append(Finding(
                     .okFalseWithoutError, "/ok", "\"ok\" is false but the type \(JSONString.quoted(type)) is not an :error response"))
             }
             return
-        }
-        if type == ":error" {
+        case .bareError:
             findings.append(Finding(.errorBare, "/type", "type \":error\" names no request type before ':error'"))
             return
+        case .error:
+            break
         }
         if ok == true {
             findings.append(Finding(.errorOkTrue, "/ok", "an error response must not say \"ok\": true"))

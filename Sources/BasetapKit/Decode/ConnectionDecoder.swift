@@ -21,20 +21,20 @@ final class ConnectionDecoder {
     private var requestHead: HTTPHead?
     private var requestRest: [UInt8] = []
     private var responseRest: [UInt8] = []
-    private var parsers: [FrameParser] = []
-    private var assemblers: [MessageAssembler] = []
+    private var parsers: PerDirection<FrameParser>
+    private var assemblers: PerDirection<MessageAssembler>?
     /// Directions that can no longer be followed (after a gap or an oversized frame).
-    private var lost: [Bool] = [false, false]
+    private var lost = PerDirection(repeating: false)
     /// Close frames seen, per direction: with none at all, a connection that ends was dropped.
-    private var closed: [Bool] = [false, false]
+    private var closed = PerDirection(repeating: false)
     private(set) var opened = false
     /// permessage-deflate as the upgrade negotiated it.
     private(set) var deflate: DeflateParameters?
     private(set) var ended = false
     var summary = DecodeSummary()
     /// Bytes given to `data` so far, per direction, and where in them the frames begin.
-    private var fed = [0, 0]
-    private var frameStart = [0, 0]
+    private var fed = PerDirection(repeating: 0)
+    private var frameStart = PerDirection(repeating: 0)
     /// Called with a direction and a stream offset (counted in the bytes given to `data`) before
     /// which everything is complete: the end of the upgrade heads, and every frame end outside an
     /// unfinished message. The proxy releases held bytes at these points.
@@ -49,10 +49,11 @@ final class ConnectionDecoder {
         self.server = server
         self.limits = limits
         self.maxFrameSize = maxFrameSize
+        parsers = PerDirection(repeating: FrameParser(maxFrameSize: maxFrameSize))
     }
 
     func data<Bytes: Collection<UInt8>>(_ dir: Direction, _ bytes: Bytes, timestamp: Int64, sink: DecodeSink) throws {
-        fed[dir == .c2s ? 0 : 1] += bytes.count
+        fed[dir] += bytes.count
         switch phase {
         case .ignored:
             summary.skippedBytes += bytes.count
@@ -70,7 +71,7 @@ final class ConnectionDecoder {
 
     /// The direction can no longer be followed frame by frame (not WebSocket, or lost).
     func isFollowing(_ dir: Direction) -> Bool {
-        phase != .ignored && !(phase == .webSocket && lost[dir == .c2s ? 0 : 1])
+        phase != .ignored && !(phase == .webSocket && lost[dir])
     }
 
     private func handshake(_ dir: Direction, _ bytes: [UInt8], timestamp: Int64, sink: DecodeSink) throws {
@@ -111,10 +112,10 @@ final class ConnectionDecoder {
                     ignore(rest.count)
                     return
                 }
-                frameStart = [fed[0] - requestRest.count, fed[1] - rest.count]
+                frameStart = PerDirection(c2s: fed.c2s - requestRest.count, s2c: fed.s2c - rest.count)
                 try open(request: requestHead, response: head, timestamp: timestamp, sink: sink)
-                onBoundary?(.c2s, frameStart[0])
-                onBoundary?(.s2c, frameStart[1])
+                onBoundary?(.c2s, frameStart.c2s)
+                onBoundary?(.s2c, frameStart.s2c)
                 let early = requestRest
                 requestRest = []
                 if !early.isEmpty { try frames(.c2s, early, timestamp: timestamp, sink: sink) }
@@ -129,58 +130,56 @@ final class ConnectionDecoder {
     }
 
     private func open(request: HTTPHead, response: HTTPHead, timestamp: Int64, sink: DecodeSink) throws {
+        try startWebSocket(request: request, subprotocol: response.value("Sec-WebSocket-Protocol"),
+                           extensions: response.value("Sec-WebSocket-Extensions"), timestamp: timestamp, sink: sink)
+        if let key = request.value("Sec-WebSocket-Key"), let mismatch = HandshakeAccept.mismatch(key: key, answered: response.value("Sec-WebSocket-Accept")) {
+            try sink.violation(conn: conn, dir: .s2c, rule: .wsHandshakeAccept, message: mismatch, offset: 0)
+        }
+    }
+
+    /// Starts in the WebSocket phase as if `request` had been answered with a 101 agreeing to
+    /// `subprotocol` and `extensions`: for bytes that were never sent to a server (`mutate`).
+    func startWebSocket(request: HTTPHead, subprotocol: String?, extensions: String?, timestamp: Int64, sink: DecodeSink) throws {
         phase = .webSocket
         opened = true
         summary.webSocketConnections += 1
         var record = CaptureRecord(ts: CaptureTime.format(nanoseconds: timestamp), conn: conn, kind: .open)
         record.url = request.target
         record.headers = request.headers
-        record.subprotocol = response.value("Sec-WebSocket-Protocol")
-        record.extensions = response.value("Sec-WebSocket-Extensions")
+        record.subprotocol = subprotocol
+        record.extensions = extensions
         record.client = client.description
         record.server = server.description
         try sink.record(record)
-        if let key = request.value("Sec-WebSocket-Key") {
-            let expected = HandshakeAccept.value(for: key)
-            let answered = response.value("Sec-WebSocket-Accept")
-            if answered != expected {
-                try sink.violation(conn: conn, dir: .s2c, rule: .wsHandshakeAccept,
-                                   message: "Sec-WebSocket-Accept is \(answered.map { "'\($0)'" } ?? "missing"), not '\(expected)' for the client's key", offset: 0)
-            }
-        }
-        deflate = DeflateParameters.negotiated(record.extensions)
-        parsers = [FrameParser(maxFrameSize: maxFrameSize), FrameParser(maxFrameSize: maxFrameSize)]
-        assemblers = [
-            MessageAssembler(direction: .c2s, deflate: deflate, limits: limits),
-            MessageAssembler(direction: .s2c, deflate: deflate, limits: limits),
-        ]
+        deflate = DeflateParameters.negotiated(extensions)
+        assemblers = PerDirection(c2s: MessageAssembler(direction: .c2s, deflate: deflate, limits: limits),
+                                  s2c: MessageAssembler(direction: .s2c, deflate: deflate, limits: limits))
     }
 
     private func frames<Bytes: Collection<UInt8>>(_ dir: Direction, _ bytes: Bytes, timestamp: Int64, sink: DecodeSink) throws {
-        let side = dir == .c2s ? 0 : 1
-        guard !lost[side] else {
+        guard !lost[dir], assemblers != nil else {
             summary.skippedBytes += bytes.count
             return
         }
-        parsers[side].append(bytes)
+        parsers[dir].append(bytes)
         while true {
             let frame: WebSocketFrame?
             do {
-                frame = try parsers[side].next()
+                frame = try parsers[dir].next()
             } catch {
                 guard case .frameTooLarge(let length, let offset) = error else { return }
                 try sink.violation(
                     conn: conn, dir: dir, rule: .wsMessageLimit,
                     message: "frame of \(length) bytes exceeds the limit of \(maxFrameSize); the rest of this direction is skipped",
                     offset: offset)
-                lose(side)
+                lose(dir)
                 return
             }
             guard let frame else { return }
-            for event in assemblers[side].consume(frame) {
+            for event in assemblers![dir].consume(frame) {
                 try emit(event, dir, timestamp: timestamp, sink: sink)
             }
-            if let onBoundary, !assemblers[side].isInsideMessage { onBoundary(dir, frameStart[side] + parsers[side].streamOffset) }
+            if let onBoundary, !assemblers![dir].isInsideMessage { onBoundary(dir, frameStart[dir] + parsers[dir].streamOffset) }
         }
     }
 
@@ -193,7 +192,7 @@ final class ConnectionDecoder {
             try sink.record(record)
         case .control(let kind, let payload, let frame, let code, let reason, _):
             summary.controlFrames += 1
-            if kind == .close { closed[dir == .c2s ? 0 : 1] = true }
+            if kind == .close { closed[dir] = true }
             var record = CaptureRecord(ts: CaptureTime.format(nanoseconds: timestamp), conn: conn, dir: dir, kind: kind, payload: kind == .close ? [] : payload)
             record.code = code
             record.reason = kind == .close ? reason : nil
@@ -206,17 +205,14 @@ final class ConnectionDecoder {
 
     /// Bytes of `dir` held for a frame that is not complete yet.
     func pendingBytes(_ dir: Direction) -> Int {
-        phase == .webSocket ? parsers[dir == .c2s ? 0 : 1].bufferedBytes : 0
+        phase == .webSocket ? parsers[dir].bufferedBytes : 0
     }
 
-    /// The stream of `dir` is not followed from here on.
-    func lose(_ dir: Direction) { lose(dir == .c2s ? 0 : 1) }
-
-    /// The stream of one direction can no longer be followed: count what is left unparsed.
-    func lose(_ side: Int) {
-        guard phase == .webSocket, !lost[side] else { return }
-        lost[side] = true
-        summary.skippedBytes += parsers[side].bufferedBytes
+    /// The stream of `dir` is not followed from here on: count what is left unparsed.
+    func lose(_ dir: Direction) {
+        guard phase == .webSocket, !lost[dir] else { return }
+        lost[dir] = true
+        summary.skippedBytes += parsers[dir].bufferedBytes
     }
 
     func gap(_ dir: Direction, missing: Int, offset: Int, sink: DecodeSink) throws {
@@ -226,7 +222,7 @@ final class ConnectionDecoder {
             conn: conn, dir: dir, rule: .tcpGap,
             message: "\(missing) bytes missing from the capture at stream offset \(offset); the rest of this direction is skipped",
             offset: offset)
-        lose(dir == .c2s ? 0 : 1)
+        lose(dir)
         if phase == .handshake { ignore(0) }
     }
 
@@ -252,15 +248,15 @@ final class ConnectionDecoder {
         ended = true
         guard opened else { return }
         var reason = error
-        if let droppedBy, phase == .webSocket, !closed[0], !closed[1] {
+        if let droppedBy, phase == .webSocket, !closed.c2s, !closed.s2c {
             let dropped = Self.dropped(by: droppedBy)
             reason = reason.map { "\($0); \(dropped)" } ?? dropped
             try sink.violation(conn: conn, dir: droppedBy, rule: .wsNoClosingHandshake,
-                               message: "the connection ended without a Close frame from either side (RFC 6455 §7.1.1)", offset: parsers[droppedBy == .c2s ? 0 : 1].streamOffset + parsers[droppedBy == .c2s ? 0 : 1].bufferedBytes)
+                               message: "the connection ended without a Close frame from either side (RFC 6455 §7.1.1)", offset: parsers[droppedBy].streamOffset + parsers[droppedBy].bufferedBytes)
         }
-        for side in 0..<2 where !lost[side] && parsers[side].bufferedBytes > 0 {
-            summary.skippedBytes += parsers[side].bufferedBytes
-            let unfinished = "the connection ended in the middle of a \(side == 0 ? "client" : "server") frame (\(parsers[side].bufferedBytes) bytes of it received)"
+        for dir in Direction.allCases where !lost[dir] && parsers[dir].bufferedBytes > 0 {
+            summary.skippedBytes += parsers[dir].bufferedBytes
+            let unfinished = "the connection ended in the middle of a \(dir.sender) frame (\(parsers[dir].bufferedBytes) bytes of it received)"
             reason = reason.map { "\($0); \(unfinished)" } ?? unfinished
         }
         var record = CaptureRecord(ts: CaptureTime.format(nanoseconds: timestamp), conn: conn, kind: .end)

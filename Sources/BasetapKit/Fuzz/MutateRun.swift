@@ -32,11 +32,11 @@ public struct MutateRun {
             let sink = CollectingSink()
             let decoder = ConnectionDecoder(conn: "m\(index + 1)", client: endpoint, server: endpoint, limits: InflateLimits(), maxFrameSize: InflateLimits.defaultMaxSize)
             var random = FuzzRandom(seed: seed, case: index)
-            let key = "dGhlIHNhbXBsZSBub25jZQ=="
-            let head = fuzzCase.plan.requestHead(target: target, path: nil, extra: [], key: key)
-            try decoder.data(.c2s, Array(head.utf8), timestamp: 0, sink: sink)
-            let answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(HandshakeAccept.value(for: key))\r\n\r\n"
-            try decoder.data(.s2c, Array(answer.utf8), timestamp: 0, sink: sink)
+            var reader = HTTPHeadReader()
+            let requestHead = fuzzCase.plan.requestHead(target: target, path: nil, extra: [], key: "dGhlIHNhbXBsZSBub25jZQ==")
+            guard case .head(let head, _) = reader.feed(Array(requestHead.utf8)) else { preconditionFailure("a request head basetap wrote") }
+            // Never sent to a server: the variant starts as if its upgrade had been accepted as asked.
+            try decoder.startWebSocket(request: head, subprotocol: nil, extensions: nil, timestamp: 0, sink: sink)
             for (n, step) in fuzzCase.plan.steps.enumerated() {
                 let before = sink.records.count
                 try decoder.data(.c2s, step.wireBytes(using: &random), timestamp: Int64(n) * 1_000_000, sink: sink)

@@ -9,22 +9,22 @@ public struct TCPPacketBuilder: Sendable {
 
     public let client: Endpoint
     public let server: Endpoint
-    /// Next sequence number of each side (client, server).
-    public private(set) var next: [UInt32]
+    /// Next sequence number of each side.
+    public private(set) var next: PerDirection<UInt32>
     private var ipID: UInt16 = 1
 
     public init(client: Endpoint, server: Endpoint, clientISN: UInt32 = 1000, serverISN: UInt32 = 5000) {
         self.client = client
         self.server = server
-        next = [clientISN, serverISN]
+        next = PerDirection(c2s: clientISN, s2c: serverISN)
     }
 
     /// SYN, SYN-ACK and ACK.
     public mutating func handshake() -> [[UInt8]] {
-        let syn = packet(.c2s, flags: Self.flagSYN, payload: [], sequence: next[0])
-        next[0] &+= 1
-        let synAck = packet(.s2c, flags: Self.flagSYN | Self.flagACK, payload: [], sequence: next[1])
-        next[1] &+= 1
+        let syn = packet(.c2s, flags: Self.flagSYN, payload: [], sequence: next.c2s)
+        next.c2s &+= 1
+        let synAck = packet(.s2c, flags: Self.flagSYN | Self.flagACK, payload: [], sequence: next.s2c)
+        next.s2c &+= 1
         return [syn, synAck, packet(.c2s, flags: Self.flagACK, payload: [])]
     }
 
@@ -36,26 +36,23 @@ public struct TCPPacketBuilder: Sendable {
     }
 
     public mutating func segment(_ dir: Direction, _ bytes: [UInt8]) -> [UInt8] {
-        let side = dir == .c2s ? 0 : 1
-        let p = packet(dir, flags: Self.flagACK | Self.flagPSH, payload: bytes, sequence: next[side])
-        next[side] &+= UInt32(truncatingIfNeeded: bytes.count)
+        let p = packet(dir, flags: Self.flagACK | Self.flagPSH, payload: bytes, sequence: next[dir])
+        next[dir] &+= UInt32(truncatingIfNeeded: bytes.count)
         return p
     }
 
     public mutating func fin(_ dir: Direction) -> [UInt8] {
-        let side = dir == .c2s ? 0 : 1
-        let p = packet(dir, flags: Self.flagFIN | Self.flagACK, payload: [], sequence: next[side])
-        next[side] &+= 1
+        let p = packet(dir, flags: Self.flagFIN | Self.flagACK, payload: [], sequence: next[dir])
+        next[dir] &+= 1
         return p
     }
 
     /// A packet with an explicit sequence number (retransmissions, overlaps).
     public mutating func packet(_ dir: Direction, flags: UInt8, payload: [UInt8], sequence: UInt32? = nil) -> [UInt8] {
-        let side = dir == .c2s ? 0 : 1
         let (from, to) = dir == .c2s ? (client, server) : (server, client)
         ipID &+= 1
         return Self.ipPacket(
-            from: from, to: to, sequence: sequence ?? next[side], acknowledgment: flags & Self.flagACK != 0 ? next[1 - side] : 0,
+            from: from, to: to, sequence: sequence ?? next[dir], acknowledgment: flags & Self.flagACK != 0 ? next[dir.opposite] : 0,
             flags: flags, payload: payload, ipID: ipID)
     }
 

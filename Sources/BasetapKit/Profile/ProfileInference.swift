@@ -84,11 +84,10 @@ public struct ProfileInference {
     /// Observes one message's text.
     public mutating func observe(_ bytes: [UInt8]) {
         guard let message = try? JSONValue(parsing: bytes), case .string(let type) = message["type"] ?? .null, !type.isEmpty,
-            type != ":error"
+            MessageType(type) != .bareError
         else { return }
         messages += 1
-        if type.hasSuffix(":error") {
-            let requested = String(type.dropLast(6))
+        if case .error(answering: let requested) = MessageType(type) {
             if case .number(let text) = message["payload"]?["errCode"] ?? .null, let code = Int64(text) {
                 errorCodes[Self.extensionName(of: requested), default: []].insert(code)
             }

@@ -1,9 +1,9 @@
 /// The rules of PROTOCOL.md §6: a message against the profile's declaration of its type.
 enum ProfileRules {
     static func check(_ profile: Profile, view: JSONView, type: String, payload: Int?, into findings: inout [Finding]) {
-        guard type != ":error" else { return }  // error.bare says it already
-        let isError = type.hasSuffix(":error") && type != ":error"
-        let requested = isError ? String(type.dropLast(6)) : type
+        let messageType = MessageType(type)
+        guard let requested = messageType.requested else { return }  // error.bare says it already
+        let isError = messageType.isError
         let explicit = profile.messages[type]
         if let validator = explicit?.payload, let payload {
             for failure in validator.failures(view, payload) {

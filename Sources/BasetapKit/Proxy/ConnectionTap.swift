@@ -43,13 +43,15 @@ final class ConnectionTap: DecodeSink {
     private let formatter: ViolationFormatter
     /// The client leg (client and basetap's listener) and the upstream leg (basetap and the server).
     private var legs: [TCPPacketBuilder?] = [nil, nil]
+    /// The leg whose peer sends `dir`: the client's for c2s, the server's for s2c.
+    private static func leg(from dir: Direction) -> Int { dir == .c2s ? 0 : 1 }
     private var batch = SinkWriter.Batch()
-    private var pending: [Unit] = [Unit(end: 0), Unit(end: 0)]
+    private var pending = PerDirection(repeating: Unit(end: 0))
     /// Set by the relay: directions whose units it wants, and records it writes itself when decided.
-    var gated = [false, false]
+    var gated = PerDirection(repeating: false)
     var onUnit: ((Direction, Unit) -> Void)?
-    private(set) var lastBoundary = [0, 0]
-    private(set) var fed = [0, 0]
+    private(set) var lastBoundary = PerDirection(repeating: 0)
+    private(set) var fed = PerDirection(repeating: 0)
     private var finished = false
 
     init(conn: Int, client: Endpoint, listener: Endpoint, settings: Settings, writer: SinkWriter) {
@@ -65,8 +67,7 @@ final class ConnectionTap: DecodeSink {
             if settings.inspect { batch.inspected.append(.violation(violation)) }
             batch.counts.violations[CheckSummary.RuleCount(id: violation.rule.id, severity: violation.severity), default: 0] += 1
             if violation.severity == .error, let dir = violation.dir {
-                let side = dir == .c2s ? 0 : 1
-                if pending[side].error == nil { pending[side].error = violation }
+                if pending[dir].error == nil { pending[dir].error = violation }
             }
         }
         decoder.onBoundary = { [unowned self] dir, offset in boundary(dir, offset) }
@@ -80,12 +81,12 @@ final class ConnectionTap: DecodeSink {
     var deflate: DeflateParameters? { decoder.deflate }
     /// What each receiver has inflated lately (with permessage-deflate and context takeover): a
     /// compressor that must take over a direction starts from it.
-    private(set) var windows = [InflatedWindow(), InflatedWindow()]
+    private(set) var windows = PerDirection(repeating: InflatedWindow())
 
     /// A compressed message reached its receiver: it is in the receiver's window now.
     func delivered(_ message: CaptureRecord) {
         guard let dir = message.dir, let deflate, !deflate.noContextTakeover(dir), message.frames?.first.map({ $0.rsv & 4 != 0 }) == true else { return }
-        windows[dir == .c2s ? 0 : 1].append(message.payload)
+        windows[dir].append(message.payload)
     }
     func isFollowing(_ dir: Direction) -> Bool { decoder.isFollowing(dir) }
 
@@ -99,10 +100,9 @@ final class ConnectionTap: DecodeSink {
 
     /// Bytes read from one side, before they are relayed.
     func read(_ dir: Direction, _ buffer: ByteBuffer) {
-        let side = dir == .c2s ? 0 : 1
-        fed[side] += buffer.readableBytes
-        batch.counts.bytes[side] += buffer.readableBytes
-        if settings.pcap { wire(dir == .c2s ? 0 : 1, dir, buffer) }
+        fed[dir] += buffer.readableBytes
+        batch.counts.bytes[dir] += buffer.readableBytes
+        if settings.pcap { wire(Self.leg(from: dir), dir, buffer) }
         let wasHandshake = decoder.phase == .handshake
         try? decoder.data(dir, buffer.readableBytesView, timestamp: CaptureTime.nanoseconds(), sink: self)
         if wasHandshake && decoder.phase == .ignored {
@@ -118,7 +118,7 @@ final class ConnectionTap: DecodeSink {
     /// Bytes written to one side (what a peer really got): the pcap's other leg.
     func wrote(_ dir: Direction, _ buffer: ByteBuffer) {
         guard settings.pcap else { return }
-        wire(dir == .c2s ? 1 : 0, dir, buffer)
+        wire(Self.leg(from: dir.opposite), dir, buffer)
     }
 
     private func wire(_ leg: Int, _ dir: Direction, _ buffer: ByteBuffer) {
@@ -166,11 +166,10 @@ final class ConnectionTap: DecodeSink {
     }
 
     private func boundary(_ dir: Direction, _ offset: Int) {
-        let side = dir == .c2s ? 0 : 1
-        lastBoundary[side] = offset
-        guard gated[side] else { return }
-        var unit = pending[side]
-        pending[side] = Unit(end: offset)
+        lastBoundary[dir] = offset
+        guard gated[dir] else { return }
+        var unit = pending[dir]
+        pending[dir] = Unit(end: offset)
         unit.end = offset
         onUnit?(dir, unit)
     }
@@ -209,12 +208,11 @@ final class ConnectionTap: DecodeSink {
     // MARK: DecodeSink
 
     func record(_ record: CaptureRecord) throws {
-        if record.kind.isMessage { batch.counts.messages[record.dir == .c2s ? 0 : 1] += 1 }
+        if record.kind.isMessage, let dir = record.dir { batch.counts.messages[dir] += 1 }
         try checker.consume(record)
-        if let dir = record.dir, gated[dir == .c2s ? 0 : 1] {
+        if let dir = record.dir, gated[dir] {
             // Written when the relay has decided what became of it.
-            let side = dir == .c2s ? 0 : 1
-            if record.kind.isMessage { pending[side].message = record } else { pending[side].controls.append(record) }
+            if record.kind.isMessage { pending[dir].message = record } else { pending[dir].controls.append(record) }
             return
         }
         if record.kind.isMessage { delivered(record) }

@@ -16,11 +16,12 @@ final class ProxyConnection {
     private var state = ProxyConnectionState()
     private(set) var tap: ConnectionTap?
     private var upstream: Channel?
-    private var relays: [RelayHandler?] = [nil, nil]
-    private var gates: [MessageGate?] = [nil, nil]
+    /// Each side's relay, by the direction it reads: the client's reads c2s, the upstream's s2c.
+    private var relays = PerDirection<RelayHandler?>(repeating: nil)
+    private var gates = PerDirection<MessageGate?>(repeating: nil)
     /// Set once a compressed message of a direction was dropped or replaced: the receiver's window
     /// then differs from the sender's, and basetap compresses every later message itself.
-    private var deflaters: [MessageDeflater?] = [nil, nil]
+    private var deflaters = PerDirection<MessageDeflater?>(repeating: nil)
     private var halfClose = false
     private var nextHold = 0
     private var holdTimers: [Int: Scheduled<Void>] = [:]
@@ -36,7 +37,6 @@ final class ProxyConnection {
     }
 
     private var loop: EventLoop { client.eventLoop }
-    private func side(_ dir: Direction) -> Int { dir == .c2s ? 0 : 1 }
 
     // MARK: The head
 
@@ -47,7 +47,7 @@ final class ProxyConnection {
             settings: proxy.tapSettings, writer: proxy.writer)
         tap!.onUnit = { [unowned self] dir, unit in decide(dir, unit) }
         let relay = RelayHandler(dir: .c2s, connection: self)
-        relays[0] = relay
+        relays.c2s = relay
         try client.pipeline.syncOperations.addHandler(relay)
         try client.pipeline.syncOperations.addHandler(UpgradeHandler(conn: conn, route: route, rewriteHost: rewriteHost, proxy: proxy, connection: self))
     }
@@ -111,7 +111,7 @@ final class ProxyConnection {
         // Over TLS a half-closed leg would only linger, so there an end of input closes both.
         halfClose = !route.tls && !clientTLS
         let relay = RelayHandler(dir: .s2c, connection: self)
-        relays[1] = relay
+        relays.s2c = relay
         do {
             try upstream.pipeline.syncOperations.addHandler(relay)
         } catch {
@@ -143,21 +143,20 @@ final class ProxyConnection {
         case .closed:
             return false
         }
-        let s = side(dir)
-        if gates[s] == nil && proxy.control.isHolding { gate(dir) }
-        if gates[s] != nil {
-            gates[s]!.append(buffer)
+        if gates[dir] == nil && proxy.control.isHolding { gate(dir) }
+        if gates[dir] != nil {
+            gates[dir]!.append(buffer)
             tap.read(dir, buffer)
             if !tap.isFollowing(dir) {
-                send(dir, gates[s]!.openUp())
-                gates[s] = nil
-                tap.gated[s] = false
+                send(dir, gates[dir]!.openUp())
+                gates[dir] = nil
+                tap.gated[dir] = false
             } else {
-                send(dir, gates[s]!.drain())
+                send(dir, gates[dir]!.drain())
             }
         } else {
             tap.read(dir, buffer)
-            relays[1 - s]?.write(buffer)
+            relays[dir.opposite]?.write(buffer)
             tap.wrote(dir, buffer)
         }
         if let blocked {
@@ -168,15 +167,15 @@ final class ProxyConnection {
     }
 
     func readComplete(_ dir: Direction) {
-        relays[1 - side(dir)]?.flush()
+        relays[dir.opposite]?.flush()
         tap?.flush()
     }
 
     func mayRead(_ dir: Direction) -> Bool {
         guard state.phase == .relaying || state.phase == .closing else { return true }
-        guard relays[1 - side(dir)]?.isWritable ?? true else { return false }
+        guard relays[dir.opposite]?.isWritable ?? true else { return false }
         if proxy.writer.isBacklogged {
-            let resume = NIOLoopBound(relays[side(dir)]!, eventLoop: loop)
+            let resume = NIOLoopBound(relays[dir]!, eventLoop: loop)
             if proxy.writer.whenBelowLowWater({ [loop] in loop.execute { resume.value.resumeReading() } }) { return false }
         }
         return true
@@ -184,14 +183,14 @@ final class ProxyConnection {
 
     /// The side that receives `dir` can take more.
     func becameWritable(_ dir: Direction) {
-        relays[side(dir)]?.resumeReading()
+        relays[dir]?.resumeReading()
     }
 
     func inputEnded(_ dir: Direction) {
         switch state.inputEnded(dir, halfClose: halfClose) {
         case .shutOutput(let receiver):
-            relays[side(receiver)]?.flush()
-            relays[side(receiver)]?.context?.close(mode: .output, promise: nil)
+            relays[receiver]?.flush()
+            relays[receiver]?.context?.close(mode: .output, promise: nil)
         case .closeBoth:
             closeChannels()
         case .nothing:
@@ -229,7 +228,7 @@ final class ProxyConnection {
                 FrameEncoder.encode(WebSocketFrame(opcode: 0x8, maskKey: FrameEncoder.randomMask(using: &generator), payload: payload)),
             ]
             // The client gets the server's Close (unmasked), the server the client's (masked).
-            for (relay, bytes) in [(relays[0], frames[0]), (relays[1], frames[1])] {
+            for (relay, bytes) in [(relays.c2s, frames[0]), (relays.s2c, frames[1])] {
                 guard let relay, let context = relay.context else { continue }
                 let channel = context.channel
                 channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).whenComplete { _ in
@@ -256,7 +255,7 @@ final class ProxyConnection {
             for hold in holds(dir) { proxy.control.settled(conn: conn, hold: hold) }
         }
         tap?.end(error: state.failure, droppedBy: state.droppedBy)
-        relays = [nil, nil]
+        relays = PerDirection(repeating: nil)
         proxy.closed(conn)
     }
 
@@ -264,15 +263,13 @@ final class ProxyConnection {
 
     /// From here on `dir` is relayed a unit at a time through a gate.
     private func gate(_ dir: Direction) {
-        let s = side(dir)
-        guard gates[s] == nil, let tap else { return }
-        gates[s] = MessageGate(released: tap.fed[s], position: tap.lastBoundary[s], allocator: client.allocator)
-        tap.gated[s] = true
+        guard gates[dir] == nil, let tap else { return }
+        gates[dir] = MessageGate(released: tap.fed[dir], position: tap.lastBoundary[dir], allocator: client.allocator)
+        tap.gated[dir] = true
     }
 
     /// A unit of a gated direction is complete: what becomes of it.
     private func decide(_ dir: Direction, _ unit: ConnectionTap.Unit) {
-        let s = side(dir)
         var decision = MessageGate.Decision.forward
         if proxy.options.block, let error = unit.error {
             decision = .drop
@@ -293,13 +290,12 @@ final class ProxyConnection {
             }
             proxy.control.held(HeldMessage(conn: conn, hold: hold, record: message))
         }
-        gates[s]?.add(unit, decision)
+        gates[dir]?.add(unit, decision)
     }
 
     /// What a user decided for a held message. False when it was no longer held.
     func settle(_ dir: Direction, _ hold: Int, _ release: Release) -> Bool {
-        let s = side(dir)
-        guard gates[s] != nil else { return false }
+        guard gates[dir] != nil else { return false }
         let decision: MessageGate.Decision
         var edited: CaptureRecord?
         switch release {
@@ -310,18 +306,18 @@ final class ProxyConnection {
             edited = CaptureRecord(ts: CaptureTime.format(nanoseconds: CaptureTime.nanoseconds()), conn: "c\(conn)", dir: dir, kind: kind, payload: payload)
             edited!.control = .edited
         }
-        guard gates[s]!.settle(hold, decision, edited: edited) else { return false }
+        guard gates[dir]!.settle(hold, decision, edited: edited) else { return false }
         if let edited { tap?.checkInjected(edited) }
         holdTimers.removeValue(forKey: hold)?.cancel()
-        send(dir, gates[s]!.drain())
-        relays[1 - s]?.flush()
+        send(dir, gates[dir]!.drain())
+        relays[dir.opposite]?.flush()
         tap?.flush()
         proxy.control.settled(conn: conn, hold: hold)
         return true
     }
 
     /// Holds still waiting, per direction.
-    func holds(_ dir: Direction) -> [Int] { gates[side(dir)]?.holds ?? [] }
+    func holds(_ dir: Direction) -> [Int] { gates[dir]?.holds ?? [] }
 
     /// A new message into the connection, between messages. `answer`: for a request toward the
     /// server with an `id`, its answer goes there instead of to the client.
@@ -336,10 +332,10 @@ final class ProxyConnection {
         gate(dir)
         var unit = ConnectionTap.Unit(end: 0, message: record)
         unit.injected = true
-        gates[side(dir)]!.inject(frame(dir, kind: kind, payload), unit)
+        gates[dir]!.inject(frame(dir, kind: kind, payload), unit)
         tap?.checkInjected(record)
-        send(dir, gates[side(dir)]!.drain())
-        relays[1 - side(dir)]?.flush()
+        send(dir, gates[dir]!.drain())
+        relays[dir.opposite]?.flush()
         tap?.flush()
         return true
     }
@@ -347,19 +343,19 @@ final class ProxyConnection {
     /// Sends what a gate let go, and records each unit as what the receiver got.
     private func send(_ dir: Direction, _ outputs: [MessageGate.Output]) {
         guard let tap, !outputs.isEmpty else { return }
-        let receiver = relays[1 - side(dir)]
+        let receiver = relays[dir.opposite]
         for output in outputs {
             switch output {
             case .original(let bytes, let entry):
-                if let deflater = deflaters[side(dir)], let unit = entry.unit, let message = unit.message, Self.isCompressed(message) {
+                if let deflater = deflaters[dir], let unit = entry.unit, let message = unit.message, Self.isCompressed(message) {
                     var frames = frame(dir, kind: message.kind, deflater.compress(message.payload), compressed: true)
                     for control in unit.controls { frames += frame(dir, kind: control.kind, Self.payload(of: control)) }
                     let buffer = client.allocator.buffer(bytes: frames)
                     receiver?.write(buffer)
                     tap.wrote(dir, buffer)
                     tap.delivered(message)
-                    record(unit, mark: reencodedMarked[side(dir)] ? nil : .reencoded)
-                    reencodedMarked[side(dir)] = true
+                    record(unit, mark: reencodedMarked[dir] ? nil : .reencoded)
+                    reencodedMarked[dir] = true
                     continue
                 }
                 receiver?.write(bytes)
@@ -394,16 +390,15 @@ final class ProxyConnection {
         }
     }
 
-    private var reencodedMarked = [false, false]
+    private var reencodedMarked = PerDirection(repeating: false)
 
     /// The receiver never inflated a message the sender compressed: from here on basetap compresses
     /// this direction itself, from the receiver's window (unless every message starts afresh).
     private func takeOverCompression(_ dir: Direction) {
-        let s = side(dir)
-        guard deflaters[s] == nil, let tap, let deflate = tap.deflate, !deflate.noContextTakeover(dir) else { return }
-        deflaters[s] = MessageDeflater(
+        guard deflaters[dir] == nil, let tap, let deflate = tap.deflate, !deflate.noContextTakeover(dir) else { return }
+        deflaters[dir] = MessageDeflater(
             windowBits: dir == .c2s ? deflate.clientMaxWindowBits : deflate.serverMaxWindowBits, noContextTakeover: false,
-            window: Array(tap.windows[s].recent))
+            window: Array(tap.windows[dir].recent))
     }
 
     private static func isCompressed(_ message: CaptureRecord) -> Bool {

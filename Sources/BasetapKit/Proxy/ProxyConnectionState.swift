@@ -19,7 +19,7 @@ struct ProxyConnectionState {
     private(set) var failure: String?
     private(set) var endedBy: Direction?
     private(set) var endedByBasetap = false
-    private var inactive = [false, false]
+    private var inactive = PerDirection(repeating: false)
 
     /// The side that dropped the connection, for `ws.no-closing-handshake`; nil when basetap ended it.
     var droppedBy: Direction? { endedByBasetap ? nil : endedBy }
@@ -69,7 +69,7 @@ struct ProxyConnectionState {
     /// One side's channel closed.
     mutating func channelInactive(_ dir: Direction) -> InactiveAction {
         if endedBy == nil && !endedByBasetap { endedBy = dir }
-        inactive[dir == .c2s ? 0 : 1] = true
+        inactive[dir] = true
         if dir == .c2s || phase == .head || phase == .connecting {
             // The client is gone: so is the connection, whatever the upstream still does.
             let wasOpen = phase != .closed

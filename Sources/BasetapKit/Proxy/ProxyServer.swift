@@ -291,8 +291,8 @@ public final class ProxyServer: @unchecked Sendable {
         metric("connections_open", "gauge", "Client connections open now.", [("", open)])
         metric("websocket_connections_total", "counter", "Connections upgraded to WebSocket (closed ones).", [("", totals.decode.webSocketConnections)])
         metric("non_websocket_requests_total", "counter", "Requests that were not a WebSocket upgrade (relayed as they are).", [("", counts.nonWebSocket)])
-        metric("messages_total", "counter", "WebSocket messages relayed and inspected.", [("{dir=\"c2s\"}", counts.messages[0]), ("{dir=\"s2c\"}", counts.messages[1])])
-        metric("bytes_total", "counter", "Bytes relayed.", [("{dir=\"c2s\"}", counts.bytes[0]), ("{dir=\"s2c\"}", counts.bytes[1])])
+        metric("messages_total", "counter", "WebSocket messages relayed and inspected.", [("{dir=\"c2s\"}", counts.messages.c2s), ("{dir=\"s2c\"}", counts.messages.s2c)])
+        metric("bytes_total", "counter", "Bytes relayed.", [("{dir=\"c2s\"}", counts.bytes.c2s), ("{dir=\"s2c\"}", counts.bytes.s2c)])
         let byRule = counts.violations.sorted { $0.key < $1.key }.map { rule, count in
             ("{rule=\"\(rule.id)\",severity=\"\(rule.severity.rawValue)\"}", count)
         }

@@ -89,8 +89,8 @@ final class ReplaySession: ChannelInboundHandler {
                 guard head.status == 101 else {
                     return fail(context, "the server answered the upgrade with '\(head.startLine.joined(separator: " "))'")
                 }
-                guard acceptKey.map({ head.value("Sec-WebSocket-Accept") == HandshakeAccept.value(for: $0) }) ?? true else {
-                    return fail(context, "the server's Sec-WebSocket-Accept does not match the key (RFC 6455 §4.2.2)")
+                if let acceptKey, let mismatch = HandshakeAccept.mismatch(key: acceptKey, answered: head.value("Sec-WebSocket-Accept")) {
+                    return fail(context, "the server's \(mismatch) (RFC 6455 §4.2.2)")
                 }
                 closeTimer?.cancel()
                 phase = .open

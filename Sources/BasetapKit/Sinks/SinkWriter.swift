@@ -34,15 +34,17 @@ final class SinkWriter: @unchecked Sendable {
 
     /// Live numbers for `--metrics` and the summary, merged from the batches.
     struct Counts: Sendable {
-        var bytes = SIMD2<Int>.zero
-        var messages = SIMD2<Int>.zero
+        var bytes = PerDirection(repeating: 0)
+        var messages = PerDirection(repeating: 0)
         var violations: [CheckSummary.RuleCount: Int] = [:]
         var nonWebSocket = 0
-        var isEmpty: Bool { bytes == .zero && messages == .zero && violations.isEmpty && nonWebSocket == 0 }
+        var isEmpty: Bool { bytes == .init(repeating: 0) && messages == .init(repeating: 0) && violations.isEmpty && nonWebSocket == 0 }
 
         mutating func merge(_ other: Counts) {
-            bytes &+= other.bytes
-            messages &+= other.messages
+            for dir in Direction.allCases {
+                bytes[dir] &+= other.bytes[dir]
+                messages[dir] &+= other.messages[dir]
+            }
             violations.merge(other.violations, uniquingKeysWith: +)
             nonWebSocket += other.nonWebSocket
         }
