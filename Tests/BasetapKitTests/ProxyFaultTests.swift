@@ -58,6 +58,34 @@ import Testing
         #expect(log.contains("stopped after 1 connection (0 WebSocket, 1 not WebSocket)"), "\(log)")
     }
 
+    /// A TLS client on a plain listener is told apart at its first bytes, relayed as it is and said
+    /// so, instead of waiting for a request head that never comes until the header timeout.
+    @Test func tlsOnAPlainListenerIsRelayedAndSaidAtOnce() throws {
+        let received = DispatchSemaphore(value: 0)
+        let (listener, upstreamPort) = Self.scriptedUpstream { fd in
+            if Self.readBytes(fd, count: 5, seconds: 10).first == 0x16 { received.signal() }
+        }
+        defer { close(listener) }
+        let proxy = try ProxyTests.proxy(upstream: upstreamPort, ["--header-timeout", "30"])
+        let fd = connectLoopback(try proxy.proxyPort())
+        defer { close(fd) }
+        Self.send(fd, [0x16, 0x03, 0x01, 0x00, 0xC8, 0x01, 0x00, 0x00, 0xC4, 0x03, 0x03])  // a ClientHello's start
+        #expect(received.wait(timeout: .now() + 10) == .success, "the upstream got the client's bytes")
+        try proxy.waitFor("c1: TLS, but this listener speaks plain ws; relayed as it is, not inspected")
+        _ = proxy.stop(SIGINT)
+    }
+
+    /// Forward mode needs a request to know where to go: anything else is a 400 that says why.
+    @Test func aForwardProxyAnswersBytesThatAreNotHTTPWith400() throws {
+        let proxy = try TLSProxyTests.proxy(["--forward", "--ca-dir", try temporaryDirectory().path])
+        let fd = connectLoopback(try proxy.proxyPort())
+        defer { close(fd) }
+        Self.send(fd, [0x16, 0x03, 0x01, 0x00, 0xC8, 0x01])
+        let answer = Self.readAll(fd, seconds: 5)
+        #expect(answer.hasPrefix("HTTP/1.1 400") && answer.contains("not an HTTP request"), "\(answer)")
+        _ = proxy.stop(SIGINT)
+    }
+
     @Test func aSlowlorisClientGets408() throws {
         let proxy = try ProxyTests.proxy(upstream: unusedPort(), ["--header-timeout", "1"])
         let proxyPort = try proxy.proxyPort()

@@ -87,7 +87,7 @@ final class ConnectionDecoder {
             }
             switch request.feed(bytes) {
             case .needMore: return
-            case .notHTTP:
+            case .notHTTP, .tooLong:
                 summary.otherStreams += 1
                 ignore(bytes.count)
             case .head(let head, let rest):
@@ -102,7 +102,7 @@ final class ConnectionDecoder {
             switch response.feed(responseRest + bytes) {
             case .needMore:
                 responseRest = []
-            case .notHTTP:
+            case .notHTTP, .tooLong:
                 summary.otherStreams += 1
                 ignore(bytes.count)
             case .head(let head, let rest):

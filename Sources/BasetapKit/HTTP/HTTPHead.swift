@@ -25,8 +25,10 @@ public struct HTTPHeadReader: Sendable {
         case needMore
         /// The head, and the bytes that followed it.
         case head(HTTPHead, rest: [UInt8])
-        /// Not HTTP (or a head past the size limit), with why.
+        /// Not HTTP, with why.
         case notHTTP(String)
+        /// No end of the head within `maxHeadSize` bytes.
+        case tooLong
     }
 
     public let maxHeadSize: Int
@@ -48,7 +50,7 @@ public struct HTTPHeadReader: Sendable {
             }
             i += 1
         }
-        if buffer.count > maxHeadSize { return .notHTTP("HTTP head longer than \(maxHeadSize) bytes") }
+        if buffer.count > maxHeadSize { return .tooLong }
         return .needMore
     }
 

@@ -18,6 +18,7 @@ final class ForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let proxy: ProxyServer
     private let issuer: LeafIssuer
     private var state = State.head
+    private var reader: HTTPHeadReader
     private var buffer: ByteBuffer?
     private var conn: Int { connection.conn }
 
@@ -25,37 +26,41 @@ final class ForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.connection = connection
         self.proxy = proxy
         self.issuer = issuer
+        reader = HTTPHeadReader(maxHeadSize: proxy.options.maxHeaderSize)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        if buffer == nil { buffer = incoming } else { buffer!.writeBuffer(&incoming) }
         switch state {
         case .head:
-            readHead(context: context)
+            let result = reader.feed(incoming.readableBytesView)
+            if buffer == nil { buffer = incoming } else { buffer!.writeBuffer(&incoming) }
+            readHead(context: context, result)
         case .tunnel(let target):
+            if buffer == nil { buffer = incoming } else { buffer!.writeBuffer(&incoming) }
             startTunnel(context: context, target: target)
         }
     }
 
-    private func readHead(context: ChannelHandlerContext) {
-        let view = buffer!.readableBytesView
-        guard let end = view.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) else {
-            if view.count > proxy.options.maxHeaderSize {
-                buffer = nil
-                proxy.refuseLongHead(context.channel, conn: conn)
-            }
+    private func readHead(context: ChannelHandlerContext, _ result: HTTPHeadReader.Result) {
+        let parsed: HTTPHead, rest: [UInt8]
+        switch result {
+        case .needMore:
             return
+        case .tooLong:
+            buffer = nil
+            return proxy.refuseLongHead(context.channel, conn: conn)
+        case .notHTTP(let why):
+            return refuse(context, 400, "not an HTTP request: \(why)")
+        case .head(let head, let after):
+            (parsed, rest) = (head, after)
         }
-        let headLength = end.upperBound - view.startIndex
-        let head = String(decoding: view.prefix(headLength), as: UTF8.self)
-        let rest = Array(view.dropFirst(headLength))
-        // Split on "\r\n" as a string: as Characters it is one grapheme, never equal to "\r".
-        let lineEnd = head.range(of: "\r\n")!
-        let requestLine = head[..<lineEnd.lowerBound].split(separator: " ", omittingEmptySubsequences: false)
+        let raw = buffer!.readableBytesView.dropLast(rest.count)
+        let firstLineEnd = raw.firstRange(of: [0x0D, 0x0A])!.lowerBound
+        let requestLine = parsed.startLine
         guard requestLine.count == 3 else { return refuse(context, 400, "malformed request line") }
         let method = requestLine[0]
-        let target = String(requestLine[1])
+        let target = requestLine[1]
         do {
             if method == "CONNECT" {
                 let destination = try ProxyTarget(hostPort: target, defaultPort: nil, flag: "CONNECT")
@@ -73,8 +78,9 @@ final class ForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard proxy.allows(destination.host) else { return refuse(context, 403, "\(destination.host) is not in --allow-hosts") }
             let originForm = "\(method) \(destination.requestTarget) \(requestLine[2])"
             destination.path = ""  // now in the request line
-            var rewritten = context.channel.allocator.buffer(capacity: headLength + rest.count)
-            rewritten.writeString(originForm + head[lineEnd.lowerBound...])
+            var rewritten = context.channel.allocator.buffer(capacity: raw.count + rest.count)
+            rewritten.writeString(originForm)
+            rewritten.writeBytes(raw[firstLineEnd...])
             rewritten.writeBytes(rest)
             hand(context: context, to: destination, bytes: rewritten)
         } catch {

@@ -7,16 +7,16 @@ final class MetricsHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let body: @Sendable () -> String
-    private var request: [UInt8] = []
+    private var request = HTTPHeadReader(maxHeadSize: 8192)
 
     init(body: @escaping @Sendable () -> String) {
         self.body = body
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        request += unwrapInboundIn(data).readableBytesView
-        guard request.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) != nil || request.count > 8192 else { return }
-        request.removeAll()
+        // Whatever was asked (or sent instead of a head), the answer is the same.
+        guard request.feed(unwrapInboundIn(data).readableBytesView) != .needMore else { return }
+        request = HTTPHeadReader(maxHeadSize: 8192)
         // The numbers come from the inspector's queue: gather them off the event loop, which also relays traffic.
         let loop = context.eventLoop
         let bound = NIOLoopBound(context, eventLoop: loop)

@@ -10,6 +10,8 @@ final class UpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let rewriteHost: Bool
     private let proxy: ProxyServer
     private let connection: ProxyConnection
+    private var reader: HTTPHeadReader
+    /// What arrived so far, as it came: the head is rewritten in place, not rebuilt from its parse.
     private var buffer: ByteBuffer?
 
     init(conn: Int, route: ProxyTarget, rewriteHost: Bool, proxy: ProxyServer, connection: ProxyConnection) {
@@ -18,24 +20,33 @@ final class UpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.rewriteHost = rewriteHost
         self.proxy = proxy
         self.connection = connection
+        reader = HTTPHeadReader(maxHeadSize: proxy.options.maxHeaderSize)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
+        let result = reader.feed(incoming.readableBytesView)
         if buffer == nil { buffer = incoming } else { buffer!.writeBuffer(&incoming) }
-        let view = buffer!.readableBytesView
-        guard let end = view.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) else {
-            if view.count > proxy.options.maxHeaderSize {
-                buffer = nil
-                proxy.refuseLongHead(context.channel, conn: conn)
-            }
+        switch result {
+        case .needMore:
             return
+        case .tooLong:
+            buffer = nil
+            proxy.refuseLongHead(context.channel, conn: conn)
+        case .notHTTP:
+            // TLS to this plain listener, or another protocol: relayed as it is, and the tap says what it was.
+            relay(context, buffer!)
+        case .head(_, let rest):
+            let view = buffer!.readableBytesView
+            let head = Array(view.dropLast(rest.count))
+            var first = context.channel.allocator.buffer(capacity: view.count + 64)
+            first.writeBytes(rewriteHost ? Self.rewriting(head, for: route) : head)
+            first.writeBytes(rest)
+            relay(context, first)
         }
-        let headLength = end.upperBound - view.startIndex
-        let head = Array(view.prefix(headLength))
-        var first = context.channel.allocator.buffer(capacity: buffer!.readableBytes + 64)
-        first.writeBytes(rewriteHost ? Self.rewriting(head, for: route) : head)
-        first.writeBytes(view.dropFirst(headLength))
+    }
+
+    private func relay(_ context: ChannelHandlerContext, _ first: ByteBuffer) {
         buffer = nil
         context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
         context.pipeline.syncOperations.removeHandler(self, promise: nil)

@@ -85,6 +85,8 @@ final class ReplaySession: ChannelInboundHandler {
                 phase = .upgrading(reader, received: received)
             case .notHTTP(let why):
                 fail(context, "the server's answer to the upgrade is not HTTP: \(why)")
+            case .tooLong:
+                fail(context, "the server's answer to the upgrade has no end of its head within \(reader.maxHeadSize) bytes")
             case .head(let head, _):
                 guard head.status == 101 else {
                     return fail(context, "the server answered the upgrade with '\(head.startLine.joined(separator: " "))'")

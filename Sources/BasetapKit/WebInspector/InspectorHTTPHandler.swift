@@ -48,7 +48,7 @@ final class InspectorHTTPHandler: ChannelInboundHandler {
         if head == nil {
             switch reader.feed(bytes) {
             case .needMore: return
-            case .notHTTP: return context.close(promise: nil)
+            case .notHTTP, .tooLong: return context.close(promise: nil)
             case .head(let parsed, let rest):
                 head = parsed
                 body = rest
