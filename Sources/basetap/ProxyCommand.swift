@@ -137,11 +137,11 @@ struct Proxy: ParsableCommand {
         guard ["stop", "continue"].contains(onRecordError) else { throw BasetapError.usage("--on-record-error must be 'stop' or 'continue', not '\(onRecordError)'") }
         options.stopOnRecordError = onRecordError == "stop"
         options.metrics = try metrics.map { try ProxyTarget(hostPort: $0, defaultPort: nil, flag: "--metrics", listening: true) }
-        if ui {
-            options.ui = try ProxyTarget(hostPort: uiListen, defaultPort: nil, flag: "--ui-listen", listening: true)
-            options.uiToken = uiToken
-        }
         var run = ProxyRun(options: options)
+        if ui {
+            run.ui = try ProxyTarget(hostPort: uiListen, defaultPort: nil, flag: "--ui-listen", listening: true)
+            run.uiToken = uiToken
+        }
         do {
             run.intercept = try intercept.map { try MessageFilter($0) }
         } catch {

@@ -44,8 +44,8 @@ import Testing
             for event in assembler.consume(frame) {
                 switch event {
                 case .violation(let rule, _, _): found.append(rule.id)
-                case .message(let kind, _, let infos, _): found.append("\(kind.rawValue):\(infos.count)")
-                case .control(let kind, _, _, let code, _, _): found.append("\(kind.rawValue)\(code.map { ":\($0)" } ?? "")")
+                case .message(let opcode, _, let infos, _): found.append("\(CaptureRecord.Kind(opcode).rawValue):\(infos.count)")
+                case .control(let opcode, _, _, let code, _, _): found.append("\(CaptureRecord.Kind(opcode).rawValue)\(code.map { ":\($0)" } ?? "")")
                 }
             }
         }

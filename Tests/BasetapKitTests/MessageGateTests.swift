@@ -13,7 +13,7 @@ import Testing
         }
     }
 
-    private func unit(_ end: Int) -> ConnectionTap.Unit { ConnectionTap.Unit(end: end) }
+    private func unit(_ end: Int) -> ProxyTap.Unit { ProxyTap.Unit(end: end) }
 
     @Test func heldUnitsKeepEverythingBehindThemInOrder() {
         var gate = MessageGate(released: 0, position: 0, allocator: ByteBufferAllocator())
@@ -44,7 +44,7 @@ import Testing
     @Test func anInjectionWaitsForTheEndOfAHalfRelayedMessage() {
         // 5 bytes were relayed byte for byte; the last unit ended at 3: a message is half through.
         var gate = MessageGate(released: 5, position: 3, allocator: ByteBufferAllocator())
-        gate.inject([0xAA], ConnectionTap.Unit(end: 0, injected: true))
+        gate.inject([0xAA], ProxyTap.Unit(end: 0, injected: true))
         #expect(gate.drain().isEmpty, "not inside the message")
         gate.append(ByteBuffer(bytes: [6, 7]))
         gate.add(unit(7), .drop)
@@ -56,7 +56,7 @@ import Testing
         gate.append(ByteBuffer(bytes: [1, 1, 2]))
         gate.add(unit(2), .hold(1))
         #expect(gate.drain().isEmpty)
-        gate.inject([0xAA], ConnectionTap.Unit(end: 0, injected: true))
+        gate.inject([0xAA], ProxyTap.Unit(end: 0, injected: true))
         #expect(bytes(gate.drain()) == [[0xAA]], "sent now, the held message still waits")
         _ = gate.settle(1, .forward)
         #expect(bytes(gate.drain()) == [[1, 1]])

@@ -106,7 +106,7 @@ import Testing
             guard let op = fuzzCase.ops.first else { continue }
             seen.insert(op)
             #expect((4...48).contains(fuzzCase.companions.count), "\(op): \(fuzzCase.companions.count) connections")
-            #expect(fuzzCase.plan.steps.contains { $0.id == Mutator.probeID }, "the case's own connection ends with its probe")
+            #expect(fuzzCase.plan.steps.contains { $0.id == ReplayConnection.probeID }, "the case's own connection ends with its probe")
             #expect(Set(fuzzCase.companions.map(\.conn)).count == fuzzCase.companions.count)
             if op == "churn.close-mid-message" {
                 #expect(fuzzCase.companions.allSatisfy { $0.steps.last?.action == .disconnect })

@@ -216,10 +216,10 @@ import Testing
         let hello = { (b: inout TCPPacketBuilder) in b.data(.c2s, Self.text(Self.hello, client: true)) }
         let (serverDrop, serverEnd) = try ends(hello, first: .s2c)
         #expect(serverDrop.violations.filter { $0.rule == Rule.wsNoClosingHandshake.id }.map(\.dir) == [.s2c])
-        #expect(serverEnd == ConnectionDecoder.dropped(by: .s2c))
+        #expect(serverEnd == WebSocketTap.dropped(by: .s2c))
         let (clientDrop, clientEnd) = try ends(hello, first: .c2s)
         #expect(clientDrop.violations.filter { $0.rule == Rule.wsNoClosingHandshake.id }.map(\.dir) == [.c2s])
-        #expect(clientEnd == ConnectionDecoder.dropped(by: .c2s))
+        #expect(clientEnd == WebSocketTap.dropped(by: .c2s))
         let closing = { (b: inout TCPPacketBuilder) in
             b.data(.c2s, FrameEncoder.encode(WebSocketFrame(opcode: 8, maskKey: (1, 2, 3, 4), payload: [0x03, 0xE8])))
                 + b.data(.s2c, FrameEncoder.encode(WebSocketFrame(opcode: 8, payload: [0x03, 0xE8])))

@@ -21,7 +21,7 @@ enum PcapFixtures {
         return (path, expected)
     }
 
-    final class Collector: DecodeSink {
+    final class Collector: TapSink {
         var records: [CaptureRecord] = []
         var violations: [(conn: String, dir: Direction, rule: String, message: String)] = []
 

@@ -29,7 +29,8 @@ import Testing
 
     static let script = ProxyTests.peers.appendingPathComponent("control_peers.py").path
 
-    static func inProcessProxy(upstream: Int, _ directory: URL, configure: (inout ProxyServer.Options) -> Void = { _ in }) throws -> (ProxyServer, Int) {
+    static func inProcessProxy(upstream: Int, _ directory: URL, inspection: InspectorStore? = nil,
+                               configure: (inout ProxyServer.Options) -> Void = { _ in }) throws -> (ProxyServer, Int) {
         var options = ProxyServer.Options(
             listen: ProxyTarget(host: "127.0.0.1", port: 0, tls: false),
             mode: .reverse(upstream: ProxyTarget(host: "127.0.0.1", port: upstream, tls: false)))
@@ -37,7 +38,7 @@ import Testing
         configure(&options)
         let proxy = try ProxyServer(
             options: options, output: try OutputFile(path: directory.appendingPathComponent("out.txt").path),
-            messages: try OutputFile(path: directory.appendingPathComponent("err.txt").path))
+            messages: try OutputFile(path: directory.appendingPathComponent("err.txt").path), inspection: inspection)
         let address = try proxy.start()
         return (proxy, address.port!)
     }
@@ -64,7 +65,7 @@ import Testing
         let client = try Peer(PcapFixtures.python, [Self.script, "client", "ws://127.0.0.1:\(port)/", "210"] + flags)
         // m10 is held: while it is, a message goes to the client and a request to the server.
         let first = try #require(held.take())
-        #expect(ProxyConnection.id(of: first.record) == "m10")
+        #expect(Envelope.id(of: first.record) == "m10")
         let conn = first.conn
         #expect(try proxy.inject(conn: conn, .s2c, Array(#"{"type":"note.injected","id":"inj1","payload":{}}"#.utf8)).wait())
         let request = #"{"id":"inj2","type":"chat.send","payload":{"text":"from basetap"}}"#
@@ -72,18 +73,18 @@ import Testing
         let edited = #"{"id":"m10","type":"chat.send","payload":{"text":"edited by basetap"}}"#
         #expect(try proxy.release(conn: conn, hold: first.hold, .edit(.text, Array(edited.utf8))).wait())
         let second = try #require(held.take())
-        #expect(ProxyConnection.id(of: second.record) == "m20")
+        #expect(Envelope.id(of: second.record) == "m20")
         #expect(try proxy.release(conn: conn, hold: second.hold, .drop).wait())
         #expect(try proxy.release(conn: conn, hold: second.hold, .forward).wait() == false, "a hold is settled once")
         // An answer on its way to the client, held and dropped.
         let third = try #require(held.take())
-        #expect(ProxyConnection.id(of: third.record) == "m30" && third.record.dir == .s2c)
+        #expect(Envelope.id(of: third.record) == "m30" && third.record.dir == .s2c)
         #expect(try proxy.release(conn: conn, hold: third.hold, .drop).wait())
 
         let output = client.finish()
         #expect(client.process.terminationStatus == 0 && output.contains("done"), "\(output)")
         let answer = try #require(answers.take())
-        #expect(ProxyConnection.id(of: answer) == "inj2" && answer.text?.contains("from basetap") == true)
+        #expect(Envelope.id(of: answer) == "inj2" && answer.text?.contains("from basetap") == true)
 
         // The client got every answer but the dropped request's and the dropped answer, the edit's
         // answer, the injected message, and not the answer meant for basetap: the 180 messages
@@ -100,7 +101,7 @@ import Testing
         _ = proxy.stop()
         let records = try JSONLCaptureReader(path: directory.appendingPathComponent("session.jsonl").path).readAll()
         func marked(_ mark: CaptureRecord.ControlMark) -> [String] {
-            records.filter { $0.control == mark }.compactMap { ProxyConnection.id(of: $0) }
+            records.filter { $0.control == mark }.compactMap { Envelope.id(of: $0) }
         }
         #expect(marked(.replaced) == ["m10"] && marked(.edited) == ["m10"])
         #expect(marked(.dropped).sorted() == ["inj2", "m20", "m30"], "the dropped request and answer, and the answer basetap took")

@@ -135,7 +135,7 @@ import Testing
         let log = proxy.stop(SIGINT)
         #expect(log.contains("ws.no-closing-handshake"), "\(log)")
         let records = try JSONLCaptureReader(path: recording).readAll()
-        #expect(records.last?.kind == .end && records.last?.error == ConnectionDecoder.dropped(by: .s2c), "\(records.last?.jsonLine ?? "")")
+        #expect(records.last?.kind == .end && records.last?.error == WebSocketTap.dropped(by: .s2c), "\(records.last?.jsonLine ?? "")")
 
         let again = try runBasetap(["replay", recording, "--target", "ws://127.0.0.1:\(serverPort)", "--pace", "fast", "--timeout", "1s"])
         #expect(again.status == 0, "\(again.stdout)\(again.stderr)")

@@ -21,6 +21,14 @@ import Testing
         return (status, payload)
     }
 
+    /// A proxy in this process with its web inspector (token "tok"), as `proxy --ui` makes them.
+    static func inspectedProxy(upstream: Int, _ directory: URL) throws -> (ProxyServer, Int, InspectorServer) {
+        let store = InspectorStore(limit: InspectorStore.liveLimit)
+        let (proxy, port) = try ProxyControlTests.inProcessProxy(upstream: upstream, directory, inspection: store)
+        let inspector = try InspectorServer.live(proxy, store: store, listen: ProxyTarget(host: "127.0.0.1", port: 0, tls: false), token: "tok")
+        return (proxy, port, inspector)
+    }
+
     static func json(_ text: String) -> JSONValue { (try? JSONValue(parsing: text)) ?? .null }
 
     @Test(arguments: [true, false])
@@ -30,11 +38,9 @@ import Testing
         let flags = deflate ? [] : ["--no-deflate"]
         let (server, serverPort) = try ProxyControlTests.echoServer(flags)
         defer { _ = server.stop() }
-        let (proxy, proxyPort) = try ProxyControlTests.inProcessProxy(upstream: serverPort, directory) {
-            $0.ui = ProxyTarget(host: "127.0.0.1", port: 0, tls: false)
-            $0.uiToken = "tok"
-        }
-        let ui = proxy.inspectorServer!.port
+        let (proxy, proxyPort, inspector) = try Self.inspectedProxy(upstream: serverPort, directory)
+        defer { inspector.stop() }
+        let ui = inspector.port
         #expect(Self.http(ui, "PUT", "/api/hold", body: #"{"filter": "dir:c2s (id:m5 or id:m7"}"#).0 == 400, "a broken filter")
         #expect(Self.http(ui, "PUT", "/api/hold", body: #"{"filter": "dir:c2s (id:m5 or id:m7)"}"#).0 == 200)
 
@@ -89,12 +95,10 @@ import Testing
     @Test func theTokenTheHostAndTheOriginAreChecked() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (proxy, _) = try ProxyControlTests.inProcessProxy(upstream: unusedPort(), directory) {
-            $0.ui = ProxyTarget(host: "127.0.0.1", port: 0, tls: false)
-            $0.uiToken = "tok"
-        }
+        let (proxy, _, inspector) = try Self.inspectedProxy(upstream: unusedPort(), directory)
+        defer { inspector.stop() }
         defer { _ = proxy.stop() }
-        let ui = proxy.inspectorServer!.port
+        let ui = inspector.port
         #expect(Self.http(ui, "GET", "/api/connections").0 == 200)
         #expect(Self.http(ui, "GET", "/api/connections", token: nil).0 == 401)
         #expect(Self.http(ui, "GET", "/api/connections", token: "wrong").0 == 401)

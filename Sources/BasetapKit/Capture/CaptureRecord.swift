@@ -6,24 +6,21 @@ public struct CaptureRecord: Sendable, Equatable {
         /// Data and control kinds carry a direction; `open` and `end` belong to the connection.
         public var hasDirection: Bool { self != .open && self != .end }
         public var isMessage: Bool { self == .text || self == .binary }
+
+        /// The record of a message or control frame with this opcode (a continuation is part of a message).
+        public init(_ opcode: WebSocketOpcode) {
+            switch opcode {
+            case .text: self = .text
+            case .binary, .continuation: self = .binary
+            case .close: self = .close
+            case .ping: self = .ping
+            case .pong: self = .pong
+            }
+        }
     }
 
     /// How a message crossed the wire, frame by frame.
-    public struct Frame: Sendable, Equatable {
-        public var fin: Bool
-        public var opcode: UInt8
-        public var rsv: UInt8
-        public var length: Int
-        public var masked: Bool
-
-        public init(fin: Bool, opcode: UInt8, rsv: UInt8, length: Int, masked: Bool) {
-            self.fin = fin
-            self.opcode = opcode
-            self.rsv = rsv
-            self.length = length
-            self.masked = masked
-        }
-    }
+    public typealias Frame = FrameInfo
 
     /// What a fuzz run changed in this message.
     public struct Mutation: Sendable, Equatable {
@@ -50,15 +47,7 @@ public struct CaptureRecord: Sendable, Equatable {
         }
     }
 
-    public struct Header: Sendable, Equatable {
-        public var name: String
-        public var value: String
-
-        public init(_ name: String, _ value: String) {
-            self.name = name
-            self.value = value
-        }
-    }
+    public typealias Header = HTTPHeader
 
     public var ts: String
     public var conn: String

@@ -254,7 +254,7 @@ final class FuzzSession {
                 if outcome.unreachable, let failure {
                     throw BasetapError.input(place: options.target.url, message: "the unmutated seed session already fails (\(failure.kind.rawValue): \(failure.detail))")
                 }
-                slowest = max(slowest, outcome.latencies[Mutator.probeID] ?? 0)
+                slowest = max(slowest, outcome.latencies[ReplayConnection.probeID] ?? 0)
                 if let failure { failures.append((failure, outcome)) } else { learn(unmutated, outcome) }
             }
             guard let (first, outcome) = failures.first else { continue }
@@ -426,7 +426,7 @@ final class FuzzSession {
             let behaviour: String
             switch record.kind {
             case .text:
-                let type = ReplayConnection.envelope(of: record.payload).map { $0.type ?? "(no type)" } ?? "(not JSON)"
+                let type = Envelope.peek(record.payload).map { $0.type ?? "(no type)" } ?? "(not JSON)"
                 let code = type.hasSuffix(":error") ? (try? JSONValue(parsing: record.payload))?[path: [.key("payload"), .key("errCode")]]?.jsonText : nil
                 behaviour = "answer \(type)" + (code.map { " errCode \($0)" } ?? "")
             case .binary: behaviour = "binary answer"

@@ -38,7 +38,7 @@ struct Minimizer {
                 let range = start..<min(best.steps.count, start + chunk)
                 let removable = range.allSatisfy { i in
                     let step = best.steps[i]
-                    if step.mutation != nil || step.id == Mutator.probeID { return false }
+                    if step.mutation != nil || step.id == ReplayConnection.probeID { return false }
                     if case .close = step.action { return false }
                     if case .raw = step.action { return false }
                     return true

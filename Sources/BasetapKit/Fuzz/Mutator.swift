@@ -44,15 +44,11 @@ public struct Mutator: Sendable {
         }
     }
 
-    /// The id of the liveness probe a case sends last: an unmutated request whose answer shows the
-    /// server still works after the mutations (no answer is a hang).
-    public static let probeID = "basetap-probe"
-
     /// Keeps a mutant as a seed of its own (the probe taken out), up to `maxLearned`.
     public mutating func learn(_ plan: ReplayConnection) {
         guard learned.count < Self.maxLearned else { return }
         var plan = plan
-        plan.steps.removeAll { $0.id == Self.probeID }
+        plan.steps.removeAll { $0.id == ReplayConnection.probeID }
         learned.append(plan)
     }
 
@@ -114,12 +110,12 @@ public struct Mutator: Sendable {
         guard let probe else { return }
         let close = plan.steps.lastIndex { if case .close = $0.action { true } else { false } } ?? plan.steps.count
         plan.steps.insert(probe, at: close)
-        plan.expected = [probeID]
+        plan.expected = [ReplayConnection.probeID]
     }
 
     static func type(of step: ReplayConnection.Step) -> String {
         guard case .message(_, let payload) = step.action else { return "(control)" }
-        return ReplayConnection.envelope(of: payload).map { $0.type.map { JSONReader.abbreviate($0, limit: 40) } ?? "(no type)" } ?? "(not JSON)"
+        return Envelope.peek(payload).map { $0.type.map { JSONReader.abbreviate($0, limit: 40) } ?? "(no type)" } ?? "(not JSON)"
     }
 
     /// Applies `op` to step `target`; false when the operator has nothing to work on there.
@@ -159,7 +155,7 @@ public struct Mutator: Sendable {
         for record in plan.recorded {
             try? checker.consume(record)
             guard record.dir == .s2c, record.kind.isMessage else { continue }
-            if let id = ReplayConnection.id(of: record.payload), answers[id] == nil { answers[id] = (index, record.payload) }
+            if let id = Envelope.peek(record.payload)?.id, answers[id] == nil { answers[id] = (index, record.payload) }
             index += 1
         }
         for step in plan.steps {
@@ -169,8 +165,8 @@ public struct Mutator: Sendable {
                 reply["type"]?.stringValue.map({ !$0.hasSuffix(":error") }) ?? false, reply["ok"] != .bool(false)
             else { continue }
             var probe = request
-            probe[path: [.key("id")]] = .string(probeID)
-            return ReplayConnection.Step(action: .message(opcode: opcode, payload: probe.serialized()), id: probeID)
+            probe[path: [.key("id")]] = .string(ReplayConnection.probeID)
+            return ReplayConnection.Step(action: .message(opcode: opcode, payload: probe.serialized()), id: ReplayConnection.probeID)
         }
         return nil
     }

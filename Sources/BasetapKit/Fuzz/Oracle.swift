@@ -66,7 +66,7 @@ public struct Oracle: Sendable {
         if let code = close?.code, code == 1011 || code == 1006 {
             return Failure(kind: .close1011, detail: "the server closed with \(code)\(close?.reason.map { " (\($0))" } ?? "")", symptom: "close \(code)")
         }
-        if outcome.timedOut || (outcome.unanswered.contains(Mutator.probeID) && close == nil && outcome.abnormalEnd == nil) {
+        if outcome.timedOut || (outcome.unanswered.contains(ReplayConnection.probeID) && close == nil && outcome.abnormalEnd == nil) {
             return Failure(kind: .hang, detail: "no answer to the probe request and no Close within the timeout")
         }
         if let abnormal = outcome.abnormalEnd, close == nil { return Failure(kind: .abort, detail: abnormal) }
@@ -78,7 +78,7 @@ public struct Oracle: Sendable {
                                + (others.isEmpty ? "" : " (and \(others.joined(separator: ", ")))"),
                            symptom: "violation " + rules.joined(separator: ","))
         }
-        if let latency = outcome.latencies[Mutator.probeID], latency > slowAfter {
+        if let latency = outcome.latencies[ReplayConnection.probeID], latency > slowAfter {
             return Failure(kind: .slow, detail: "the probe was answered after \(latency / 1_000_000) ms")
         }
         return nil

@@ -4,7 +4,7 @@ import Foundation
 /// written. Enough for the WebSocket upgrade, which is all basetap needs from HTTP.
 public struct HTTPHead: Sendable, Equatable {
     public var startLine: [String]
-    public var headers: [CaptureRecord.Header]
+    public var headers: [HTTPHeader]
 
     public var isRequest: Bool { !(startLine.first?.hasPrefix("HTTP/") ?? false) }
     public var target: String? { isRequest && startLine.count > 1 ? startLine[1] : nil }
@@ -87,14 +87,14 @@ public struct HTTPHeadReader: Sendable {
             guard let first = part.firstIndex(where: { !blank($0) }), let last = part.lastIndex(where: { !blank($0) }) else { return "" }
             return String(decoding: part[first...last], as: UTF8.self)
         }
-        var headers: [CaptureRecord.Header] = []
+        var headers: [HTTPHeader] = []
         for line in lines.dropFirst() {
             if let first = line.first, first == 0x20 || first == 0x09, !headers.isEmpty {
                 headers[headers.count - 1].value += " " + trimmed(line)  // obsolete folding
                 continue
             }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
-            headers.append(CaptureRecord.Header(String(decoding: line[..<colon], as: UTF8.self), trimmed(line[(colon + 1)...])))
+            headers.append(HTTPHeader(String(decoding: line[..<colon], as: UTF8.self), trimmed(line[(colon + 1)...])))
         }
         return HTTPHead(startLine: start, headers: headers)
     }

@@ -15,7 +15,7 @@ struct MessageGate {
     struct Entry {
         var end: Int
         var decision: Decision
-        var unit: ConnectionTap.Unit?
+        var unit: ProxyTap.Unit?
         /// For an edit: the record of what the receiver got instead.
         var edited: CaptureRecord?
     }
@@ -54,7 +54,7 @@ struct MessageGate {
     }
 
     /// A unit the tap saw end. One that began before `released` is already half sent and goes on as it came.
-    mutating func add(_ unit: ConnectionTap.Unit, _ decision: Decision) {
+    mutating func add(_ unit: ProxyTap.Unit, _ decision: Decision) {
         let started = position
         position = unit.end
         guard unit.end > released else { return }
@@ -70,7 +70,7 @@ struct MessageGate {
 
     /// A new message from basetap, sent at once: ahead of anything held (the receiver has not seen
     /// it), but never inside a message, so after the end of one that was half relayed.
-    mutating func inject(_ frames: [UInt8], _ unit: ConnectionTap.Unit) {
+    mutating func inject(_ frames: [UInt8], _ unit: ProxyTap.Unit) {
         let entry = Entry(end: released, decision: .replace(frames), unit: unit)
         if position < released { waiting.append(entry) } else { entries.insert(entry, at: head) }
     }

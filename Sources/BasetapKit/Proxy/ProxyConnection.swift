@@ -4,7 +4,7 @@ import NIOSSL
 
 /// One client connection and, once its request head is read, its upstream: both channels live on
 /// the same event loop, and everything here runs on it. `ProxyConnectionState` decides what the
-/// connection does next; this class acts (connects, relays, closes) and feeds the `ConnectionTap`.
+/// connection does next; this class acts (connects, relays, closes) and feeds the `ProxyTap`.
 ///
 /// A direction is relayed byte for byte as it is read, until message-level control touches it
 /// (`--block`, a hold filter, an injection): from then on a `MessageGate` holds its bytes and lets
@@ -14,7 +14,7 @@ final class ProxyConnection {
     let client: Channel
     private unowned let proxy: ProxyServer
     private var state = ProxyConnectionState()
-    private(set) var tap: ConnectionTap?
+    private(set) var tap: ProxyTap?
     private var upstream: Channel?
     /// Each side's relay, by the direction it reads: the client's reads c2s, the upstream's s2c.
     private var relays = PerDirection<RelayHandler?>(repeating: nil)
@@ -42,8 +42,8 @@ final class ProxyConnection {
 
     /// From here on the client's plaintext is inspected, and its first request head decides the upstream.
     func attach(route: ProxyTarget, rewriteHost: Bool) throws {
-        tap = ConnectionTap(
-            conn: conn, client: ProxyServer.endpoint(client.remoteAddress), listener: ProxyServer.endpoint(client.localAddress),
+        tap = ProxyTap(
+            conn: conn, client: Endpoint(client.remoteAddress), listener: Endpoint(client.localAddress),
             settings: proxy.tapSettings, writer: proxy.writer)
         tap!.onUnit = { [unowned self] dir, unit in decide(dir, unit) }
         let relay = RelayHandler(dir: .c2s, connection: self)
@@ -106,7 +106,7 @@ final class ProxyConnection {
     private func connected(_ upstream: Channel, route: ProxyTarget, firstBytes: ByteBuffer) {
         guard state.upstreamConnected() == .startRelay, let tap else { return upstream.close(promise: nil) }
         self.upstream = upstream
-        tap.connected(local: ProxyServer.endpoint(upstream.localAddress), server: ProxyServer.endpoint(upstream.remoteAddress))
+        tap.connected(local: Endpoint(upstream.localAddress), server: Endpoint(upstream.remoteAddress))
         let clientTLS = (try? client.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) != nil
         // Over TLS a half-closed leg would only linger, so there an end of input closes both.
         halfClose = !route.tls && !clientTLS
@@ -269,12 +269,12 @@ final class ProxyConnection {
     }
 
     /// A unit of a gated direction is complete: what becomes of it.
-    private func decide(_ dir: Direction, _ unit: ConnectionTap.Unit) {
+    private func decide(_ dir: Direction, _ unit: ProxyTap.Unit) {
         var decision = MessageGate.Decision.forward
         if proxy.options.block, let error = unit.error {
             decision = .drop
             if blocked == nil { blocked = error }
-        } else if let message = unit.message, dir == .s2c, let id = Self.id(of: message), let answer = injectedRequests[id] {
+        } else if let message = unit.message, dir == .s2c, let id = Envelope.id(of: message), let answer = injectedRequests[id] {
             // The answer to a request basetap injected goes to whoever injected it, not to the client.
             injectedRequests[id] = nil
             answer(message)
@@ -325,12 +325,12 @@ final class ProxyConnection {
         guard state.phase == .relaying, tap?.isWebSocket == true else { return false }
         var record = CaptureRecord(ts: CaptureTime.format(nanoseconds: CaptureTime.nanoseconds()), conn: "c\(conn)", dir: dir, kind: kind, payload: payload)
         record.control = .injected
-        if let answer, dir == .c2s, let id = Self.id(of: record) {
+        if let answer, dir == .c2s, let id = Envelope.id(of: record) {
             injectedRequests[id] = answer
             gate(.s2c)
         }
         gate(dir)
-        var unit = ConnectionTap.Unit(end: 0, message: record)
+        var unit = ProxyTap.Unit(end: 0, message: record)
         unit.injected = true
         gates[dir]!.inject(frame(dir, kind: kind, payload), unit)
         tap?.checkInjected(record)
@@ -405,7 +405,7 @@ final class ProxyConnection {
         message.frames?.first.map { $0.rsv & 4 != 0 } ?? false
     }
 
-    private func record(_ unit: ConnectionTap.Unit, mark: CaptureRecord.ControlMark?) {
+    private func record(_ unit: ProxyTap.Unit, mark: CaptureRecord.ControlMark?) {
         guard let tap else { return }
         if var message = unit.message {
             message.control = mark
@@ -438,10 +438,5 @@ final class ProxyConnection {
     private static func payload(of control: CaptureRecord) -> [UInt8] {
         guard control.kind == .close else { return control.payload }
         return control.code.map { CloseCode.payload($0, control.reason ?? "") } ?? []
-    }
-
-    /// A text message's envelope `id`, read as replay reads it.
-    static func id(of record: CaptureRecord) -> String? {
-        record.kind == .text ? ReplayConnection.id(of: record.payload) : nil
     }
 }

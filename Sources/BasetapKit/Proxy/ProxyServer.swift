@@ -41,9 +41,6 @@ public final class ProxyServer: @unchecked Sendable {
         public var block = false
         /// Serve Prometheus metrics here.
         public var metrics: ProxyTarget?
-        /// Serve the web inspector here (`--ui`), with this token (random when nil).
-        public var ui: ProxyTarget?
-        public var uiToken: String?
         /// What a failing recording (disk full, file gone) does: stop the proxy, or relay on unrecorded.
         public var stopOnRecordError = true
         /// Seconds a client has to send its request head (slowloris defence).
@@ -65,7 +62,7 @@ public final class ProxyServer: @unchecked Sendable {
     public let control = ProxyControl()
     private let group: MultiThreadedEventLoopGroup
     let writer: SinkWriter
-    let tapSettings: ConnectionTap.Settings
+    let tapSettings: ProxyTap.Settings
     private let listenerContext: NIOSSLContext?
     let upstreamContext: NIOSSLContext
     private let issuer: LeafIssuer?
@@ -86,7 +83,9 @@ public final class ProxyServer: @unchecked Sendable {
 
     public var connectionsAccepted: Int { table.withLockedValue { $0.accepted } }
 
-    public init(options: Options, output: OutputFile = .standardOutput, messages: OutputFile = .standardError) throws {
+    /// `inspection` gets every record and violation as they are written (the web inspector's store).
+    init(options: Options, output: OutputFile = .standardOutput, messages: OutputFile = .standardError,
+         inspection: (any InspectionSink)? = nil) throws {
         self.options = options
         let keyLog = try options.keyLog.map { try KeyLogFile(path: $0) }
         listenerContext = try options.listenerTLS?.context(keyLog: keyLog)
@@ -97,7 +96,7 @@ public final class ProxyServer: @unchecked Sendable {
             issuer = nil
         }
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        var settings = ConnectionTap.Settings()
+        var settings = ProxyTap.Settings()
         settings.check = options.check
         settings.format = options.format
         settings.style = options.style
@@ -111,22 +110,14 @@ public final class ProxyServer: @unchecked Sendable {
         settings.limits.maxFragments = options.maxFragments
         settings.maxFrameSize = options.maxMessageSize
         settings.maxHeadSize = options.maxHeaderSize
-        settings.inspect = options.ui != nil
+        settings.inspect = inspection != nil
         tapSettings = settings
         let late = LateBinding()
-        let store = options.ui.map { _ in InspectorStore(limit: 1_000_000) }
-        writer = try SinkWriter(output: output, messages: messages, record: options.record, pcap: options.pcap, inspector: store) { reason in
+        writer = try SinkWriter(output: output, messages: messages, record: options.record, pcap: options.pcap, inspector: inspection) { reason in
             late.proxy?.recordingFailed(reason)
         }
         late.proxy = self
-        if let store {
-            control.onHeld { store.held($0) }
-            control.onSettled { store.settled(conn: $0, hold: $1) }
-        }
     }
-
-    /// The web inspector, once started (`--ui`).
-    public private(set) var inspectorServer: InspectorServer?
 
     /// Called when the proxy must stop by itself (a recording that cannot be written, with
     /// `stopOnRecordError`); the command line stops as it would on Ctrl-C.
@@ -170,15 +161,6 @@ public final class ProxyServer: @unchecked Sendable {
             } catch {
                 try? server?.close().wait()
                 throw BasetapError.usage("--metrics \(metrics.authority): cannot listen: \(ConnectionErrorText.describe(error))")
-            }
-        }
-        if let ui = options.ui, let store = writer.inspector {
-            do {
-                inspectorServer = try InspectorServer(store: store, proxy: self, listen: ui, token: options.uiToken, flag: "--ui-listen")
-            } catch {
-                try? server?.close().wait()
-                try? metricsServer?.close().wait()
-                throw error
             }
         }
         return server!.localAddress!
@@ -260,7 +242,6 @@ public final class ProxyServer: @unchecked Sendable {
         for connection in open { try? connection.client.closeFuture.wait() }
         // A connection's end is written on its loop after its channel closed: wait for those too.
         for connection in open { try? connection.client.eventLoop.submit {}.wait() }
-        inspectorServer?.stop()
         let totals = writer.finish()
         try? group.syncShutdownGracefully()
         return (totals.check, totals.decode, totals.recordError)
@@ -333,19 +314,6 @@ public final class ProxyServer: @unchecked Sendable {
     /// A line on standard error, through the one writer of it.
     func note(_ text: String) {
         writer.note(text)
-    }
-
-    static func endpoint(_ address: SocketAddress?) -> Endpoint {
-        switch address {
-        case .v4(let a):
-            let bytes = withUnsafeBytes(of: a.address.sin_addr.s_addr) { Array($0) }
-            return Endpoint(address: bytes, port: UInt16(address?.port ?? 0))
-        case .v6(let a):
-            let bytes = withUnsafeBytes(of: a.address.sin6_addr) { Array($0) }
-            return Endpoint(address: bytes, port: UInt16(address?.port ?? 0))
-        default:
-            return Endpoint(address: [127, 0, 0, 1], port: 0)
-        }
     }
 }
 

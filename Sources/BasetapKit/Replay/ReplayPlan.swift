@@ -1,5 +1,9 @@
 /// What to send on one connection of a replay, taken from a recorded session (or made by the fuzzer).
 public struct ReplayConnection: Sendable {
+    /// The id of the liveness probe a fuzz case sends last: an unmutated request whose answer shows
+    /// the server still works after the mutations (no answer is a hang). Replay expects its answer.
+    public static let probeID = "basetap-probe"
+
     public enum Action: Sendable, Equatable {
         case message(opcode: UInt8, payload: [UInt8])
         case ping([UInt8])
@@ -72,7 +76,7 @@ public struct ReplayConnection: Sendable {
         self.headers = headers
         self.steps = steps
         self.recorded = recorded
-        expected = Set(recorded.lazy.filter { $0.dir == .s2c && $0.kind == .text }.compactMap { ReplayConnection.id(of: $0.payload) })
+        expected = Set(recorded.lazy.filter { $0.dir == .s2c && $0.kind == .text }.compactMap { Envelope.peek($0.payload)?.id })
     }
 
     /// The upgrade request for this connection: the recorded headers with Host and the key made anew.
@@ -122,7 +126,7 @@ public struct ReplayConnection: Sendable {
                 case .text, .binary:
                     let opcode: UInt8 = record.kind == .text ? 1 : 2
                     let action = framed(record) ?? .message(opcode: opcode, payload: record.payload)
-                    steps.append(Step(action: action, at: at, id: record.kind == .text ? id(of: record.payload) : nil, mutation: record.mutation))
+                    steps.append(Step(action: action, at: at, id: Envelope.id(of: record), mutation: record.mutation))
                 case .ping:
                     steps.append(Step(action: .ping(record.payload), at: at))
                 case .close:
@@ -132,7 +136,7 @@ public struct ReplayConnection: Sendable {
                 }
             }
             // A client that dropped TCP without a Close (a churn case) does so again.
-            if let end = recorded.last(where: { $0.kind == .end }), end.error == ConnectionDecoder.dropped(by: .c2s) {
+            if let end = recorded.last(where: { $0.kind == .end }), end.error == WebSocketTap.dropped(by: .c2s) {
                 steps.append(Step(action: .disconnect, at: steps.last?.at ?? 0))
             }
             let headers = (open.headers ?? []).filter { !regenerated.contains($0.name.lowercased()) }
@@ -140,7 +144,7 @@ public struct ReplayConnection: Sendable {
             plan.rawHead = open.request.map { Array($0.utf8) }
             plan.finding = open.finding
             // A fuzz finding's probe is waited for as the fuzzer did, answered or not: that is what reproduces a hang or a drop.
-            if steps.contains(where: { $0.id == Mutator.probeID }) { plan.expected.insert(Mutator.probeID) }
+            if steps.contains(where: { $0.id == ReplayConnection.probeID }) { plan.expected.insert(ReplayConnection.probeID) }
             return plan
         }
     }
@@ -170,7 +174,7 @@ public struct ReplayConnection: Sendable {
                 record.code = code
                 record.reason = reason
             case .disconnect:
-                end.error = ConnectionDecoder.dropped(by: .c2s)
+                end.error = WebSocketTap.dropped(by: .c2s)
                 continue
             }
             record.mutation = step.mutation
@@ -199,24 +203,5 @@ public struct ReplayConnection: Sendable {
 
     private static func nanoseconds(_ ts: String) -> Int64? {
         CaptureTime.seconds(ts).map { Int64($0 * 1e9) }
-    }
-
-    /// The string `id` of a JSON object message, or nil.
-    static func id(of payload: [UInt8]) -> String? {
-        envelope(of: payload)?.id
-    }
-
-    /// The string `id` and `type` of a message, or nil when it is not a JSON object. Read off the
-    /// parse tape without building a value: replay and fuzzing ask this of every message.
-    static func envelope(of payload: [UInt8]) -> (id: String?, type: String?)? {
-        var reader = JSONReader()
-        let result = payload.withUnsafeBytes { bytes in
-            reader.withParsed(bytes) { view, _ -> (id: String?, type: String?)? in
-                guard view[0].kind == .object else { return nil }
-                let string = { (name: StaticString) in view.member(0, name).flatMap { view[$0].kind == .string ? view.string($0) : nil } }
-                return (string("id"), string("type"))
-            }
-        }
-        return (try? result.get()) ?? nil
     }
 }

@@ -4,7 +4,7 @@ import NIOSSL
 
 /// Plays one `ReplayConnection` against a server on a channel: the upgrade, each step with its
 /// pacing, answers to pings, waiting for answers by id, and the closing handshake. Everything sent
-/// and received goes through a `ConnectionDecoder`, so the new session is a capture like any other.
+/// and received goes through a `WebSocketTap`, so the new session is a capture like any other.
 final class ReplaySession: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -24,7 +24,7 @@ final class ReplaySession: ChannelInboundHandler {
     private let acceptKey: String?
     private let expected: Set<String>
     private var outcome: ReplayOutcome
-    private var decoder: ConnectionDecoder?
+    private var decoder: WebSocketTap?
     private var sink: Sink?
     private var phase = Phase.upgrading(HTTPHeadReader(), received: [])
     private var next = 0
@@ -64,8 +64,8 @@ final class ReplaySession: ChannelInboundHandler {
     // MARK: Upgrade
 
     func channelActive(context: ChannelHandlerContext) {
-        decoder = ConnectionDecoder(
-            conn: plan.conn, client: ProxyServer.endpoint(context.channel.localAddress), server: ProxyServer.endpoint(context.channel.remoteAddress),
+        decoder = WebSocketTap(
+            conn: plan.conn, client: Endpoint(context.channel.localAddress), server: Endpoint(context.channel.remoteAddress),
             limits: options.limits, maxFrameSize: options.limits.maxSize)
         sink = Sink(session: self, context: context)
         send(context, plan.rawHead ?? Array(plan.requestHead(target: options.target, path: options.path, extra: options.headers, key: key).utf8))
@@ -237,7 +237,7 @@ final class ReplaySession: ChannelInboundHandler {
         guard record.dir == .s2c else { return }
         switch record.kind {
         case .text:
-            if let id = ReplayConnection.id(of: record.payload) { answered(id, context) }
+            if let id = Envelope.peek(record.payload)?.id { answered(id, context) }
         case .ping:
             send(context, FrameEncoder.encode(WebSocketFrame(opcode: 10, maskKey: FrameEncoder.randomMask(using: &generator), payload: record.payload)))
             context.flush()
@@ -281,7 +281,7 @@ final class ReplaySession: ChannelInboundHandler {
         if case .upgrading = phase, outcome.failure == nil { outcome.failure = "the server closed the connection during the upgrade" }
         if outcome.failure == nil && !receivedClose && outcome.abnormalEnd == nil {
             outcome.abnormalEnd = sentClose ? "the server closed the connection without answering the client's Close"
-                : ConnectionDecoder.dropped(by: .s2c)
+                : WebSocketTap.dropped(by: .s2c)
         }
         phase = .done
         for timer in [waitTimer, stepTimer, closeTimer] { timer?.cancel() }
@@ -295,7 +295,7 @@ final class ReplaySession: ChannelInboundHandler {
     }
 
     /// Hands the decoder's records and wire findings back to the session on its event loop.
-    private final class Sink: DecodeSink {
+    private final class Sink: TapSink {
         unowned let session: ReplaySession
         let context: ChannelHandlerContext
 

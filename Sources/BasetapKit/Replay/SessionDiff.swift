@@ -115,7 +115,7 @@ public struct SessionDiff: Sendable {
         init(_ records: [CaptureRecord]) {
             if let close = records.last(where: { $0.dir == .s2c && $0.kind == .close }) {
                 self = .close(close.code ?? 1005)
-            } else if let error = records.last(where: { $0.kind == .end })?.error, error.contains(ConnectionDecoder.dropped(by: .s2c)) {
+            } else if let error = records.last(where: { $0.kind == .end })?.error, error.contains(WebSocketTap.dropped(by: .s2c)) {
                 self = .dropped(error)
             } else {
                 self = .unknown
@@ -171,11 +171,11 @@ public struct SessionDiff: Sendable {
         var unsolicited: [String: Int] = [:]
 
         init(_ records: [CaptureRecord]) {
-            let requests = Set(records.lazy.filter { $0.dir == .c2s && $0.kind == .text }.compactMap { ReplayConnection.id(of: $0.payload) })
+            let requests = Set(records.lazy.filter { $0.dir == .c2s && $0.kind == .text }.compactMap { Envelope.peek($0.payload)?.id })
             for record in records where record.dir == .s2c {
                 switch record.kind {
                 case .text:
-                    let envelope = ReplayConnection.envelope(of: record.payload)
+                    let envelope = Envelope.peek(record.payload)
                     if let id = envelope?.id, requests.contains(id) {
                         if answers[id] == nil { ids.append(id) }
                         answers[id, default: []].append(record.payload)

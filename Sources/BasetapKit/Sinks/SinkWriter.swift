@@ -63,7 +63,7 @@ final class SinkWriter: @unchecked Sendable {
     private let pcapPath: String?
     private let onRecordError: @Sendable (String) -> Void
     /// The web inspector's store, fed in order with everything written (`--ui`).
-    let inspector: InspectorStore?
+    let inspector: (any InspectionSink)?
 
     // Touched only on the writer's thread.
     private var counts = Counts()
@@ -80,7 +80,7 @@ final class SinkWriter: @unchecked Sendable {
     /// Kept once the thread is gone.
     private let finalTotals = NIOLockedValueBox<Totals?>(nil)
 
-    init(output: OutputFile, messages: OutputFile, record: String?, pcap: String?, inspector: InspectorStore? = nil,
+    init(output: OutputFile, messages: OutputFile, record: String?, pcap: String?, inspector: (any InspectionSink)? = nil,
          onRecordError: @escaping @Sendable (String) -> Void) throws {
         self.output = output
         self.inspector = inspector

@@ -141,7 +141,7 @@ struct InspectorRoutes {
             message.frames = nil
         }
         guard var plan = ReplayConnection.plan([open, message]).first else { return now(.error(409, "nothing to send")) }
-        let id = ProxyConnection.id(of: message)
+        let id = Envelope.id(of: message)
         if let id { plan.expected.insert(id) }
         var options = ReplayOptions(target: target)
         options.pace = .fast
@@ -191,7 +191,7 @@ struct InspectorRoutes {
                 return now(.error(400, "send {\"dir\": \"c2s\" or \"s2c\", \"text\": …}"))
             }
             // A request toward the server with an id: its answer comes back here, not to the client.
-            let wantsAnswer = dir == .c2s && ProxyConnection.id(of: CaptureRecord(ts: "", conn: id, dir: dir, kind: .text, payload: Array(text.utf8))) != nil
+            let wantsAnswer = dir == .c2s && Envelope.id(of: CaptureRecord(ts: "", conn: id, dir: dir, kind: .text, payload: Array(text.utf8))) != nil
             guard wantsAnswer else {
                 return proxy.inject(conn: conn, dir, Array(text.utf8)).hop(to: loop).map { sent in
                     sent ? .json(.object([.init("sent", .bool(true))])) : .error(409, "connection \(id) is not an open WebSocket connection")

@@ -63,3 +63,13 @@ public final class InspectorServer: Sendable {
         return names.contains { value.lowercased() == "\($0):\(port)" }
     }
 }
+
+extension InspectorServer {
+    /// The inspector of a live proxy made with `store` as its inspection: held and settled messages
+    /// reach the store as they happen, and the API holds, releases and injects through the proxy.
+    static func live(_ proxy: ProxyServer, store: InspectorStore, listen: ProxyTarget, token: String?) throws -> InspectorServer {
+        proxy.control.onHeld { store.held($0) }
+        proxy.control.onSettled { store.settled(conn: $0, hold: $1) }
+        return try InspectorServer(store: store, proxy: proxy, listen: listen, token: token, flag: "--ui-listen")
+    }
+}

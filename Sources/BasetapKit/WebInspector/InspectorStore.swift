@@ -7,7 +7,7 @@ import NIOConcurrencyHelpers
 /// A million messages must fit: a record is kept as a small fixed entry plus its timestamp and
 /// payload bytes in a `ByteArena`, and made whole again when asked for. The few records that do
 /// not fit that shape (opens, closes, fragmented or marked messages) are kept whole.
-final class InspectorStore: Sendable {
+final class InspectorStore: InspectionSink {
     struct Item: Sendable {
         var seq: Int
         var record: CaptureRecord
@@ -102,6 +102,9 @@ final class InspectorStore: Sendable {
     private let state = NIOLockedValueBox(State())
     /// Most records kept for a live proxy; the oldest go first. Captures opened with `view` keep all.
     let limit: Int?
+
+    /// Records kept for a live proxy (`proxy --ui`).
+    static let liveLimit = 1_000_000
 
     init(limit: Int? = nil) {
         self.limit = limit
@@ -390,7 +393,7 @@ final class InspectorStore: Sendable {
             guard let number = state.connectionNumber[conn] else { return [] }
             return state.entries.filter { $0.conn == number && $0.dir == .s2c && $0.kind == .text }
                 .map { Self.item($0, state) }
-                .filter { ReplayConnection.id(of: $0.record.payload) == id }
+                .filter { Envelope.peek($0.record.payload)?.id == id }
         }
     }
 

@@ -3,8 +3,10 @@
 /// events it returns.
 public struct MessageAssembler {
     public enum Event {
-        case message(kind: CaptureRecord.Kind, payload: [UInt8], frames: [CaptureRecord.Frame], offset: Int)
-        case control(kind: CaptureRecord.Kind, payload: [UInt8], frame: CaptureRecord.Frame, code: Int?, reason: String?, offset: Int)
+        /// A text or binary message, whole.
+        case message(opcode: WebSocketOpcode, payload: [UInt8], frames: [FrameInfo], offset: Int)
+        /// A Close, Ping or Pong.
+        case control(opcode: WebSocketOpcode, payload: [UInt8], frame: FrameInfo, code: Int?, reason: String?, offset: Int)
         case violation(Rule, message: String, offset: Int)
     }
 
@@ -13,7 +15,7 @@ public struct MessageAssembler {
     public let maxFragments: Int
     private let inflater: MessageInflater?
     private var fragments: [UInt8] = []
-    private var fragmentFrames: [CaptureRecord.Frame] = []
+    private var fragmentFrames: [FrameInfo] = []
     private var fragmentOpcode: UInt8?
     private var fragmentCompressed = false
     private var fragmentOffset = 0
@@ -107,7 +109,7 @@ public struct MessageAssembler {
         }
         guard frame.fin, let opcode = fragmentOpcode else { return }
         var payload = whole ? frame.payload : fragments
-        let kind: CaptureRecord.Kind = opcode == 0x1 ? .text : .binary
+        let kind: WebSocketOpcode = opcode == WebSocketOpcode.text.rawValue ? .text : .binary
         if fragmentCompressed, let inflater {
             do {
                 payload = try inflater.inflate(payload)
@@ -118,7 +120,7 @@ public struct MessageAssembler {
                 case .corrupt: (.wsInflateError, "is not valid deflate data")
                 case .broken: (.wsInflateError, "cannot be inflated after an earlier inflate failure in this direction")
                 }
-                events.append(.violation(rule, message: "compressed \(kind.rawValue) message of \(whole ? frame.payload.count : fragments.count) bytes \(why)", offset: fragmentOffset))
+                events.append(.violation(rule, message: "compressed \(Self.name(kind.rawValue)) message of \(whole ? frame.payload.count : fragments.count) bytes \(why)", offset: fragmentOffset))
                 fragmentOpcode = nil
                 return
             }
@@ -126,15 +128,15 @@ public struct MessageAssembler {
         if kind == .text, let bad = payload.withUnsafeBytes({ UTF8Scan.firstInvalid($0) }) {
             events.append(.violation(.wsInvalidUTF8, message: Self.invalidUTF8(at: bad), offset: fragmentOffset))
         }
-        events.append(.message(kind: kind, payload: payload, frames: fragmentFrames, offset: fragmentOffset))
+        events.append(.message(opcode: kind, payload: payload, frames: fragmentFrames, offset: fragmentOffset))
         fragmentOpcode = nil
         fragments.removeAll(keepingCapacity: true)
         fragmentFrames.removeAll()
     }
 
     private mutating func control(_ frame: WebSocketFrame, _ events: inout [Event]) -> Event {
-        guard frame.opcode == 0x8 else {
-            return .control(kind: frame.opcode == 0x9 ? .ping : .pong, payload: frame.payload, frame: frame.info, code: nil, reason: nil, offset: frame.offset)
+        guard frame.opcode == WebSocketOpcode.close.rawValue else {
+            return .control(opcode: frame.opcode == WebSocketOpcode.ping.rawValue ? .ping : .pong, payload: frame.payload, frame: frame.info, code: nil, reason: nil, offset: frame.offset)
         }
         closeSent = true
         var code: Int?
@@ -153,7 +155,7 @@ public struct MessageAssembler {
             }
             reason = String(decoding: reasonBytes, as: UTF8.self)
         }
-        return .control(kind: .close, payload: frame.payload, frame: frame.info, code: code, reason: reason, offset: frame.offset)
+        return .control(opcode: .close, payload: frame.payload, frame: frame.info, code: code, reason: reason, offset: frame.offset)
     }
 
     static func name(_ opcode: UInt8) -> String {

@@ -31,7 +31,7 @@ public struct WebSocketFrame: Sendable, Equatable {
     }
 
     /// The frame's line in a capture record's `frames`.
-    public var info: CaptureRecord.Frame {
-        CaptureRecord.Frame(fin: fin, opcode: opcode, rsv: rsv, length: payload.count, masked: masked)
+    public var info: FrameInfo {
+        FrameInfo(fin: fin, opcode: opcode, rsv: rsv, length: payload.count, masked: masked)
     }
 }

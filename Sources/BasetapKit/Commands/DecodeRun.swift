@@ -64,7 +64,7 @@ public struct DecodeRun {
         return "Decoded \(n(s.packets, "packet")): " + parts.joined(separator: ", ")
     }
 
-    private final class WriterSink: DecodeSink {
+    private final class WriterSink: TapSink {
         let writer: JSONLCaptureWriter
         let filter: String?
         let messages: MessageFilter?
@@ -97,25 +97,5 @@ public struct DecodeRun {
             try checker?.reportWire(conn: conn, dir: dir, rule: rule, message: message, offset: offset)
             violations += 1
         }
-    }
-}
-
-/// Feeds a decoded pcap into the checker, exactly as JSONL records are fed.
-final class CheckingSink: DecodeSink {
-    var checker: CaptureChecker
-    let selection: FilteredViolations?
-
-    init(checker: CaptureChecker, selection: FilteredViolations? = nil) {
-        self.checker = checker
-        self.selection = selection
-    }
-
-    func record(_ record: CaptureRecord) throws {
-        try checker.consume(record)
-        try selection?.checked(record)
-    }
-
-    func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
-        try checker.reportWire(conn: conn, dir: dir, rule: rule, message: message, offset: offset)
     }
 }

@@ -28,9 +28,9 @@ public struct MutateRun {
         let endpoint = Endpoint(address: [127, 0, 0, 1], port: 0)
         for index in 0..<count {
             var fuzzCase = mutator.makeCase(index)
-            fuzzCase.plan.steps.removeAll { $0.id == Mutator.probeID }
+            fuzzCase.plan.steps.removeAll { $0.id == ReplayConnection.probeID }
             let sink = CollectingSink()
-            let decoder = ConnectionDecoder(conn: "m\(index + 1)", client: endpoint, server: endpoint, limits: InflateLimits(), maxFrameSize: InflateLimits.defaultMaxSize)
+            let decoder = WebSocketTap(conn: "m\(index + 1)", client: endpoint, server: endpoint, limits: InflateLimits(), maxFrameSize: InflateLimits.defaultMaxSize)
             var random = FuzzRandom(seed: seed, case: index)
             var reader = HTTPHeadReader()
             let requestHead = fuzzCase.plan.requestHead(target: target, path: nil, extra: [], key: "dGhlIHNhbXBsZSBub25jZQ==")

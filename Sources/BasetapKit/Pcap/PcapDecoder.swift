@@ -35,7 +35,7 @@ public final class PcapDecoder {
         var finished = [false, false]
         /// The side whose FIN came first: it ended the connection.
         var firstToEnd: Direction?
-        var decoder: ConnectionDecoder?
+        var decoder: WebSocketTap?
         /// A mid-stream connection whose first bytes were not HTTP.
         var skipped = false
 
@@ -48,14 +48,14 @@ public final class PcapDecoder {
     }
 
     public let options: Options
-    private let sink: DecodeSink
+    private let sink: TapSink
     private var flows: [FlowKey: Flow] = [:]
     private var connectionNumbers: [String: Int] = [:]
     private var ip = IPDecoder()
     public private(set) var summary = DecodeSummary()
     private var lastTimestamp: Int64 = 0
 
-    public init(sink: DecodeSink, options: Options = Options()) {
+    public init(sink: TapSink, options: Options = Options()) {
         self.sink = sink
         self.options = options
     }
@@ -135,11 +135,11 @@ public final class PcapDecoder {
         return flow
     }
 
-    private func makeDecoder(client: Endpoint, server: Endpoint) -> ConnectionDecoder {
+    private func makeDecoder(client: Endpoint, server: Endpoint) -> WebSocketTap {
         let base = "\(client)>\(server)"
         let n = (connectionNumbers[base] ?? 0) + 1
         connectionNumbers[base] = n
-        return ConnectionDecoder(
+        return WebSocketTap(
             conn: n == 1 ? base : "\(base)#\(n)", client: client, server: server, limits: options.inflate,
             maxFrameSize: options.maxFrameSize, maxHeadSize: options.maxHeadSize)
     }
@@ -160,7 +160,7 @@ public final class PcapDecoder {
         flow.decoder = makeDecoder(client: flow.client, server: flow.server)
     }
 
-    private func deliver(_ event: TCPStreamReassembler.Event, _ dir: Direction, _ decoder: ConnectionDecoder, timestamp: Int64) throws {
+    private func deliver(_ event: TCPStreamReassembler.Event, _ dir: Direction, _ decoder: WebSocketTap, timestamp: Int64) throws {
         switch event {
         case .data(let bytes): try decoder.data(dir, bytes, timestamp: timestamp, sink: sink)
         case .gap(let offset, let missing): try decoder.gap(dir, missing: missing, offset: offset, sink: sink)

@@ -7,6 +7,9 @@ import Foundation
 public struct ProxyRun {
     public var options: ProxyServer.Options
     public var intercept: MessageFilter?
+    /// Serve the web inspector here (`--ui`), with this token (random when nil).
+    public var ui: ProxyTarget?
+    public var uiToken: String?
     public var messages: OutputFile
 
     public init(options: ProxyServer.Options, messages: OutputFile = .standardError) {
@@ -23,7 +26,10 @@ public struct ProxyRun {
 
     /// Runs until a signal; throws for a recording that failed (exit 2), returns the summaries.
     public func run() throws -> Outcome {
-        let proxy = try ProxyServer(options: options, messages: messages)
+        let store = ui.map { _ in InspectorStore(limit: InspectorStore.liveLimit) }
+        let proxy = try ProxyServer(options: options, messages: messages, inspection: store)
+        let inspector = try ui.map { try InspectorServer.live(proxy, store: store!, listen: $0, token: uiToken) }
+        defer { inspector?.stop() }
         if let intercept { TerminalIntercept(proxy: proxy, filter: intercept).start() }
         let stop = StopSignal()
         proxy.onFatal = { _ in stop.stop() }
@@ -36,7 +42,7 @@ public struct ProxyRun {
             try? messages.write("basetap: forward proxy on http://\(listening.authority) (Ctrl-C to stop)\n")
         }
         if let metrics = proxy.metricsURL { try? messages.write("basetap: metrics on \(metrics)\n") }
-        if let inspector = proxy.inspectorServer { try? messages.write("basetap: web inspector on \(inspector.url)\n") }
+        if let inspector { try? messages.write("basetap: web inspector on \(inspector.url)\n") }
         try? messages.flush()
         stop.wait()
         let (check, decode, recordError) = proxy.stop()

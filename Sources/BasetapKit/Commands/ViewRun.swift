@@ -67,7 +67,7 @@ public struct ViewRun {
 }
 
 /// A pcap's records and findings, checked and stored as they are decoded.
-final class StoringSink: DecodeSink {
+final class StoringSink: TapSink {
     var checker: CaptureChecker
     let store: InspectorStore
 

@@ -1,7 +1,7 @@
 /// Follows one TCP connection from its HTTP upgrade through its WebSocket frames, turning bytes
 /// into capture records. Bytes in, records and findings out: the same path whether they come from
 /// a pcap's reassembled streams or from anywhere else that has both directions' bytes.
-final class ConnectionDecoder {
+final class WebSocketTap {
     enum Phase {
         /// Reading the upgrade request and response.
         case handshake
@@ -52,7 +52,7 @@ final class ConnectionDecoder {
         parsers = PerDirection(repeating: FrameParser(maxFrameSize: maxFrameSize))
     }
 
-    func data<Bytes: Collection<UInt8>>(_ dir: Direction, _ bytes: Bytes, timestamp: Int64, sink: DecodeSink) throws {
+    func data<Bytes: Collection<UInt8>>(_ dir: Direction, _ bytes: Bytes, timestamp: Int64, sink: TapSink) throws {
         fed[dir] += bytes.count
         switch phase {
         case .ignored:
@@ -74,7 +74,7 @@ final class ConnectionDecoder {
         phase != .ignored && !(phase == .webSocket && lost[dir])
     }
 
-    private func handshake(_ dir: Direction, _ bytes: [UInt8], timestamp: Int64, sink: DecodeSink) throws {
+    private func handshake(_ dir: Direction, _ bytes: [UInt8], timestamp: Int64, sink: TapSink) throws {
         if dir == .c2s {
             if requestHead != nil {
                 requestRest.append(contentsOf: bytes)  // frames sent before the answer arrived
@@ -129,7 +129,7 @@ final class ConnectionDecoder {
         summary.skippedBytes += bytes
     }
 
-    private func open(request: HTTPHead, response: HTTPHead, timestamp: Int64, sink: DecodeSink) throws {
+    private func open(request: HTTPHead, response: HTTPHead, timestamp: Int64, sink: TapSink) throws {
         try startWebSocket(request: request, subprotocol: response.value("Sec-WebSocket-Protocol"),
                            extensions: response.value("Sec-WebSocket-Extensions"), timestamp: timestamp, sink: sink)
         if let key = request.value("Sec-WebSocket-Key"), let mismatch = HandshakeAccept.mismatch(key: key, answered: response.value("Sec-WebSocket-Accept")) {
@@ -139,7 +139,7 @@ final class ConnectionDecoder {
 
     /// Starts in the WebSocket phase as if `request` had been answered with a 101 agreeing to
     /// `subprotocol` and `extensions`: for bytes that were never sent to a server (`mutate`).
-    func startWebSocket(request: HTTPHead, subprotocol: String?, extensions: String?, timestamp: Int64, sink: DecodeSink) throws {
+    func startWebSocket(request: HTTPHead, subprotocol: String?, extensions: String?, timestamp: Int64, sink: TapSink) throws {
         phase = .webSocket
         opened = true
         summary.webSocketConnections += 1
@@ -156,7 +156,7 @@ final class ConnectionDecoder {
                                   s2c: MessageAssembler(direction: .s2c, deflate: deflate, limits: limits))
     }
 
-    private func frames<Bytes: Collection<UInt8>>(_ dir: Direction, _ bytes: Bytes, timestamp: Int64, sink: DecodeSink) throws {
+    private func frames<Bytes: Collection<UInt8>>(_ dir: Direction, _ bytes: Bytes, timestamp: Int64, sink: TapSink) throws {
         guard !lost[dir], assemblers != nil else {
             summary.skippedBytes += bytes.count
             return
@@ -183,14 +183,16 @@ final class ConnectionDecoder {
         }
     }
 
-    private func emit(_ event: MessageAssembler.Event, _ dir: Direction, timestamp: Int64, sink: DecodeSink) throws {
+    private func emit(_ event: MessageAssembler.Event, _ dir: Direction, timestamp: Int64, sink: TapSink) throws {
         switch event {
-        case .message(let kind, let payload, let frames, _):
+        case .message(let opcode, let payload, let frames, _):
+            let kind = CaptureRecord.Kind(opcode)
             summary.messages += 1
             var record = CaptureRecord(ts: CaptureTime.format(nanoseconds: timestamp), conn: conn, dir: dir, kind: kind, payload: payload)
             record.frames = frames
             try sink.record(record)
-        case .control(let kind, let payload, let frame, let code, let reason, _):
+        case .control(let opcode, let payload, let frame, let code, let reason, _):
+            let kind = CaptureRecord.Kind(opcode)
             summary.controlFrames += 1
             if kind == .close { closed[dir] = true }
             var record = CaptureRecord(ts: CaptureTime.format(nanoseconds: timestamp), conn: conn, dir: dir, kind: kind, payload: kind == .close ? [] : payload)
@@ -215,7 +217,7 @@ final class ConnectionDecoder {
         summary.skippedBytes += parsers[dir].bufferedBytes
     }
 
-    func gap(_ dir: Direction, missing: Int, offset: Int, sink: DecodeSink) throws {
+    func gap(_ dir: Direction, missing: Int, offset: Int, sink: TapSink) throws {
         summary.gaps += 1
         summary.gapBytes += missing
         try sink.violation(
@@ -226,7 +228,7 @@ final class ConnectionDecoder {
         if phase == .handshake { ignore(0) }
     }
 
-    func conflict(_ dir: Direction, offset: Int, length: Int, sink: DecodeSink) throws {
+    func conflict(_ dir: Direction, offset: Int, length: Int, sink: TapSink) throws {
         summary.overlapConflicts += 1
         try sink.violation(
             conn: conn, dir: dir, rule: .tcpOverlapConflict,
@@ -243,7 +245,7 @@ final class ConnectionDecoder {
     /// The connection is over: a clean close, a reset, or the end of the capture. `droppedBy` is the
     /// side whose TCP end (FIN or reset) came first, when that is known; a capture that simply stops
     /// says nothing about who ended it.
-    func end(error: String?, droppedBy: Direction? = nil, timestamp: Int64, sink: DecodeSink) throws {
+    func end(error: String?, droppedBy: Direction? = nil, timestamp: Int64, sink: TapSink) throws {
         guard !ended else { return }
         ended = true
         guard opened else { return }

@@ -2,8 +2,8 @@ import Testing
 @testable import BasetapKit
 
 /// The hub every byte source goes through: heads, then frames both ways, to records and findings.
-@Suite struct ConnectionDecoderTests {
-    final class Sink: DecodeSink {
+@Suite struct WebSocketTapTests {
+    final class Sink: TapSink {
         var records: [CaptureRecord] = []
         var rules: [String] = []
         func record(_ record: CaptureRecord) throws { records.append(record) }
@@ -11,8 +11,8 @@ import Testing
     }
 
     static let endpoint = Endpoint(address: [127, 0, 0, 1], port: 9)
-    static func decoder() -> ConnectionDecoder {
-        ConnectionDecoder(conn: "c1", client: endpoint, server: endpoint, limits: InflateLimits(), maxFrameSize: 1 << 20)
+    static func decoder() -> WebSocketTap {
+        WebSocketTap(conn: "c1", client: endpoint, server: endpoint, limits: InflateLimits(), maxFrameSize: 1 << 20)
     }
     static let request = "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: \(HandshakeAcceptTests.key)\r\nSec-WebSocket-Version: 13\r\n\r\n"
     static let text = FrameEncoder.encode(WebSocketFrame(opcode: 1, maskKey: (1, 2, 3, 4), payload: Array(#"{"id":"1"}"#.utf8)))

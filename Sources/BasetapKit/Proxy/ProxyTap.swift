@@ -1,13 +1,13 @@
 import NIOCore
 
 /// Everything the proxy does with one connection's traffic besides relaying it: decoding (the same
-/// `ConnectionDecoder` as for pcap files), checking, the message log, and encoding the JSONL and
+/// `WebSocketTap` as for pcap files), checking, the message log, and encoding the JSONL and
 /// pcap records. It runs on the connection's own event loop, beside the relay, so inspection uses
 /// every core; what it produces goes to the `SinkWriter` in one batch per read.
 ///
 /// For directions under message-level control it also tells the relay where the units end (a
 /// message with the control frames inside it, or a control frame) and what each one was.
-final class ConnectionTap: DecodeSink {
+final class ProxyTap: TapSink {
     struct Settings {
         var check = CheckOptions()
         var format = OutputFormat.text
@@ -38,7 +38,7 @@ final class ConnectionTap: DecodeSink {
     let conn: Int
     private let settings: Settings
     private let writer: SinkWriter
-    private let decoder: ConnectionDecoder
+    private let decoder: WebSocketTap
     private var checker: CaptureChecker!
     private let formatter: ViolationFormatter
     /// The client leg (client and basetap's listener) and the upstream leg (basetap and the server).
@@ -59,7 +59,7 @@ final class ConnectionTap: DecodeSink {
         self.settings = settings
         self.writer = writer
         formatter = ViolationFormatter(format: settings.format, style: settings.style)
-        decoder = ConnectionDecoder(
+        decoder = WebSocketTap(
             conn: "c\(conn)", client: client, server: listener, limits: settings.limits, maxFrameSize: settings.maxFrameSize,
             maxHeadSize: settings.maxHeadSize)
         checker = CaptureChecker(options: settings.check) { [unowned self] violation in
@@ -205,7 +205,7 @@ final class ConnectionTap: DecodeSink {
         return style.dim("\(record.conn) \(record.dir?.rawValue ?? "") \(record.kind.rawValue)") + mark + " \(body)\n"
     }
 
-    // MARK: DecodeSink
+    // MARK: TapSink
 
     func record(_ record: CaptureRecord) throws {
         if record.kind.isMessage, let dir = record.dir { batch.counts.messages[dir] += 1 }
