@@ -7,8 +7,8 @@ import Testing
     @Test(arguments: [0, 1, 125, 126, 300, 65535, 65536, 70000])
     func parsesEveryLengthEncodingWholeOrByteByByte(length: Int) throws {
         let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        let masked = WebSocketFrame(opcode: 2, maskKey: (1, 2, 3, 4), payload: payload)
-        let plain = WebSocketFrame(fin: false, rsv: 4, opcode: 1, payload: payload)
+        let masked = WebSocketFrame(opcode: .binary, maskKey: (1, 2, 3, 4), payload: payload)
+        let plain = WebSocketFrame(fin: false, rsv: 4, opcode: .text, payload: payload)
         let wire = FrameEncoder.encode(masked) + FrameEncoder.encode(plain)
 
         var whole = FrameParser()
@@ -69,27 +69,27 @@ import Testing
 
     @Test func assemblesFragmentedMessagesAroundControlFrames() {
         let frames = [
-            text("{\"a\":", fin: false), WebSocketFrame(opcode: 9, maskKey: Self.m, payload: [1]),
+            text("{\"a\":", fin: false), WebSocketFrame(opcode: .ping, maskKey: Self.m, payload: [1]),
             text("1}", fin: true, opcode: 0),
         ]
         #expect(rules(.c2s, frames) == ["ping", "text:2"])
     }
 
     @Test(arguments: [
-        (Direction.c2s, [WebSocketFrame(opcode: 1, payload: Array("x".utf8))], ["ws.unmasked-client-frame", "text:1"]),
-        (.s2c, [WebSocketFrame(opcode: 1, maskKey: m, payload: [0x78])], ["ws.masked-server-frame", "text:1"]),
-        (.s2c, [WebSocketFrame(rsv: 2, opcode: 2, payload: [1])], ["ws.rsv-bits", "binary:1"]),
+        (Direction.c2s, [WebSocketFrame(opcode: .text, payload: Array("x".utf8))], ["ws.unmasked-client-frame", "text:1"]),
+        (.s2c, [WebSocketFrame(opcode: .text, maskKey: m, payload: [0x78])], ["ws.masked-server-frame", "text:1"]),
+        (.s2c, [WebSocketFrame(rsv: 2, opcode: .binary, payload: [1])], ["ws.rsv-bits", "binary:1"]),
         (.s2c, [WebSocketFrame(opcode: 0x3, payload: [1])], ["ws.reserved-opcode"]),
-        (.s2c, [WebSocketFrame(opcode: 0x9, payload: [UInt8](repeating: 0, count: 126))], ["ws.control-too-long", "ping"]),
-        (.s2c, [WebSocketFrame(fin: false, opcode: 0xA, payload: [])], ["ws.control-fragmented", "pong"]),
-        (.s2c, [WebSocketFrame(opcode: 0, payload: [1])], ["ws.continuation-without-start"]),
-        (.s2c, [WebSocketFrame(fin: false, opcode: 1, payload: [0x61]), WebSocketFrame(opcode: 2, payload: [1])], ["ws.data-inside-fragment", "binary:1"]),
-        (.s2c, [WebSocketFrame(opcode: 1, payload: [0x61, 0xFF])], ["ws.invalid-utf8", "text:1"]),
-        (.s2c, [WebSocketFrame(opcode: 8, payload: [0x03, 0xED])], ["ws.close-code", "close:1005"]),
-        (.s2c, [WebSocketFrame(opcode: 8, payload: [0x03])], ["ws.close-code", "close"]),
-        (.s2c, [WebSocketFrame(opcode: 8, payload: [0x03, 0xE8, 0xC3])], ["ws.invalid-utf8", "close:1000"]),
-        (.s2c, [WebSocketFrame(opcode: 8, payload: [0x0F, 0xA0])], ["close:4000"]),
-        (.s2c, [WebSocketFrame(opcode: 8, payload: []), WebSocketFrame(opcode: 1, payload: [0x61])], ["close", "ws.data-after-close", "text:1"]),
+        (.s2c, [WebSocketFrame(opcode: .ping, payload: [UInt8](repeating: 0, count: 126))], ["ws.control-too-long", "ping"]),
+        (.s2c, [WebSocketFrame(fin: false, opcode: .pong, payload: [])], ["ws.control-fragmented", "pong"]),
+        (.s2c, [WebSocketFrame(opcode: .continuation, payload: [1])], ["ws.continuation-without-start"]),
+        (.s2c, [WebSocketFrame(fin: false, opcode: .text, payload: [0x61]), WebSocketFrame(opcode: .binary, payload: [1])], ["ws.data-inside-fragment", "binary:1"]),
+        (.s2c, [WebSocketFrame(opcode: .text, payload: [0x61, 0xFF])], ["ws.invalid-utf8", "text:1"]),
+        (.s2c, [WebSocketFrame(opcode: .close, payload: [0x03, 0xED])], ["ws.close-code", "close:1005"]),
+        (.s2c, [WebSocketFrame(opcode: .close, payload: [0x03])], ["ws.close-code", "close"]),
+        (.s2c, [WebSocketFrame(opcode: .close, payload: [0x03, 0xE8, 0xC3])], ["ws.invalid-utf8", "close:1000"]),
+        (.s2c, [WebSocketFrame(opcode: .close, payload: [0x0F, 0xA0])], ["close:4000"]),
+        (.s2c, [WebSocketFrame(opcode: .close, payload: []), WebSocketFrame(opcode: .text, payload: [0x61])], ["close", "ws.data-after-close", "text:1"]),
     ])
     func reportsEachRFC6455Breach(dir: Direction, frames: [WebSocketFrame], expected: [String]) {
         #expect(rules(dir, frames) == expected)
@@ -97,10 +97,10 @@ import Testing
 
     @Test func rsv1IsCompressionOnlyWhenDeflateWasNegotiated() throws {
         let compressed = try deflate(["{\"id\":\"1\"}"], takeover: true)[0]
-        let frame = WebSocketFrame(rsv: 4, opcode: 1, payload: compressed)
+        let frame = WebSocketFrame(rsv: 4, opcode: .text, payload: compressed)
         #expect(rules(.s2c, [frame], deflate: DeflateParameters()) == ["text:1"])
         #expect(rules(.s2c, [frame]) == ["ws.rsv-bits", "ws.invalid-utf8", "text:1"])
-        let continuation = [WebSocketFrame(fin: false, rsv: 4, opcode: 1, payload: []), WebSocketFrame(rsv: 4, opcode: 0, payload: [])]
+        let continuation = [WebSocketFrame(fin: false, rsv: 4, opcode: .text, payload: []), WebSocketFrame(rsv: 4, opcode: .continuation, payload: [])]
         #expect(rules(.s2c, continuation, deflate: DeflateParameters()).contains("ws.rsv-bits"))
     }
 }

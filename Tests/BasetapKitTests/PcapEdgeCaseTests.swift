@@ -14,7 +14,7 @@ import Testing
     }
 
     static func text(_ s: String, client: Bool) -> [UInt8] {
-        FrameEncoder.encode(WebSocketFrame(opcode: 1, maskKey: client ? (1, 2, 3, 4) : nil, payload: Array(s.utf8)))
+        FrameEncoder.encode(WebSocketFrame(opcode: .text, maskKey: client ? (1, 2, 3, 4) : nil, payload: Array(s.utf8)))
     }
 
     /// Writes the packets and returns the file's path.
@@ -118,7 +118,7 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let bomb = try deflate([String(repeating: "0", count: 4 << 20)], takeover: true)[0]
-        let frame = FrameEncoder.encode(WebSocketFrame(rsv: 4, opcode: 1, payload: bomb))
+        let frame = FrameEncoder.encode(WebSocketFrame(rsv: 4, opcode: .text, payload: bomb))
         let path = try Self.write(Self.session({ b in b.data(.s2c, frame) + b.data(.s2c, Self.text(Self.hello, client: false)) }, deflate: true), in: directory)
         var options = PcapDecoder.Options()
         options.inflate.maxSize = 1 << 20
@@ -221,8 +221,8 @@ import Testing
         #expect(clientDrop.violations.filter { $0.rule == Rule.wsNoClosingHandshake.id }.map(\.dir) == [.c2s])
         #expect(clientEnd == WebSocketTap.dropped(by: .c2s))
         let closing = { (b: inout TCPPacketBuilder) in
-            b.data(.c2s, FrameEncoder.encode(WebSocketFrame(opcode: 8, maskKey: (1, 2, 3, 4), payload: [0x03, 0xE8])))
-                + b.data(.s2c, FrameEncoder.encode(WebSocketFrame(opcode: 8, payload: [0x03, 0xE8])))
+            b.data(.c2s, FrameEncoder.encode(WebSocketFrame(opcode: .close, maskKey: (1, 2, 3, 4), payload: [0x03, 0xE8])))
+                + b.data(.s2c, FrameEncoder.encode(WebSocketFrame(opcode: .close, payload: [0x03, 0xE8])))
         }
         let (clean, cleanEnd) = try ends(closing, first: .s2c)
         #expect(!clean.violations.contains { $0.rule == Rule.wsNoClosingHandshake.id } && cleanEnd.isEmpty, "a closing handshake, then TCP")

@@ -315,11 +315,11 @@ extension Peer {
         let head = Array("GET /raw?x=1 HTTP/1.1\r\nHost: 127.0.0.1:\(proxyPort)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Trace: keep me\r\n\r\n".utf8)
         var frames: [UInt8] = []
         let m: (UInt8, UInt8, UInt8, UInt8) = (1, 2, 3, 4)
-        frames += FrameEncoder.encode(WebSocketFrame(opcode: 1, maskKey: m, payload: Array(#"{"id":"1","type":"a","from":"","to":"","payload":{}}"#.utf8)))
-        frames += FrameEncoder.encode(WebSocketFrame(rsv: 2, opcode: 1, maskKey: m, payload: Array("{}".utf8)))
-        frames += FrameEncoder.encode(WebSocketFrame(opcode: 1, payload: Array("unmasked".utf8)))
-        frames += FrameEncoder.encode(WebSocketFrame(fin: false, opcode: 9, maskKey: m, payload: [1, 2]))
-        frames += FrameEncoder.encode(WebSocketFrame(opcode: 2, maskKey: m, payload: [UInt8](repeating: 7, count: 70000)))
+        frames += FrameEncoder.encode(WebSocketFrame(opcode: .text, maskKey: m, payload: Array(#"{"id":"1","type":"a","from":"","to":"","payload":{}}"#.utf8)))
+        frames += FrameEncoder.encode(WebSocketFrame(rsv: 2, opcode: .text, maskKey: m, payload: Array("{}".utf8)))
+        frames += FrameEncoder.encode(WebSocketFrame(opcode: .text, payload: Array("unmasked".utf8)))
+        frames += FrameEncoder.encode(WebSocketFrame(fin: false, opcode: .ping, maskKey: m, payload: [1, 2]))
+        frames += FrameEncoder.encode(WebSocketFrame(opcode: .binary, maskKey: m, payload: [UInt8](repeating: 7, count: 70000)))
         let fd = connectLoopback(proxyPort)
         #expect(fd >= 0)
         _ = write(fd, head, head.count)
@@ -425,7 +425,7 @@ extension Peer {
         _ = write(fd, head, head.count)
         var answer = [UInt8](repeating: 0, count: 4096)
         #expect(read(fd, &answer, answer.count) > 0)
-        let partial = Array(FrameEncoder.encode(WebSocketFrame(opcode: 1, maskKey: (1, 2, 3, 4), payload: [UInt8](repeating: 0x61, count: 100))).prefix(20))
+        let partial = Array(FrameEncoder.encode(WebSocketFrame(opcode: .text, maskKey: (1, 2, 3, 4), payload: [UInt8](repeating: 0x61, count: 100))).prefix(20))
         _ = write(fd, partial, partial.count)
         // A reset throws away what the proxy has not read yet: reset once it has read the 20 bytes.
         try proxy.waitForMetrics("the 20 bytes read") { Self.metric("basetap_bytes_total{dir=\"c2s\"}", in: $0) >= head.count + 20 }

@@ -127,7 +127,7 @@ import Testing
         var answer = [UInt8](repeating: 0, count: 4096)
         let n = read(fd, &answer, answer.count)
         #expect(String(decoding: answer[0..<max(0, n)], as: UTF8.self).hasPrefix("HTTP/1.1 101"))
-        let closeFrame = FrameEncoder.encode(WebSocketFrame(opcode: 8, maskKey: (9, 8, 7, 6), payload: [0x03, 0xE8]))
+        let closeFrame = FrameEncoder.encode(WebSocketFrame(opcode: .close, maskKey: (9, 8, 7, 6), payload: [0x03, 0xE8]))
         _ = write(fd, closeFrame, closeFrame.count)
         _ = read(fd, &answer, answer.count)
         close(fd)

@@ -15,7 +15,7 @@ import Testing
         WebSocketTap(conn: "c1", client: endpoint, server: endpoint, limits: InflateLimits(), maxFrameSize: 1 << 20)
     }
     static let request = "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: \(HandshakeAcceptTests.key)\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    static let text = FrameEncoder.encode(WebSocketFrame(opcode: 1, maskKey: (1, 2, 3, 4), payload: Array(#"{"id":"1"}"#.utf8)))
+    static let text = FrameEncoder.encode(WebSocketFrame(opcode: .text, maskKey: (1, 2, 3, 4), payload: Array(#"{"id":"1"}"#.utf8)))
 
     @Test func anUpgradeAndItsFramesBecomeRecords() throws {
         let decoder = Self.decoder(), sink = Sink()
@@ -54,7 +54,7 @@ import Testing
         var reader = HTTPHeadReader()
         guard case .head(let head, _) = reader.feed(Array(Self.request.utf8)) else { Issue.record("no head"); return }
         try decoder.startWebSocket(request: head, subprotocol: nil, extensions: nil, timestamp: 0, sink: sink)
-        try decoder.data(.s2c, Array(FrameEncoder.encode(WebSocketFrame(opcode: 1, payload: Array("{}".utf8))).prefix(3)), timestamp: 1, sink: sink)
+        try decoder.data(.s2c, Array(FrameEncoder.encode(WebSocketFrame(opcode: .text, payload: Array("{}".utf8))).prefix(3)), timestamp: 1, sink: sink)
         try decoder.end(error: nil, droppedBy: .s2c, timestamp: 2, sink: sink)
         #expect(sink.rules == ["ws.no-closing-handshake"])
         let end = try #require(sink.records.last)

@@ -16,7 +16,7 @@ enum FrameOperators {
 
     static let all: [MutationOperator] = [
         MutationOperator("frame.text-binary", .frame, .frames { payload, random in
-            masked(WebSocketFrame(opcode: 2, payload: payload), &random)
+            masked(WebSocketFrame(opcode: .binary, payload: payload), &random)
         }),
         MutationOperator("frame.fragment", .frame, .frames { payload, random in
             let count = random.pick([2, 3, 16, max(2, payload.count)])
@@ -26,17 +26,17 @@ enum FrameOperators {
             var out: [UInt8] = []
             for (i, part) in fragments(payload, 3).enumerated() {
                 out += masked(WebSocketFrame(fin: part.fin, opcode: part.opcode, payload: part.bytes), &random)
-                if i == 0 { out += masked(WebSocketFrame(opcode: 9, payload: Array("basetap".utf8)), &random) }
+                if i == 0 { out += masked(WebSocketFrame(opcode: .ping, payload: Array("basetap".utf8)), &random) }
             }
             return out
         }),
         MutationOperator("frame.rsv-bits", .frame, .frames { payload, random in
-            masked(WebSocketFrame(rsv: random.pick([1, 2, 4, 7]), opcode: 1, payload: payload), &random)
+            masked(WebSocketFrame(rsv: random.pick([1, 2, 4, 7]), opcode: .text, payload: payload), &random)
         }),
         MutationOperator("frame.bad-close-code", .frame, .frames { payload, random in
             let code = random.pick([0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535])
             let close = [UInt8(code >> 8), UInt8(code & 0xFF)] + Array("bad".utf8)
-            return masked(WebSocketFrame(opcode: 1, payload: payload), &random) + masked(WebSocketFrame(opcode: 8, payload: close), &random)
+            return masked(WebSocketFrame(opcode: .text, payload: payload), &random) + masked(WebSocketFrame(opcode: .close, payload: close), &random)
         }),
         MutationOperator("frame.oversized", .frame, .frames { payload, random in
             // A header that announces far more than will ever come, then the message.

@@ -224,8 +224,8 @@ final class ProxyConnection {
             let payload = CloseCode.payload(Int(code), String(decoding: reason.utf8.prefix(120), as: UTF8.self))
             var generator = SystemRandomNumberGenerator()
             let frames = [
-                FrameEncoder.encode(WebSocketFrame(opcode: 0x8, payload: payload)),
-                FrameEncoder.encode(WebSocketFrame(opcode: 0x8, maskKey: FrameEncoder.randomMask(using: &generator), payload: payload)),
+                FrameEncoder.encode(WebSocketFrame(opcode: .close, payload: payload)),
+                FrameEncoder.encode(WebSocketFrame(opcode: .close, maskKey: FrameEncoder.randomMask(using: &generator), payload: payload)),
             ]
             // The client gets the server's Close (unmasked), the server the client's (masked).
             for (relay, bytes) in [(relays.c2s, frames[0]), (relays.s2c, frames[1])] {

@@ -163,7 +163,7 @@ public struct ReplayConnection: Sendable {
             var record: CaptureRecord
             switch step.action {
             case .message(let opcode, let payload):
-                record = CaptureRecord(ts: ts, conn: conn, dir: .c2s, kind: opcode == 1 ? .text : .binary, payload: payload)
+                record = CaptureRecord(ts: ts, conn: conn, dir: .c2s, kind: opcode == WebSocketOpcode.text.rawValue ? .text : .binary, payload: payload)
             case .raw(let bytes):
                 record = CaptureRecord(ts: ts, conn: conn, dir: .c2s, kind: .binary, payload: bytes)
                 record.raw = true

@@ -239,7 +239,7 @@ final class ReplaySession: ChannelInboundHandler {
         case .text:
             if let id = Envelope.peek(record.payload)?.id { answered(id, context) }
         case .ping:
-            send(context, FrameEncoder.encode(WebSocketFrame(opcode: 10, maskKey: FrameEncoder.randomMask(using: &generator), payload: record.payload)))
+            send(context, FrameEncoder.encode(WebSocketFrame(opcode: .pong, maskKey: FrameEncoder.randomMask(using: &generator), payload: record.payload)))
             context.flush()
         case .close:
             receivedClose = true

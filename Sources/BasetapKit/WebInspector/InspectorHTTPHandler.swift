@@ -134,7 +134,7 @@ final class InspectorHTTPHandler: ChannelInboundHandler {
         // written in batches, one write per turn of the event loop, not one each.
         let outbox = NIOLockedValueBox(Outbox())
         let subscription = server.store.subscribe { event in
-            let frame = FrameEncoder.encode(WebSocketFrame(opcode: 0x1, payload: Self.encode(event)))
+            let frame = FrameEncoder.encode(WebSocketFrame(opcode: .text, payload: Self.encode(event)))
             let schedule = outbox.withLockedValue { outbox in outbox.add(frame) }
             guard schedule else { return }
             loop.execute {
@@ -143,7 +143,7 @@ final class InspectorHTTPHandler: ChannelInboundHandler {
                 // A browser that cannot keep up is told how much it missed, not buffered for without end.
                 if missed > 0 {
                     let lagged = JSONValue.object([.init("event", .string("lagged")), .init("missed", .number(String(missed)))])
-                    context.write(NIOAny(context.channel.allocator.buffer(bytes: FrameEncoder.encode(WebSocketFrame(opcode: 0x1, payload: lagged.serialized())))), promise: nil)
+                    context.write(NIOAny(context.channel.allocator.buffer(bytes: FrameEncoder.encode(WebSocketFrame(opcode: .text, payload: lagged.serialized())))), promise: nil)
                 }
                 guard context.channel.isWritable else {
                     outbox.withLockedValue { $0.missed += bytes.frames }
@@ -196,13 +196,13 @@ final class InspectorHTTPHandler: ChannelInboundHandler {
     private func eventsInput(context: ChannelHandlerContext, _ bytes: ByteBufferView) {
         events!.parser.append(bytes)
         while let frame = try? events!.parser.next() {
-            switch frame.opcode {
-            case 0x8:
-                let close = FrameEncoder.encode(WebSocketFrame(opcode: 0x8, payload: Array(frame.payload.prefix(2))))
+            switch WebSocketOpcode(rawValue: frame.opcode) {
+            case .close:
+                let close = FrameEncoder.encode(WebSocketFrame(opcode: .close, payload: Array(frame.payload.prefix(2))))
                 context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: close))).whenComplete { _ in context.close(promise: nil) }
                 return
-            case 0x9:
-                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameEncoder.encode(WebSocketFrame(opcode: 0xA, payload: frame.payload)))), promise: nil)
+            case .ping:
+                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameEncoder.encode(WebSocketFrame(opcode: .pong, payload: frame.payload)))), promise: nil)
             default:
                 break
             }

@@ -55,14 +55,14 @@ public struct MessageAssembler {
             let why = inflater == nil ? "no extension was negotiated" : "only RSV1 on a message's first frame means compressed"
             violation(.wsRSVBits, "RSV bits \(Self.rsvText(frame.rsv)) set on a \(Self.name(frame.opcode)) frame; \(why)")
         }
-        switch frame.opcode {
-        case 0x8, 0x9, 0xA:
+        switch WebSocketOpcode(rawValue: frame.opcode) {
+        case .close, .ping, .pong:
             if frame.payload.count > 125 {
                 violation(.wsControlTooLong, "\(Self.name(frame.opcode)) frame carries \(frame.payload.count) bytes (at most 125)")
             }
             if !frame.fin { violation(.wsControlFragmented, "\(Self.name(frame.opcode)) frame is fragmented (FIN not set)") }
             events.append(control(frame, &events))
-        case 0x0:
+        case .continuation:
             if discarding {
                 discarding = !frame.fin
                 return events
@@ -72,7 +72,7 @@ public struct MessageAssembler {
                 return events
             }
             appendFragment(frame, &events)
-        case 0x1, 0x2:
+        case .text, .binary:
             discarding = false
             if fragmentOpcode != nil {
                 violation(
@@ -85,7 +85,7 @@ public struct MessageAssembler {
             fragmentCompressed = inflater != nil && frame.rsv & 4 != 0
             fragmentOffset = frame.offset
             appendFragment(frame, &events)
-        default:
+        case nil:
             violation(.wsReservedOpcode, "reserved opcode 0x\(String(frame.opcode, radix: 16, uppercase: true)) (\(frame.payload.count) bytes not interpreted)")
         }
         return events
@@ -159,15 +159,7 @@ public struct MessageAssembler {
     }
 
     static func name(_ opcode: UInt8) -> String {
-        switch opcode {
-        case 0x0: "continuation"
-        case 0x1: "text"
-        case 0x2: "binary"
-        case 0x8: "Close"
-        case 0x9: "Ping"
-        case 0xA: "Pong"
-        default: "opcode-0x\(String(opcode, radix: 16, uppercase: true))"
-        }
+        WebSocketOpcode(rawValue: opcode)?.name ?? "opcode-0x\(String(opcode, radix: 16, uppercase: true))"
     }
 
     static func rsvText(_ rsv: UInt8) -> String {

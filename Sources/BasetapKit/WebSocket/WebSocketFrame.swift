@@ -25,6 +25,10 @@ public struct WebSocketFrame: Sendable, Equatable {
         wireLength = payload.count + 2 + (payload.count > 65535 ? 8 : payload.count > 125 ? 2 : 0) + (maskKey == nil ? 0 : 4)
     }
 
+    public init(fin: Bool = true, rsv: UInt8 = 0, opcode: WebSocketOpcode, maskKey: (UInt8, UInt8, UInt8, UInt8)? = nil, payload: [UInt8], offset: Int = 0) {
+        self.init(fin: fin, rsv: rsv, opcode: opcode.rawValue, maskKey: maskKey, payload: payload, offset: offset)
+    }
+
     public static func == (a: WebSocketFrame, b: WebSocketFrame) -> Bool {
         a.fin == b.fin && a.rsv == b.rsv && a.opcode == b.opcode && a.payload == b.payload && a.offset == b.offset
             && a.wireLength == b.wireLength && a.maskKey.map { [$0.0, $0.1, $0.2, $0.3] } == b.maskKey.map { [$0.0, $0.1, $0.2, $0.3] }
