@@ -470,7 +470,7 @@ extension Peer {
         let counts = records.filter { $0.kind == .text && $0.dir == .s2c }.compactMap { Int($0.text ?? "") }
         #expect(counts.count > 5)
         #expect(counts == Array(counts.first!..<(counts.first! + counts.count)))
-        #expect(log.contains("WebSocket"))
+        #expect(log.contains("stopped after \(opens.count) connections (\(opens.count) WebSocket)"), "the summary counts what was recorded: \(log)")
     }
 
     @Test func blockClosesWith1008NamingTheRuleAndIdleConnectionsAreClosed() throws {
