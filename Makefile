@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = json-reader entity-id websocket-frames pcap jsonl-capture profile
 FUZZ_BIN     = .build-fuzz/release/basetap-fuzz
 
-.PHONY: all build release deps venv demo test bench fuzz-self clean
+.PHONY: all build release deps venv demo test test-stress bench fuzz-self clean
 
 all: build
 
@@ -44,6 +44,24 @@ release: deps
 test: deps venv
 	$(SWIFT) build --build-tests
 	BASETAP_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test --skip-build --disable-xctest
+
+# The whole suite STRESS_RUNS times in a row while another process keeps every core busy: a test
+# that leans on timing fails here long before it fails in CI. Each run's log: .build/stress-N.log.
+STRESS_RUNS ?= 10
+test-stress: deps venv
+	$(SWIFT) build --build-tests
+	@cores=$$(nproc); pids=""; \
+	for i in $$(seq $$cores); do sh -c 'while :; do :; done' & pids="$$pids $$!"; done; \
+	trap 'kill $$pids 2>/dev/null' EXIT INT TERM; failed=0; \
+	for run in $$(seq $(STRESS_RUNS)); do \
+	  log=.build/stress-$$run.log; \
+	  if BASETAP_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test --skip-build --disable-xctest > $$log 2>&1; then \
+	    echo "run $$run of $(STRESS_RUNS) ($$cores cores kept busy): $$(grep -E 'Test run with' $$log)"; \
+	  else \
+	    failed=$$((failed + 1)); echo "run $$run of $(STRESS_RUNS) FAILED ($$log):"; grep -E '✘' $$log | head -20; \
+	  fi; \
+	done; \
+	echo "$$(( $(STRESS_RUNS) - failed )) of $(STRESS_RUNS) runs green"; [ $$failed = 0 ]
 
 demo: build venv
 	@sh Captures/demo.sh $(BIN) $(VENV)/bin/python

@@ -86,6 +86,26 @@ import Testing
         _ = proxy.stop(SIGINT)
     }
 
+    /// The moments right after the banner: a client that comes at once (its note and the rest of the
+    /// banner once raced for standard error, and crashed the proxy) and a stop that comes at once (a
+    /// signal there was once lost, and the proxy ran on).
+    @Test func aClientAndAStopRightAfterTheBannerAreBothServed() throws {
+        for _ in 0..<5 {
+            let proxy = try TLSProxyTests.proxy(["--forward", "--ca-dir", try temporaryDirectory().path])
+            let fd = connectLoopback(try proxy.proxyPort())
+            Self.send(fd, [0x16, 0x03, 0x01, 0x00, 0xC8, 0x01])
+            let answer = Self.readAll(fd, seconds: 10)
+            close(fd)
+            #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
+            let log = proxy.stop(SIGINT)
+            #expect(proxy.process.terminationStatus == 0 && log.contains("stopped after 1 connection"), "\(log)")
+
+            let idle = try TLSProxyTests.proxy(["--forward", "--ca-dir", try temporaryDirectory().path])
+            let idleLog = idle.stop(SIGINT)
+            #expect(idle.process.terminationStatus == 0 && idleLog.contains("stopped after 0 connections"), "\(idleLog)")
+        }
+    }
+
     @Test func aSlowlorisClientGets408() throws {
         let proxy = try ProxyTests.proxy(upstream: unusedPort(), ["--header-timeout", "1"])
         let proxyPort = try proxy.proxyPort()

@@ -35,15 +35,16 @@ public struct ProxyRun {
         proxy.onFatal = { _ in stop.stop() }
         let address = try proxy.start()
         let listening = ProxyTarget(host: options.listen.host, port: address.port ?? options.listen.port, tls: options.listenerTLS != nil)
+        // Connections are accepted from here on, and their notes go through the proxy's one writer
+        // of standard error: so does the banner.
         switch options.mode {
         case .reverse(let upstream):
-            try? messages.write("basetap: proxying \(listening.url) to \(upstream.url) (Ctrl-C to stop)\n")
+            proxy.note("proxying \(listening.url) to \(upstream.url) (Ctrl-C to stop)")
         case .forward:
-            try? messages.write("basetap: forward proxy on http://\(listening.authority) (Ctrl-C to stop)\n")
+            proxy.note("forward proxy on http://\(listening.authority) (Ctrl-C to stop)")
         }
-        if let metrics = proxy.metricsURL { try? messages.write("basetap: metrics on \(metrics)\n") }
-        if let inspector { try? messages.write("basetap: web inspector on \(inspector.url)\n") }
-        try? messages.flush()
+        if let metrics = proxy.metricsURL { proxy.note("metrics on \(metrics)") }
+        if let inspector { proxy.note("web inspector on \(inspector.url)") }
         stop.wait()
         let (check, decode, recordError) = proxy.stop()
         let outcome = Outcome(check: check, decode: decode, connections: proxy.connectionsAccepted, recordsWritten: proxy.recordsWritten)

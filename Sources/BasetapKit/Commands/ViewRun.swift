@@ -17,12 +17,16 @@ public struct ViewRun {
     }
 
     /// Starts the server and the reading; the caller stops the server.
+    /// Serves the inspector, says where, and reads the captures behind it. The banner is written
+    /// before the reader starts: both write to standard error, one after the other.
     public func start() throws -> InspectorServer {
         for path in paths where !FileManager.default.isReadableFile(atPath: path) {
             throw BasetapError.input(place: path, message: "cannot open: no such readable file")
         }
         let store = InspectorStore()
         let server = try InspectorServer(store: store, proxy: nil, listen: listen, token: token, flag: "--listen")
+        try? messages.write("basetap: inspector for \(paths.joined(separator: ", ")) on \(server.url) (Ctrl-C to stop)\n")
+        try? messages.flush()
         store.isLoading = true
         let (paths, check, pcapOptions, messages) = (self.paths, self.check, self.pcapOptions, self.messages)
         Thread {
@@ -31,6 +35,7 @@ public struct ViewRun {
                 try Self.load(paths, into: store, check: check, pcapOptions: pcapOptions)
             } catch {
                 try? messages.write("basetap: \(error)\n")
+                try? messages.flush()
             }
         }.start()
         return server
@@ -60,7 +65,6 @@ public struct ViewRun {
     public func run() throws {
         let stop = StopSignal()
         let server = try start()
-        try? messages.write("basetap: inspector for \(paths.joined(separator: ", ")) on \(server.url) (Ctrl-C to stop)\n")
         stop.wait()
         server.stop()
     }
