@@ -78,7 +78,27 @@ import Testing
         #expect(summary.clampedTimestamps == summary.packets && summary.packets > 0)
         #expect(collector.records.filter(\.kind.isMessage).count == 1, "the session is still decoded")
         let result = try runBasetap(["check", path])
-        #expect(result.status != 132 && result.stderr.contains("out of range (past 2262, or a wrong time resolution) and clamped"), "\(result.status) \(result.stderr)")
+        #expect(result.status != 132 && result.stderr.contains("out of range (before 1970, past 2262, or a wrong time resolution) and clamped"), "\(result.status) \(result.stderr)")
+    }
+
+    /// A classic pcap's seconds are read as signed: 0xFFFFFFF0 is a time before 1970. Found by the
+    /// `pcap` fuzz target: the record's timestamp text trapped on the negative value.
+    @Test func timesBefore1970AreClampedToo() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = try Self.write(Self.session { b in b.data(.c2s, Self.text(Self.hello, client: true)) }, in: directory)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var offset = 24
+        while offset + 16 <= bytes.count {
+            bytes.replaceSubrange(offset..<offset + 4, with: [0xF0, 0xFF, 0xFF, 0xFF])
+            offset += 16 + (Int(bytes[offset + 8]) | Int(bytes[offset + 9]) << 8 | Int(bytes[offset + 10]) << 16)
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let (collector, summary) = try PcapFixtures.decode(path)
+        #expect(summary.clampedTimestamps == summary.packets && summary.packets > 0)
+        #expect(collector.records.filter(\.kind.isMessage).count == 1)
+        #expect(collector.records.allSatisfy { $0.ts.hasPrefix("1970-01-01T00:00:00") }, "\(collector.records.map(\.ts))")
+        #expect(CaptureTime.format(nanoseconds: -1) == CaptureTime.format(nanoseconds: 0))
     }
 
     @Test func garbageIsRefusedClearly() throws {

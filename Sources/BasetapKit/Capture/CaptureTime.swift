@@ -6,9 +6,11 @@ public enum CaptureTime {
         format(nanoseconds: nanoseconds())
     }
 
-    /// A timestamp in nanoseconds since 1970 (pcap, the proxy's clock) as capture text.
+    /// A timestamp in nanoseconds since 1970 (pcap, the proxy's clock) as capture text; a time
+    /// before 1970 is written as 1970, the earliest the format's readers expect.
     public static func format(nanoseconds ns: Int64) -> String {
-        format(seconds: Int(ns / 1_000_000_000), microseconds: Int(ns % 1_000_000_000 / 1000))
+        let ns = max(0, ns)
+        return format(seconds: Int(ns / 1_000_000_000), microseconds: Int(ns % 1_000_000_000 / 1000))
     }
 
     /// Wall-clock time in nanoseconds since 1970.

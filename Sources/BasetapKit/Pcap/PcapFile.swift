@@ -29,15 +29,15 @@ public final class PcapFile {
 
     deinit { pcap_close(handle) }
 
-    /// Packets whose time did not fit in nanoseconds since 1970 (past the year 2262, or a file that
-    /// declares one resolution and writes another): their time is clamped, never trapped on.
+    /// Packets whose time did not fit in nanoseconds since 1970 (before 1970, past the year 2262, or
+    /// a file that declares one resolution and writes another): their time is clamped, never trapped on.
     public private(set) var clampedTimestamps = 0
 
     /// A packet header's time in nanoseconds (`tv_usec` holds nanoseconds at nano precision).
     private func nanoseconds(_ ts: timeval) -> Int64 {
         let (seconds, overflowed) = Int64(ts.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
         let (sum, overflowedAgain) = seconds.addingReportingOverflow(Int64(ts.tv_usec))
-        guard overflowed || overflowedAgain else { return sum }
+        guard overflowed || overflowedAgain || sum < 0 else { return sum }
         clampedTimestamps += 1
         return ts.tv_sec < 0 ? 0 : Int64.max / 1_000_000_000 * 1_000_000_000
     }
