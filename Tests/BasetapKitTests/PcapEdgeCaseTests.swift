@@ -101,6 +101,25 @@ import Testing
         #expect(CaptureTime.format(nanoseconds: -1) == CaptureTime.format(nanoseconds: 0))
     }
 
+    /// After both FINs, a retransmitted FIN and a late copy of data belong to the connection that
+    /// closed, not to a new one that began before the capture; a SYN on the same ports is a new one.
+    @Test func packetsAfterTheCloseBelongToTheClosedConnection() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var late: [[UInt8]] = []
+        var packets = Self.session { b in
+            let message = Self.text(Self.hello, client: true)
+            let sequence = b.next.c2s
+            late = [b.packet(.c2s, flags: TCPPacketBuilder.flagACK | TCPPacketBuilder.flagPSH, payload: message, sequence: sequence)]
+            return b.data(.c2s, message)
+        }
+        packets += [packets[packets.count - 2]] + late  // the client's FIN again, then its message again
+        packets += Self.session { b in b.data(.c2s, Self.text(Self.hello, client: true)) }  // the ports used again
+        let (collector, summary) = try PcapFixtures.decode(try Self.write(packets, in: directory))
+        #expect(summary.tcpStreams == 2 && summary.midstreamSkipped == 0, "\(summary)")
+        #expect(summary.webSocketConnections == 2 && collector.records.filter(\.kind.isMessage).count == 2)
+    }
+
     @Test func garbageIsRefusedClearly() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -50,6 +50,13 @@ public final class PcapDecoder {
     public let options: Options
     private let sink: TapSink
     private var flows: [FlowKey: Flow] = [:]
+    /// Connections closed by FIN both ways or a reset: what comes after on the same addresses and
+    /// ports without a SYN (a retransmitted FIN, a late copy of data) is theirs, not a new
+    /// connection that began before the capture. The oldest are forgotten past `closedMemory`.
+    private var closed: Set<FlowKey> = []
+    private var closedOrder: [FlowKey] = []
+    private var closedOrderHead = 0
+    private static let closedMemory = 65_536
     private var connectionNumbers: [String: Int] = [:]
     private var ip = IPDecoder()
     public private(set) var summary = DecodeSummary()
@@ -90,6 +97,10 @@ public final class PcapDecoder {
         else { return }
         let key = FlowKey(segment.source, segment.destination)
         var flow = flows[key]
+        if flow == nil && closed.contains(key) {
+            guard segment.syn else { return }
+            closed.remove(key)  // the addresses and ports are used again
+        }
         if segment.syn && !segment.ack {
             if let existing = flow, existing.clientISN != nil, existing.clientISN != segment.sequence {
                 try finish(key, existing, error: nil, timestamp: packet.timestamp)  // the 4-tuple is reused
@@ -120,10 +131,27 @@ public final class PcapDecoder {
         }
         if segment.rst {
             try finish(key, flow, error: "connection reset by the \(dir.sender)", droppedBy: flow.firstToEnd ?? dir, timestamp: packet.timestamp)
+            remember(closed: key)
         } else if segment.fin {
             flow.finished[side] = true
             if flow.firstToEnd == nil { flow.firstToEnd = dir }
-            if flow.finished[0] && flow.finished[1] { try finish(key, flow, error: nil, droppedBy: flow.firstToEnd, timestamp: packet.timestamp) }
+            if flow.finished[0] && flow.finished[1] {
+                try finish(key, flow, error: nil, droppedBy: flow.firstToEnd, timestamp: packet.timestamp)
+                remember(closed: key)
+            }
+        }
+    }
+
+    private func remember(closed key: FlowKey) {
+        guard closed.insert(key).inserted else { return }
+        closedOrder.append(key)
+        while closed.count > Self.closedMemory, closedOrderHead < closedOrder.count {
+            closed.remove(closedOrder[closedOrderHead])
+            closedOrderHead += 1
+        }
+        if closedOrderHead > Self.closedMemory {
+            closedOrder.removeFirst(closedOrderHead)
+            closedOrderHead = 0
         }
     }
 
