@@ -110,12 +110,17 @@ import Testing
         let proxy = try ProxyTests.proxy(upstream: unusedPort(), ["--header-timeout", "1"])
         let proxyPort = try proxy.proxyPort()
         let fd = connectLoopback(proxyPort)
-        for byte in "GET /ws HTTP/1.1\r\nHost: x\r\n".utf8.prefix(6) {
+        // A byte every quarter of a second, the proxy's answer awaited in between: bytes keep coming,
+        // and the head is still never whole.
+        var timeout = timeval(tv_sec: 0, tv_usec: 250_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var first = [UInt8](repeating: 0, count: 4096), got = 0
+        for byte in "GET /ws HTTP/1.1\r\nHost: x\r\n".utf8 where got <= 0 {
             var b = byte
             _ = write(fd, &b, 1)
-            usleep(250_000)
+            got = read(fd, &first, first.count)
         }
-        let answer = Self.readAll(fd, seconds: 3)
+        let answer = String(decoding: first.prefix(max(0, got)), as: UTF8.self) + Self.readAll(fd, seconds: 3)
         close(fd)
         #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
         let log = proxy.stop(SIGINT)
@@ -328,8 +333,7 @@ import Testing
         let stopping = try ProxyTests.proxy(upstream: serverPort, ["--record", "/dev/full", "--quiet"])
         let proxyPort = try stopping.proxyPort()
         _ = try ProxyTests.client(proxyPort, ["--quiet", "--clean", "--no-deflate", "--messages", "40", "--size", "4000"])
-        let deadline = Date().addingTimeInterval(10)
-        while stopping.process.isRunning && Date() < deadline { usleep(50_000) }
+        try waitUntil("the proxy to stop by itself", seconds: 10) { !stopping.process.isRunning }
         #expect(!stopping.process.isRunning, "the proxy stopped by itself")
         let stopLog = stopping.stop(SIGINT)
         #expect(stopping.process.terminationStatus == 2 && stopLog.contains("recording failed") && stopLog.contains("No space left on device"), "\(stopLog)")

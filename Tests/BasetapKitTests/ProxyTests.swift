@@ -96,9 +96,7 @@ final class Peer: @unchecked Sendable {
 
     func stop(_ sig: Int32 = SIGTERM) -> String {
         if process.isRunning { kill(process.processIdentifier, sig) }
-        let deadline = Date().addingTimeInterval(15)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
+        if (try? waitUntil("the peer's exit", seconds: 15) { !process.isRunning }) == nil {
             kill(process.processIdentifier, SIGKILL)
             Issue.record("\(process.executableURL!.lastPathComponent) ignored signal \(sig)")
         }
