@@ -77,7 +77,7 @@ import Testing
 
     /// Forward mode needs a request to know where to go: anything else is a 400 that says why.
     @Test func aForwardProxyAnswersBytesThatAreNotHTTPWith400() throws {
-        let proxy = try TLSProxyTests.proxy(["--forward", "--ca-dir", try temporaryDirectory().path])
+        let proxy = try ProxyTests.proxy(["--forward", "--ca-dir", try temporaryDirectory().path])
         let fd = connectLoopback(try proxy.proxyPort())
         defer { close(fd) }
         Self.send(fd, [0x16, 0x03, 0x01, 0x00, 0xC8, 0x01])
@@ -91,7 +91,7 @@ import Testing
     /// signal there was once lost, and the proxy ran on).
     @Test func aClientAndAStopRightAfterTheBannerAreBothServed() throws {
         for _ in 0..<5 {
-            let proxy = try TLSProxyTests.proxy(["--forward", "--ca-dir", try temporaryDirectory().path])
+            let proxy = try ProxyTests.proxy(["--forward", "--ca-dir", try temporaryDirectory().path])
             let fd = connectLoopback(try proxy.proxyPort())
             Self.send(fd, [0x16, 0x03, 0x01, 0x00, 0xC8, 0x01])
             let answer = Self.readAll(fd, seconds: 10)
@@ -100,7 +100,7 @@ import Testing
             let log = proxy.stop(SIGINT)
             #expect(proxy.process.terminationStatus == 0 && log.contains("stopped after 1 connection"), "\(log)")
 
-            let idle = try TLSProxyTests.proxy(["--forward", "--ca-dir", try temporaryDirectory().path])
+            let idle = try ProxyTests.proxy(["--forward", "--ca-dir", try temporaryDirectory().path])
             let idleLog = idle.stop(SIGINT)
             #expect(idle.process.terminationStatus == 0 && idleLog.contains("stopped after 0 connections"), "\(idleLog)")
         }

@@ -167,15 +167,13 @@ extension Peer {
     /// The port a basetap proxy listens on, from its banner (it was started on port 0).
     func proxyPort() throws -> Int { try port(after: "127.0.0.1:") }
 
-    /// What a proxy started by `ProxyTests.proxy` serves on `/metrics` now.
-    func metrics() throws -> String {
-        let fd = connectLoopback(try port(after: "metrics on http://127.0.0.1:"))
-        guard fd >= 0 else { return "" }
-        defer { close(fd) }
-        let request = Array("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-        _ = write(fd, request, request.count)
-        return ProxyFaultTests.readAll(fd, seconds: 5)
+    /// What a proxy started by `ProxyTests.proxy` answers on `/metrics` now: its status and text.
+    func metricsAnswer() throws -> (Int, String) {
+        WebInspectorTests.http(try port(after: "metrics on http://127.0.0.1:"), "GET", "/metrics", token: nil)
     }
+
+    /// The text a proxy started by `ProxyTests.proxy` serves on `/metrics` now.
+    func metrics() throws -> String { try metricsAnswer().1 }
 
     /// Waits until the proxy's metrics say `what`.
     func waitForMetrics(_ what: String, _ condition: (String) -> Bool) throws {
@@ -206,9 +204,14 @@ extension Peer {
     /// basetap's proxy to `upstream` on a port of its own (`proxyPort()` says which), with its
     /// metrics served for `waitUntilIdle()` unless the test asks for `--metrics` itself.
     static func proxy(upstream: Int, path: String = "", _ extra: [String] = []) throws -> Peer {
-        let metrics = extra.contains("--metrics") ? [] : ["--metrics", "127.0.0.1:0"]
-        let proxy = try Peer(basetapExecutable, ["proxy", "--listen", "127.0.0.1:0", "--upstream", "ws://127.0.0.1:\(upstream)\(path)", "--color", "never"] + metrics + extra)
-        try proxy.waitFor("proxying")
+        try proxy(["--upstream", "ws://127.0.0.1:\(upstream)\(path)"] + extra)
+    }
+
+    /// basetap's proxy with `arguments` (reverse or forward), listening and serving metrics as above.
+    static func proxy(_ arguments: [String]) throws -> Peer {
+        let metrics = arguments.contains("--metrics") ? [] : ["--metrics", "127.0.0.1:0"]
+        let proxy = try Peer(basetapExecutable, ["proxy", "--listen", "127.0.0.1:0", "--color", "never"] + metrics + arguments)
+        try proxy.waitFor("(Ctrl-C to stop)")
         return proxy
     }
 
@@ -539,9 +542,9 @@ extension Peer {
         let (status, _) = try Self.client(proxyPort, ["--messages", "3", "--quiet"])
         #expect(status == 0)
         try proxy.waitUntilIdle()
-        let text = try proxy.metrics()
+        let (httpStatus, text) = try proxy.metricsAnswer()
         _ = proxy.stop(SIGINT)
-        #expect(text.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(httpStatus == 200)
         #expect(text.contains("basetap_connections_total 1"))
         // login, 3 messages and the forged error: 5 each way.
         #expect(text.contains("basetap_messages_total{dir=\"c2s\"} 5"), "\(text)")

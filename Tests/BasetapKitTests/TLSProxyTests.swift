@@ -21,13 +21,6 @@ import Testing
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
     }
 
-    /// basetap's proxy on a port of its own (`proxyPort()`), with metrics for `waitUntilIdle()`.
-    static func proxy(_ arguments: [String]) throws -> Peer {
-        let proxy = try Peer(basetapExecutable, ["proxy", "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--color", "never"] + arguments)
-        try proxy.waitFor("(Ctrl-C to stop)")
-        return proxy
-    }
-
     @Test func caFilesAreCreatedWithPrivateModesAndTheKeyIsNeverShown() throws {
         let fixture = try Fixture()
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
@@ -57,7 +50,7 @@ import Testing
         let serverPort = try server.port()
         defer { _ = server.stop() }
         let record = fixture.path("wss.jsonl"), pcap = fixture.path("wss.pcap"), keys = fixture.path("keys.log")
-        let proxy = try Self.proxy([
+        let proxy = try ProxyTests.proxy([
             "--upstream", "wss://localhost:\(serverPort)", "--upstream-ca", fixture.caCert,
             "--tls-cert", fixture.serverCert, "--tls-key", fixture.serverKey, "--record", record, "--pcap", pcap, "--sslkeylog", keys, "--quiet",
         ])
@@ -85,14 +78,14 @@ import Testing
         let server = try ProxyTests.sampleServer(["--tls-cert", fixture.serverCert, "--tls-key", fixture.serverKey])
         let serverPort = try server.port()
         defer { _ = server.stop() }
-        let strict = try Self.proxy(["--upstream", "wss://localhost:\(serverPort)"])
+        let strict = try ProxyTests.proxy(["--upstream", "wss://localhost:\(serverPort)"])
         let proxyPort = try strict.proxyPort()
         let (status, output) = try ProxyTests.client(proxyPort, ["--quiet"])
         #expect(status != 0 && output.contains("502"), "\(output)")
         let log = strict.stop(SIGINT)
         #expect(log.contains("upstream localhost:\(serverPort): TLS handshake failed: CERTIFICATE_VERIFY_FAILED"), "\(log)")
 
-        let insecure = try Self.proxy(["--upstream", "wss://localhost:\(serverPort)", "--insecure-upstream"])
+        let insecure = try ProxyTests.proxy(["--upstream", "wss://localhost:\(serverPort)", "--insecure-upstream"])
         let insecurePort = try insecure.proxyPort()
         let (again, answer) = try ProxyTests.client(insecurePort, ["--quiet", "--clean"])
         #expect(again == 0 && answer.contains("6 answers"), "\(answer)")
@@ -109,7 +102,7 @@ import Testing
         let plainPort = try plainServer.port()
         defer { _ = plainServer.stop() }
         let record = fixture.path("forward.jsonl")
-        let proxy = try Self.proxy([
+        let proxy = try ProxyTests.proxy([
             "--forward", "--ca-dir", fixture.caDir, "--upstream-ca", fixture.caCert,
             "--record", record, "--format", "jsonl",
         ])
@@ -142,7 +135,7 @@ import Testing
     }
 
     @Test func forwardModeRefusesHostsOutsideAllowHostsAndOpenProxies() throws {
-        let proxy = try Self.proxy(["--forward", "--ca-dir", try temporaryDirectory().path, "--allow-hosts", "*.example.org,localhost"])
+        let proxy = try ProxyTests.proxy(["--forward", "--ca-dir", try temporaryDirectory().path, "--allow-hosts", "*.example.org,localhost"])
         let proxyPort = try proxy.proxyPort()
         let (status, output) = try ProxyTests.client(url: "ws://127.0.0.1:1/", ["--proxy", "127.0.0.1:\(proxyPort)", "--quiet"])
         #expect(status != 0 && output.contains("403"), "\(output)")

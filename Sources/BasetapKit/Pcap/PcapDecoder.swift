@@ -31,8 +31,8 @@ public final class PcapDecoder {
         var clientISN: UInt32?
         /// Began before the capture: roles are unknown until its first bytes show an HTTP request or response.
         var midstream: Bool
-        var streams = [TCPStreamReassembler(), TCPStreamReassembler()]
-        var finished = [false, false]
+        var streams: PerDirection<TCPStreamReassembler>
+        var finished = PerDirection(repeating: false)
         /// The side whose FIN came first: it ended the connection.
         var firstToEnd: Direction?
         var decoder: WebSocketTap?
@@ -43,7 +43,7 @@ public final class PcapDecoder {
             self.client = client
             self.server = server
             self.midstream = midstream
-            streams = [TCPStreamReassembler(maxPendingBytes: maxPending), TCPStreamReassembler(maxPendingBytes: maxPending)]
+            streams = PerDirection(repeating: TCPStreamReassembler(maxPendingBytes: maxPending))
         }
     }
 
@@ -109,21 +109,20 @@ public final class PcapDecoder {
             if flow == nil { flow = newFlow(key, client: segment.source, server: segment.destination, midstream: false) }
             if flow!.clientISN == nil {
                 flow!.clientISN = segment.sequence
-                flow!.streams[0].syn(segment.sequence)
+                flow!.streams.c2s.syn(segment.sequence)
             }
         } else if segment.syn {
             if flow == nil { flow = newFlow(key, client: segment.destination, server: segment.source, midstream: false) }
-            flow!.streams[flow!.server == segment.source ? 1 : 0].syn(segment.sequence)
+            flow!.streams[flow!.server == segment.source ? .s2c : .c2s].syn(segment.sequence)
         } else if flow == nil {
             guard !segment.payload.isEmpty || segment.fin else { return }
             flow = newFlow(key, client: segment.source, server: segment.destination, midstream: true)
         }
         guard let flow else { return }
         if flow.midstream && flow.decoder == nil && !segment.payload.isEmpty { settleRoles(flow, sender: segment.source, payload: segment.payload) }
-        let side = segment.source == flow.client ? 0 : 1
-        let dir: Direction = side == 0 ? .c2s : .s2c
+        let dir: Direction = segment.source == flow.client ? .c2s : .s2c
         if let decoder = flow.decoder, decoder.phase != .ignored {
-            for event in flow.streams[side].segment(segment.sequence, segment.payload) {
+            for event in flow.streams[dir].segment(segment.sequence, segment.payload) {
                 try deliver(event, dir, decoder, timestamp: packet.timestamp)
             }
         } else {
@@ -133,9 +132,9 @@ public final class PcapDecoder {
             try finish(key, flow, error: "connection reset by the \(dir.sender)", droppedBy: flow.firstToEnd ?? dir, timestamp: packet.timestamp)
             remember(closed: key)
         } else if segment.fin {
-            flow.finished[side] = true
+            flow.finished[dir] = true
             if flow.firstToEnd == nil { flow.firstToEnd = dir }
-            if flow.finished[0] && flow.finished[1] {
+            if flow.finished.c2s && flow.finished.s2c {
                 try finish(key, flow, error: nil, droppedBy: flow.firstToEnd, timestamp: packet.timestamp)
                 remember(closed: key)
             }
@@ -199,9 +198,9 @@ public final class PcapDecoder {
     private func finish(_ key: FlowKey, _ flow: Flow, error: String?, droppedBy: Direction? = nil, timestamp: Int64) throws {
         flows[key] = nil
         guard let decoder = flow.decoder else { return }
-        for side in 0..<2 {
-            for event in flow.streams[side].finish() {
-                try deliver(event, side == 0 ? .c2s : .s2c, decoder, timestamp: timestamp)
+        for dir in Direction.allCases {
+            for event in flow.streams[dir].finish() {
+                try deliver(event, dir, decoder, timestamp: timestamp)
             }
         }
         try decoder.end(error: error, droppedBy: droppedBy, timestamp: timestamp, sink: sink)
@@ -210,8 +209,8 @@ public final class PcapDecoder {
 
     private func finishAll() throws {
         for (key, flow) in flows.sorted(by: { $0.value.decoder?.conn ?? "" < $1.value.decoder?.conn ?? "" }) {
-            let closed = flow.finished[0] || flow.finished[1]
-            try finish(key, flow, error: closed ? nil : "the capture ended before the connection closed", droppedBy: flow.firstToEnd, timestamp: lastTimestamp)
+            let ended = flow.finished.c2s || flow.finished.s2c
+            try finish(key, flow, error: ended ? nil : "the capture ended before the connection closed", droppedBy: flow.firstToEnd, timestamp: lastTimestamp)
         }
     }
 }

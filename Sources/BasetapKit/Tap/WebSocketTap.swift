@@ -22,7 +22,7 @@ final class WebSocketTap {
     private var requestRest: [UInt8] = []
     private var responseRest: [UInt8] = []
     private var parsers: PerDirection<FrameParser>
-    private var assemblers: PerDirection<MessageAssembler>?
+    private var assemblers: PerDirection<MessageAssembler>
     /// Directions that can no longer be followed (after a gap or an oversized frame).
     private var lost = PerDirection(repeating: false)
     /// Close frames seen, per direction: with none at all, a connection that ends was dropped.
@@ -50,6 +50,12 @@ final class WebSocketTap {
         self.limits = limits
         self.maxFrameSize = maxFrameSize
         parsers = PerDirection(repeating: FrameParser(maxFrameSize: maxFrameSize))
+        assemblers = Self.assemblers(deflate: nil, limits: limits)
+    }
+
+    private static func assemblers(deflate: DeflateParameters?, limits: InflateLimits) -> PerDirection<MessageAssembler> {
+        PerDirection(c2s: MessageAssembler(direction: .c2s, deflate: deflate, limits: limits),
+                     s2c: MessageAssembler(direction: .s2c, deflate: deflate, limits: limits))
     }
 
     func data<Bytes: Collection<UInt8>>(_ dir: Direction, _ bytes: Bytes, timestamp: Int64, sink: TapSink) throws {
@@ -152,12 +158,11 @@ final class WebSocketTap {
         record.server = server.description
         try sink.record(record)
         deflate = DeflateParameters.negotiated(extensions)
-        assemblers = PerDirection(c2s: MessageAssembler(direction: .c2s, deflate: deflate, limits: limits),
-                                  s2c: MessageAssembler(direction: .s2c, deflate: deflate, limits: limits))
+        assemblers = Self.assemblers(deflate: deflate, limits: limits)
     }
 
     private func frames<Bytes: Collection<UInt8>>(_ dir: Direction, _ bytes: Bytes, timestamp: Int64, sink: TapSink) throws {
-        guard !lost[dir], assemblers != nil else {
+        guard !lost[dir] else {
             summary.skippedBytes += bytes.count
             return
         }
@@ -176,10 +181,10 @@ final class WebSocketTap {
                 return
             }
             guard let frame else { return }
-            for event in assemblers![dir].consume(frame) {
+            for event in assemblers[dir].consume(frame) {
                 try emit(event, dir, timestamp: timestamp, sink: sink)
             }
-            if let onBoundary, !assemblers![dir].isInsideMessage { onBoundary(dir, frameStart[dir] + parsers[dir].streamOffset) }
+            if let onBoundary, !assemblers[dir].isInsideMessage { onBoundary(dir, frameStart[dir] + parsers[dir].streamOffset) }
         }
     }
 
