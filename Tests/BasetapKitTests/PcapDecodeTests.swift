@@ -87,6 +87,26 @@ import Testing
         #expect(tshark.reduce(0, +) > 10)
     }
 
+    /// libwebsockets serves files and upgrades on one keep-alive connection: the session after
+    /// two ordinary requests is decoded, as tshark decodes it.
+    @Test func anUpgradeAfterKeepAliveRequestsIsDecoded() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (path, expected) = try PcapFixtures.record(["--peer", "lws-keep-alive"], in: directory)
+        let (collector, summary) = try PcapFixtures.decode(path)
+        guard case .array(let received) = expected["received"] ?? .null, case .number(let port) = expected["port"] ?? .null else {
+            Issue.record("no expectation recorded")
+            return
+        }
+        #expect(summary.tcpStreams == 1 && summary.webSocketConnections == 1 && summary.otherStreams == 0)
+        #expect(summary.httpRequests == 2)
+        let texts = collector.records.filter { $0.dir == .s2c && $0.kind == .text }.map(\.text)
+        #expect(Array(texts.prefix(received.count)) == received.map { if case .string(let s) = $0 { s } else { nil } })
+        #expect(try PcapFixtures.tsharkMessageCounts(path, port: Int(port)!) == [texts.count])
+        #expect(collector.violations.isEmpty, "\(collector.violations)")
+        #expect(DecodeRun.describe(summary).contains("2 plain HTTP requests"))
+    }
+
     @Test(arguments: [
         ("tiny segments", PcapFixtures.Mangling(segmentSize: 7)),
         ("reordered", PcapFixtures.Mangling(segmentSize: 50, reorder: true)),

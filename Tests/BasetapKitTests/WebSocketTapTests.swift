@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import BasetapKit
 
@@ -35,6 +36,52 @@ import Testing
         try decoder.data(.c2s, Self.text, timestamp: 2, sink: sink)
         #expect(sink.rules == ["ws.handshake-accept"])
         #expect(sink.records.map(\.kind) == [.open, .text])
+    }
+
+    static let accept = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(HandshakeAccept.value(for: HandshakeAcceptTests.key))\r\n\r\n"
+
+    /// A pooled connection: ordinary requests (a body by length, a chunked answer, a 100 Continue,
+    /// a refused upgrade) come before the upgrade that is answered, fed one byte at a time.
+    @Test(arguments: [1, 5, 100_000])
+    func ordinaryRequestsOnAKeepAliveConnectionAreFollowedToTheUpgrade(step: Int) throws {
+        let decoder = Self.decoder(), sink = Sink()
+        let client = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+            + "POST /login HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n{\"u\":\"ann\"}"
+            + Self.request.replacingOccurrences(of: "/chat", with: "/refused")
+            + "PUT /blob HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n"
+            + Self.request
+        let server = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+            + "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nyes\r\n0\r\n\r\n"
+            + "HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nnope"
+            + "HTTP/1.1 204 No Content\r\n\r\n"
+            + Self.accept
+        for (dir, text) in [(Direction.c2s, client), (.s2c, server)] {
+            let bytes = Array(text.utf8)
+            for at in stride(from: 0, to: bytes.count, by: step) {
+                try decoder.data(dir, bytes[at..<min(at + step, bytes.count)], timestamp: 0, sink: sink)
+            }
+        }
+        try decoder.data(.c2s, Self.text, timestamp: 1, sink: sink)
+        #expect(sink.records.map(\.kind) == [.open, .text])
+        #expect(sink.records.first?.url == "/chat")
+        #expect(decoder.summary.httpRequests == 3 && decoder.summary.otherStreams == 0)
+        #expect(sink.rules.isEmpty)
+    }
+
+    /// Once an answer's body runs to the end of the connection, or says `Connection: close`,
+    /// nothing after it can be an upgrade: the stream is counted as not WebSocket.
+    @Test func aBodyUntilCloseEndsTheFollowing() throws {
+        for answer in ["HTTP/1.1 200 OK\r\n\r\nbody to the end", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"] {
+            let decoder = Self.decoder(), sink = Sink()
+            try decoder.data(.c2s, Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), timestamp: 0, sink: sink)
+            try decoder.data(.s2c, Array(answer.utf8), timestamp: 0, sink: sink)
+            #expect(decoder.phase == .ignored && decoder.summary.otherStreams == 1)
+        }
+        let decoder = Self.decoder(), sink = Sink()
+        try decoder.data(.c2s, Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), timestamp: 0, sink: sink)
+        try decoder.data(.s2c, Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8), timestamp: 0, sink: sink)
+        try decoder.end(error: nil, timestamp: 1, sink: sink)
+        #expect(decoder.summary.otherStreams == 1 && sink.records.isEmpty, "plain HTTP to the end is one non-WebSocket stream")
     }
 
     /// `mutate` writes variants that were never sent: no 101 exists, and none is made up.

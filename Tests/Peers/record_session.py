@@ -8,6 +8,9 @@ usage: record_session.py OUT.pcap [--deflate] [--ipv6] [--connections N] [--peer
   ping/pong, a message with rule violations, and a close with a code. Writes OUT.expected.json
   with every message each client sent and received, in order, for the tests to compare with.
 --peer lws: the libwebsockets test server and test client (dumb-increment and mirror protocols).
+--peer lws-keep-alive: the libwebsockets test server and a client that first fetches two files on
+  the connection (HTTP/1.1 keep-alive, as connection pools do), then upgrades it to the
+  dumb-increment protocol, reads 20 messages and closes; OUT.expected.json lists them.
 
 tcpdump runs on `lo` with a filter for the session's port and is stopped with SIGTERM (SIGINT may be
 ignored by processes started from a test runner).
@@ -263,6 +266,80 @@ def lws_session(args):
     return dropped
 
 
+def recv_until(sock, done, what):
+    data = b""
+    sock.settimeout(20)
+    while not done(data):
+        chunk = sock.recv(65536)
+        if not chunk:
+            sys.exit("the server closed before " + what)
+        data += chunk
+    return data
+
+
+def http_response_end(data):
+    """Where a response with a content-length ends in `data`, or None before it is all there."""
+    head_end = data.find(b"\r\n\r\n")
+    if head_end < 0:
+        return None
+    length = [int(line.split(b":")[1]) for line in data[:head_end].split(b"\r\n") if line.lower().startswith(b"content-length:")]
+    end = head_end + 4 + (length[0] if length else 0)
+    return end if len(data) >= end else None
+
+
+def server_texts(data):
+    """Unmasked text frames with 7-bit lengths, as the dumb-increment protocol sends them."""
+    texts, i = [], 0
+    while i + 2 <= len(data) and i + 2 + (data[i + 1] & 0x7F) <= len(data):
+        n = data[i + 1] & 0x7F
+        if data[i] == 0x81:
+            texts.append(data[i + 2:i + 2 + n].decode())
+        i += 2 + n
+    return texts
+
+
+def lws_keep_alive_session(args):
+    port = unused_port()
+    dump = start_tcpdump(args.out, port)
+    server = subprocess.Popen(["libwebsockets-test-server", "--port=%d" % port], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_signals)
+    try:
+        wait_until(lambda: listening(port), "libwebsockets-test-server to listen")
+        sock = socket.create_connection(("127.0.0.1", port))
+        for path in ("/", "/test.css"):
+            sock.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n" % path.encode())
+            data = recv_until(sock, lambda d: http_response_end(d) is not None, "answering GET " + path)
+            if not data.startswith(b"HTTP/1.1 200") or http_response_end(data) != len(data):
+                sys.exit("unexpected answer to GET %s: %r" % (path, data[:200]))
+        key = base64.b64encode(os.urandom(16))
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: dumb-increment-protocol\r\n\r\n")
+        data = recv_until(sock, lambda d: b"\r\n\r\n" in d and len(server_texts(d.split(b"\r\n\r\n", 1)[1])) >= 20, "20 messages")
+        frames = data.split(b"\r\n\r\n", 1)[1]
+        received = server_texts(frames)
+        # Close (masked, code 1000); the server's messages that cross it are read and discarded.
+        mask = os.urandom(4)
+        sock.sendall(bytes([0x88, 0x82]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(b"\x03\xe8")))
+        sock.settimeout(10)
+        try:
+            while sock.recv(65536):
+                pass
+        except OSError:
+            pass
+        sock.close()
+        wait_until(lambda: every_connection_ended(args.out), "the connection to end in the capture")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        dropped = stop_tcpdump(dump, args.out)
+    with open(args.out + ".expected.json", "w") as f:
+        json.dump({"port": port, "dropped": dropped, "received": received}, f)
+    return dropped
+
+
 def main():
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -270,13 +347,14 @@ def main():
     parser.add_argument("--deflate", action="store_true")
     parser.add_argument("--ipv6", action="store_true")
     parser.add_argument("--connections", type=int, default=1)
-    parser.add_argument("--peer", choices=["python", "lws"], default="python")
+    parser.add_argument("--peer", choices=["python", "lws", "lws-keep-alive"], default="python")
     args = parser.parse_args()
     # A capture that lost packets in the kernel is no reference: record again (a busy machine drops some).
     for attempt in range(8):
         if os.path.exists(args.out):
             os.remove(args.out)
-        dropped = lws_session(args) if args.peer == "lws" else python_session(args)
+        sessions = {"lws": lws_session, "lws-keep-alive": lws_keep_alive_session, "python": python_session}
+        dropped = sessions[args.peer](args)
         if dropped == 0:
             return
         print("tcpdump dropped %d packets; recording again" % dropped, file=sys.stderr)

@@ -59,6 +59,7 @@ public struct DecodeRun {
         if s.tlsStreams > 0 { parts.append("\(n(s.tlsStreams, "TLS stream")) skipped (encrypted)") }
         if s.midstreamSkipped > 0 { parts.append("\(n(s.midstreamSkipped, "mid-stream connection")) skipped (no upgrade seen)") }
         if s.otherStreams > 0 { parts.append(n(s.otherStreams, "non-WebSocket stream")) }
+        if s.httpRequests > 0 { parts.append(n(s.httpRequests, "plain HTTP request")) }
         if s.skippedBytes > 0 { parts.append("\(s.skippedBytes) bytes not followed") }
         if s.clampedTimestamps > 0 { parts.append("\(n(s.clampedTimestamps, "timestamp")) out of range (before 1970, past 2262, or a wrong time resolution) and clamped") }
         return "Decoded \(n(s.packets, "packet")): " + parts.joined(separator: ", ")

@@ -9,6 +9,12 @@ public struct HTTPHead: Sendable, Equatable {
     public var isRequest: Bool { !(startLine.first?.hasPrefix("HTTP/") ?? false) }
     public var target: String? { isRequest && startLine.count > 1 ? startLine[1] : nil }
     public var status: Int? { !isRequest && startLine.count > 1 ? Int(startLine[1]) : nil }
+    public var method: String? { isRequest ? startLine.first : nil }
+    public var asksForWebSocket: Bool { isRequest && value("Upgrade")?.lowercased() == "websocket" }
+    /// `Connection: close`: nothing follows this message on the connection.
+    public var closesConnection: Bool {
+        headers.contains { $0.name.caseInsensitiveCompare("Connection") == .orderedSame && $0.value.lowercased().split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "close" } }
+    }
 
     /// The first value of a header, by case-insensitive name.
     public func value(_ name: String) -> String? {

@@ -225,6 +225,7 @@ extension DecodeSummary {
         overlapConflicts += other.overlapConflicts
         tlsStreams += other.tlsStreams
         otherStreams += other.otherStreams
+        httpRequests += other.httpRequests
         skippedBytes += other.skippedBytes
     }
 }

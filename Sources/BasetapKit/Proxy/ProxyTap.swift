@@ -53,6 +53,8 @@ final class ProxyTap: TapSink {
     private(set) var lastBoundary = PerDirection(repeating: 0)
     private(set) var fed = PerDirection(repeating: 0)
     private var finished = false
+    /// The one line saying this connection is not (or not yet) a WebSocket session is printed.
+    private var notedNonWebSocket = false
 
     init(conn: Int, client: Endpoint, listener: Endpoint, settings: Settings, writer: SinkWriter) {
         self.conn = conn
@@ -103,9 +105,9 @@ final class ProxyTap: TapSink {
         fed[dir] += buffer.readableBytes
         batch.counts.bytes[dir] += buffer.readableBytes
         if settings.pcap { wire(Self.leg(from: dir), dir, buffer) }
-        let wasHandshake = decoder.phase == .handshake
         try? decoder.data(dir, buffer.readableBytesView, timestamp: CaptureTime.nanoseconds(), sink: self)
-        if wasHandshake && decoder.phase == .ignored {
+        if !notedNonWebSocket && !decoder.opened && (decoder.phase == .ignored || decoder.summary.httpRequests > 0) {
+            notedNonWebSocket = true
             // A server can die of a request it did not expect; the user should know one went by.
             batch.counts.nonWebSocket += 1
             if !settings.quiet {

@@ -13,6 +13,8 @@ public struct DecodeSummary: Sendable, Equatable {
     public var midstreamSkipped = 0
     /// TCP connections that carried something other than a WebSocket upgrade.
     public var otherStreams = 0
+    /// Ordinary HTTP requests (not upgrades) followed on connections, keep-alive ones before an upgrade included.
+    public var httpRequests = 0
     /// Bytes that could not be followed: after a gap, past a frame-size limit, of skipped streams.
     public var skippedBytes = 0
     /// Packets whose timestamp was out of range and clamped.

@@ -18,8 +18,14 @@ final class WebSocketTap {
     private let maxFrameSize: Int
     private var request: HTTPHeadReader
     private var response: HTTPHeadReader
-    private var requestHead: HTTPHead?
+    /// Requests not answered yet, oldest first.
+    private var asked: [HTTPHead] = []
+    /// The newest request asks for the upgrade: what the client sends after it waits in `requestRest`.
+    private var upgradeAsked = false
+    private var requestBody: HTTPBodySkipper?
+    private var responseBody: HTTPBodySkipper?
     private var requestRest: [UInt8] = []
+    /// Server bytes not read yet: held while there is no request for them to answer.
     private var responseRest: [UInt8] = []
     private var parsers: PerDirection<FrameParser>
     private var assemblers: PerDirection<MessageAssembler>
@@ -80,59 +86,129 @@ final class WebSocketTap {
         phase != .ignored && !(phase == .webSocket && lost[dir])
     }
 
+    /// HTTP/1.1 requests and responses are followed one after another (keep-alive, pipelining,
+    /// interim 1xx answers, bodies by length or in chunks) until a request for the upgrade is
+    /// answered with a 101: connection pools send ordinary requests before the one that upgrades.
     private func handshake(_ dir: Direction, _ bytes: [UInt8], timestamp: Int64, sink: TapSink) throws {
         if dir == .c2s {
-            if requestHead != nil {
-                requestRest.append(contentsOf: bytes)  // frames sent before the answer arrived
-                return
-            }
-            if bytes.count >= 3 && bytes[0] == 0x16 && bytes[1] == 0x03 && requestHead == nil {
+            if fed.c2s == bytes.count && bytes.count >= 3 && bytes[0] == 0x16 && bytes[1] == 0x03 {
                 summary.tlsStreams += 1
                 ignore(bytes.count)
                 return
             }
-            switch request.feed(bytes) {
-            case .needMore: return
-            case .notHTTP, .tooLong:
-                summary.otherStreams += 1
-                ignore(bytes.count)
-            case .head(let head, let rest):
-                requestHead = head
-                requestRest = rest
-            }
+            clientHTTP(bytes[...])
         } else {
-            guard let requestHead else {
-                responseRest.append(contentsOf: bytes)
+            responseRest.append(contentsOf: bytes)
+            if asked.isEmpty && responseRest.count > request.maxHeadSize { return notFollowed(responseRest.count) }  // a server that speaks first
+            try serverHTTP(timestamp: timestamp, sink: sink)
+        }
+    }
+
+    private func clientHTTP(_ bytes: ArraySlice<UInt8>) {
+        var bytes = bytes
+        while !bytes.isEmpty && phase == .handshake {
+            if upgradeAsked {
+                requestRest.append(contentsOf: bytes)  // frames sent before the answer arrived
                 return
             }
-            switch response.feed(responseRest + bytes) {
-            case .needMore:
-                responseRest = []
-            case .notHTTP, .tooLong:
-                summary.otherStreams += 1
-                ignore(bytes.count)
-            case .head(let head, let rest):
-                responseRest = []
-                guard head.status == 101, requestHead.value("Upgrade")?.lowercased() == "websocket" else {
-                    summary.otherStreams += 1
-                    ignore(rest.count)
+            if var body = requestBody {
+                switch body.skip(bytes) {
+                case .needMore:
+                    requestBody = body
                     return
+                case .done(let rest):
+                    requestBody = nil
+                    bytes = rest
+                case .malformed:
+                    return notFollowed(bytes.count)
                 }
-                frameStart = PerDirection(c2s: fed.c2s - requestRest.count, s2c: fed.s2c - rest.count)
-                try open(request: requestHead, response: head, timestamp: timestamp, sink: sink)
-                onBoundary?(.c2s, frameStart.c2s)
-                onBoundary?(.s2c, frameStart.s2c)
-                let early = requestRest
-                requestRest = []
-                if !early.isEmpty { try frames(.c2s, early, timestamp: timestamp, sink: sink) }
-                if !rest.isEmpty { try frames(.s2c, rest, timestamp: timestamp, sink: sink) }
+                continue
+            }
+            switch request.feed(bytes) {
+            case .needMore: return
+            case .notHTTP, .tooLong: return notFollowed(bytes.count)
+            case .head(let head, let rest):
+                request = HTTPHeadReader(maxHeadSize: request.maxHeadSize)
+                asked.append(head)
+                bytes = rest[...]
+                if head.asksForWebSocket {
+                    upgradeAsked = true
+                    continue
+                }
+                summary.httpRequests += 1
+                switch HTTPBodyFraming.request(head) {
+                case .none: break
+                case .malformed, .untilClose: return notFollowed(bytes.count)
+                case let framing: requestBody = HTTPBodySkipper(framing)
+                }
             }
         }
+    }
+
+    private func serverHTTP(timestamp: Int64, sink: TapSink) throws {
+        while !responseRest.isEmpty && phase == .handshake, let question = asked.first {
+            let bytes = responseRest
+            responseRest = []
+            if var body = responseBody {
+                switch body.skip(bytes[...]) {
+                case .needMore: responseBody = body
+                case .done(let rest):
+                    responseBody = nil
+                    responseRest = Array(rest)
+                case .malformed: notFollowed(bytes.count)
+                }
+                continue
+            }
+            switch response.feed(bytes) {
+            case .needMore: return
+            case .notHTTP, .tooLong: return notFollowed(bytes.count)
+            case .head(let head, let rest):
+                response = HTTPHeadReader(maxHeadSize: response.maxHeadSize)
+                guard let status = head.status else { return notFollowed(rest.count) }
+                if status == 101 {
+                    // Upgraded to something else (h2c, a raw tunnel) if it was not asked for WebSocket.
+                    guard question.asksForWebSocket else { return notFollowed(rest.count) }
+                    return try upgraded(request: question, response: head, rest: rest, timestamp: timestamp, sink: sink)
+                }
+                responseRest = rest
+                if (100..<200).contains(status) { continue }  // an interim answer: the final one follows
+                asked.removeFirst()
+                let framing = HTTPBodyFraming.response(head, method: question.method ?? "")
+                if case .untilClose = framing { return notFollowed(rest.count) }
+                if case .malformed = framing { return notFollowed(rest.count) }
+                if head.closesConnection { return notFollowed(rest.count) }
+                responseBody = HTTPBodySkipper(framing)
+                if question.asksForWebSocket {
+                    // Refused (a 401, a 426): the client may go on with HTTP on the same connection.
+                    upgradeAsked = false
+                    let held = requestRest
+                    requestRest = []
+                    clientHTTP(held[...])
+                }
+            }
+        }
+    }
+
+    private func upgraded(request: HTTPHead, response: HTTPHead, rest: [UInt8], timestamp: Int64, sink: TapSink) throws {
+        frameStart = PerDirection(c2s: fed.c2s - requestRest.count, s2c: fed.s2c - rest.count)
+        try open(request: request, response: response, timestamp: timestamp, sink: sink)
+        onBoundary?(.c2s, frameStart.c2s)
+        onBoundary?(.s2c, frameStart.s2c)
+        let early = requestRest
+        requestRest = []
+        if !early.isEmpty { try frames(.c2s, early, timestamp: timestamp, sink: sink) }
+        if !rest.isEmpty { try frames(.s2c, rest, timestamp: timestamp, sink: sink) }
     }
 
     private func ignore(_ bytes: Int) {
         phase = .ignored
         summary.skippedBytes += bytes
+    }
+
+    /// The connection carries something that is not a WebSocket session basetap can follow.
+    private func notFollowed(_ bytes: Int) {
+        summary.otherStreams += 1
+        ignore(bytes)
     }
 
     private func open(request: HTTPHead, response: HTTPHead, timestamp: Int64, sink: TapSink) throws {
@@ -253,7 +329,10 @@ final class WebSocketTap {
     func end(error: String?, droppedBy: Direction? = nil, timestamp: Int64, sink: TapSink) throws {
         guard !ended else { return }
         ended = true
-        guard opened else { return }
+        guard opened else {
+            if phase == .handshake && summary.httpRequests > 0 { summary.otherStreams += 1 }  // plain HTTP to the end
+            return
+        }
         var reason = error
         if let droppedBy, phase == .webSocket, !closed.c2s, !closed.s2c {
             let dropped = Self.dropped(by: droppedBy)

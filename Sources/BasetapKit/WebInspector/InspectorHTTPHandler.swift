@@ -123,7 +123,7 @@ final class InspectorHTTPHandler: ChannelInboundHandler {
     // MARK: /api/events
 
     private func startEvents(context: ChannelHandlerContext, _ request: Request) {
-        guard request.head.value("Upgrade")?.lowercased() == "websocket", let key = request.head.value("Sec-WebSocket-Key") else {
+        guard request.head.asksForWebSocket, let key = request.head.value("Sec-WebSocket-Key") else {
             return send(context: context, .error(400, "/api/events is a WebSocket: send an upgrade request"))
         }
         let answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(HandshakeAccept.value(for: key))\r\n\r\n"
