@@ -95,6 +95,28 @@ import Testing
         #expect(rules(dir, frames) == expected)
     }
 
+    /// Lengths in a longer field than needed, as zeek's oversized-close-frame trace has one: the
+    /// parser reads them, the assembler names them, and a shortest-form frame is not flagged.
+    @Test(arguments: [
+        ([0x82, 126, 0, 5] + [UInt8](repeating: 7, count: 5), "16-bit"),
+        ([0x82, 127, 0, 0, 0, 0, 0, 0, 0, 200] + [UInt8](repeating: 7, count: 200), "64-bit"),
+        ([0x82, 127, 0, 0, 0, 0, 0, 0, 0, 3] + [UInt8](repeating: 7, count: 3), "64-bit"),
+    ])
+    func aLengthInALongerFieldThanNeededIsABreach(wire: [UInt8], field: String) throws {
+        var parser = FrameParser()
+        parser.append(wire)
+        let frame = try #require(try parser.next())
+        var assembler = MessageAssembler(direction: .s2c, deflate: nil, limits: InflateLimits())
+        let found = assembler.consume(frame).compactMap { event -> String? in
+            if case .violation(let rule, let message, _) = event { return "\(rule.id): \(message)" }
+            return nil
+        }
+        #expect(found == ["ws.length-encoding: binary frame of \(frame.payload.count) bytes has its length in a \(field) field (RFC 6455 §5.2: the shortest form)"])
+        var shortest = FrameParser()
+        shortest.append(FrameEncoder.encode(WebSocketFrame(opcode: .binary, payload: frame.payload)))
+        #expect(rules(.s2c, [try #require(try shortest.next())]) == ["binary:1"])
+    }
+
     @Test func rsv1IsCompressionOnlyWhenDeflateWasNegotiated() throws {
         let compressed = try deflate(["{\"id\":\"1\"}"], takeover: true)[0]
         let frame = WebSocketFrame(rsv: 4, opcode: .text, payload: compressed)

@@ -56,12 +56,10 @@ enum PcapFixtures {
     /// The TCP segments of a capture, in file order.
     static func segments(_ path: String) throws -> [Segment] {
         let file = try PcapFile(path: path)
-        var ip = IPDecoder()
+        var reader = PacketReader()
         var result: [Segment] = []
         while let packet = try file.next() {
-            guard let (network, offset) = LinkLayer.ipPayload(packet.data, linkType: file.linkType),
-                let segment = ip.tcpSegment(UnsafeRawBufferPointer(rebasing: packet.data[offset...]), network: network)
-            else { continue }
+            guard let segment = reader.segment(packet.data, linkType: file.linkType) else { continue }
             result.append(Segment(timestamp: packet.timestamp, segment: segment))
         }
         return result

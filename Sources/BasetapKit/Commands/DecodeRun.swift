@@ -62,7 +62,17 @@ public struct DecodeRun {
         if s.httpRequests > 0 { parts.append(n(s.httpRequests, "plain HTTP request")) }
         if s.skippedBytes > 0 { parts.append("\(s.skippedBytes) bytes not followed") }
         if s.clampedTimestamps > 0 { parts.append("\(n(s.clampedTimestamps, "timestamp")) out of range (before 1970, past 2262, or a wrong time resolution) and clamped") }
-        return "Decoded \(n(s.packets, "packet")): " + parts.joined(separator: ", ")
+        for (tunnel, count) in s.tunnelledPackets.sorted(by: { $0.key < $1.key }) {
+            parts.append("\(n(count, "packet")) from inside \(tunnel)")
+        }
+        var text = "Decoded \(n(s.packets, "packet")): " + parts.joined(separator: ", ")
+        if !s.unreadPackets.isEmpty {
+            let kinds = s.unreadPackets.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+            let shown = kinds.prefix(5).map { $0.key.counted($0.value) }
+            let more = kinds.count > 5 ? ", and \(kinds.count - 5) other kinds" : ""
+            text += "; not read: " + shown.joined(separator: ", ") + more
+        }
+        return text
     }
 
     private final class WriterSink: TapSink {

@@ -13,7 +13,33 @@ struct TCPSegment {
     var ack: Bool { flags & 0x10 != 0 }
 }
 
-/// IPv4 and IPv6 (extension headers included) down to TCP, reassembling IP fragments.
+extension TCPSegment {
+    /// The segment in a TCP header and what follows it; nil when the header is damaged.
+    init?(_ b: [UInt8], source: [UInt8], destination: [UInt8]) {
+        guard b.count >= 20 else { return nil }
+        let dataOffset = Int(b[12] >> 4) * 4
+        guard dataOffset >= 20, dataOffset <= b.count else { return nil }
+        func u32(_ i: Int) -> UInt32 { UInt32(b[i]) << 24 | UInt32(b[i + 1]) << 16 | UInt32(b[i + 2]) << 8 | UInt32(b[i + 3]) }
+        self.init(
+            source: Endpoint(address: source, port: UInt16(b[0]) << 8 | UInt16(b[1])),
+            destination: Endpoint(address: destination, port: UInt16(b[2]) << 8 | UInt16(b[3])),
+            sequence: u32(4), acknowledgment: u32(8), flags: b[13], payload: Array(b[dataOffset...]))
+    }
+}
+
+enum IPVersion {
+    case ipv4, ipv6
+}
+
+/// What an IP packet carries, fragments put together.
+struct IPPayload {
+    var protocolNumber: UInt8
+    var source: [UInt8]
+    var destination: [UInt8]
+    var body: [UInt8]
+}
+
+/// IPv4 and IPv6 (extension headers included) down to the transport, reassembling IP fragments.
 struct IPDecoder {
     /// Fragments waiting for their siblings, by (source, destination, id).
     private var fragments: [FragmentKey: FragmentBuffer] = [:]
@@ -33,22 +59,27 @@ struct IPDecoder {
         var protocolNumber: UInt8
     }
 
-    /// The TCP segment inside an IP packet; nil for other protocols, damaged headers and
-    /// fragments still waiting for the rest.
-    mutating func tcpSegment(_ p: UnsafeRawBufferPointer, network: LinkLayer.Network) -> TCPSegment? {
-        switch network {
+    enum Result {
+        case payload(IPPayload)
+        /// A fragment, kept until the rest arrives.
+        case pending
+        case damaged
+    }
+
+    mutating func payload(_ p: UnsafeRawBufferPointer, version: IPVersion) -> Result {
+        switch version {
         case .ipv4: return ipv4(p)
         case .ipv6: return ipv6(p)
         }
     }
 
-    private mutating func ipv4(_ p: UnsafeRawBufferPointer) -> TCPSegment? {
-        guard p.count >= 20, p[0] >> 4 == 4 else { return nil }
+    private mutating func ipv4(_ p: UnsafeRawBufferPointer) -> Result {
+        guard p.count >= 20, p[0] >> 4 == 4 else { return .damaged }
         let headerLength = Int(p[0] & 0x0F) * 4
         let totalLength = Int(p[2]) << 8 | Int(p[3])
-        guard headerLength >= 20, totalLength >= headerLength else { return nil }
+        guard headerLength >= 20, totalLength >= headerLength else { return .damaged }
         let end = min(totalLength, p.count)  // Ethernet pads short frames; captures may be cut
-        guard end > headerLength else { return nil }
+        guard end > headerLength else { return .damaged }
         let source = Array(p[12..<16]), destination = Array(p[16..<20])
         let protocolNumber = p[9]
         let fragmentField = Int(p[6]) << 8 | Int(p[7])
@@ -58,14 +89,14 @@ struct IPDecoder {
         if moreFragments || fragmentOffset > 0 {
             let key = FragmentKey(source: source, destination: destination, id: UInt32(p[4]) << 8 | UInt32(p[5]) | UInt32(protocolNumber) << 16)
             guard let whole = addFragment(key, offset: fragmentOffset, bytes: body, last: !moreFragments, source: source, destination: destination, protocolNumber: protocolNumber)
-            else { return nil }
-            return protocolNumber == 6 ? tcp(whole, source: source, destination: destination) : nil
+            else { return .pending }
+            return .payload(IPPayload(protocolNumber: protocolNumber, source: source, destination: destination, body: whole))
         }
-        return protocolNumber == 6 ? tcp(body, source: source, destination: destination) : nil
+        return .payload(IPPayload(protocolNumber: protocolNumber, source: source, destination: destination, body: body))
     }
 
-    private mutating func ipv6(_ p: UnsafeRawBufferPointer) -> TCPSegment? {
-        guard p.count >= 40, p[0] >> 4 == 6 else { return nil }
+    private mutating func ipv6(_ p: UnsafeRawBufferPointer) -> Result {
+        guard p.count >= 40, p[0] >> 4 == 6 else { return .damaged }
         let payloadLength = Int(p[4]) << 8 | Int(p[5])
         let end = min(40 + payloadLength, p.count)
         let source = Array(p[8..<24]), destination = Array(p[24..<40])
@@ -75,30 +106,30 @@ struct IPDecoder {
         while true {
             switch next {
             case 0, 43, 60:  // hop-by-hop, routing, destination options
-                guard offset + 8 <= end else { return nil }
+                guard offset + 8 <= end else { return .damaged }
                 next = p[offset]
                 offset += (Int(p[offset + 1]) + 1) * 8
             case 51:  // authentication header
-                guard offset + 8 <= end else { return nil }
+                guard offset + 8 <= end else { return .damaged }
                 next = p[offset]
                 offset += (Int(p[offset + 1]) + 2) * 4
             case 44:  // fragment
-                guard offset + 8 <= end else { return nil }
+                guard offset + 8 <= end else { return .damaged }
                 next = p[offset]
                 let field = Int(p[offset + 2]) << 8 | Int(p[offset + 3])
                 let id = UInt32(p[offset + 4]) << 24 | UInt32(p[offset + 5]) << 16 | UInt32(p[offset + 6]) << 8 | UInt32(p[offset + 7])
                 fragment = (field & 0xFFF8, field & 1 != 0, id)
                 offset += 8
             default:
-                guard offset <= end else { return nil }
+                guard offset <= end else { return .damaged }
                 let body = Array(p[offset..<end])
                 if let fragment, fragment.more || fragment.offset > 0 {
                     let key = FragmentKey(source: source, destination: destination, id: fragment.id)
                     guard let whole = addFragment(key, offset: fragment.offset, bytes: body, last: !fragment.more, source: source, destination: destination, protocolNumber: next)
-                    else { return nil }
-                    return next == 6 ? tcp(whole, source: source, destination: destination) : nil
+                    else { return .pending }
+                    return .payload(IPPayload(protocolNumber: next, source: source, destination: destination, body: whole))
                 }
-                return next == 6 ? tcp(body, source: source, destination: destination) : nil
+                return .payload(IPPayload(protocolNumber: next, source: source, destination: destination, body: body))
             }
         }
     }
@@ -124,16 +155,5 @@ struct IPDecoder {
         }
         fragments[key] = nil
         return whole
-    }
-
-    private func tcp(_ b: [UInt8], source: [UInt8], destination: [UInt8]) -> TCPSegment? {
-        guard b.count >= 20 else { return nil }
-        let dataOffset = Int(b[12] >> 4) * 4
-        guard dataOffset >= 20, dataOffset <= b.count else { return nil }
-        func u32(_ i: Int) -> UInt32 { UInt32(b[i]) << 24 | UInt32(b[i + 1]) << 16 | UInt32(b[i + 2]) << 8 | UInt32(b[i + 3]) }
-        return TCPSegment(
-            source: Endpoint(address: source, port: UInt16(b[0]) << 8 | UInt16(b[1])),
-            destination: Endpoint(address: destination, port: UInt16(b[2]) << 8 | UInt16(b[3])),
-            sequence: u32(4), acknowledgment: u32(8), flags: b[13], payload: Array(b[dataOffset...]))
     }
 }

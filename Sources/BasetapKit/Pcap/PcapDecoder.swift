@@ -58,7 +58,7 @@ public final class PcapDecoder {
     private var closedOrderHead = 0
     private static let closedMemory = 65_536
     private var connectionNumbers: [String: Int] = [:]
-    private var ip = IPDecoder()
+    private var reader = PacketReader()
     public private(set) var summary = DecodeSummary()
     private var lastTimestamp: Int64 = 0
 
@@ -88,13 +88,13 @@ public final class PcapDecoder {
         }
         try finishAll()
         summary.clampedTimestamps = file.clampedTimestamps
+        summary.unreadPackets = reader.unread
+        summary.tunnelledPackets = reader.tunnelled
         return summary
     }
 
     private func handle(_ packet: PcapFile.Packet, linkType: Int32) throws {
-        guard let (network, offset) = LinkLayer.ipPayload(packet.data, linkType: linkType), offset <= packet.data.count,
-            let segment = ip.tcpSegment(UnsafeRawBufferPointer(rebasing: packet.data[offset...]), network: network)
-        else { return }
+        guard let segment = reader.segment(packet.data, linkType: linkType) else { return }
         let key = FlowKey(segment.source, segment.destination)
         var flow = flows[key]
         if flow == nil && closed.contains(key) {

@@ -21,6 +21,8 @@ extension Rule {
         "ws.control-too-long", .error, section: "1", "A control frame with more than 125 bytes of payload.")
     public static let wsControlFragmented = Rule(
         "ws.control-fragmented", .error, section: "1", "A control frame without FIN.")
+    public static let wsLengthEncoding = Rule(
+        "ws.length-encoding", .error, section: "1", "A frame length not in its shortest form (16 bits only past 125 bytes, 64 only past 65 535).")
     public static let wsContinuationWithoutStart = Rule(
         "ws.continuation-without-start", .error, section: "1", "A continuation frame with no fragmented message to continue.")
     public static let wsDataInsideFragment = Rule(
@@ -102,7 +104,7 @@ extension Rule {
 
     public static let all: [Rule] = [
         frameBinaryJSON, frameBinary,
-        wsHandshakeAccept, wsUnmaskedClientFrame, wsMaskedServerFrame, wsRSVBits, wsReservedOpcode, wsControlTooLong, wsControlFragmented,
+        wsHandshakeAccept, wsUnmaskedClientFrame, wsMaskedServerFrame, wsRSVBits, wsReservedOpcode, wsControlTooLong, wsControlFragmented, wsLengthEncoding,
         wsContinuationWithoutStart, wsDataInsideFragment, wsInvalidUTF8, wsCloseCode, wsDataAfterClose, wsInflateError,
         wsInflateLimit, wsMessageLimit, wsFragmentLimit, wsNoClosingHandshake, tcpGap, tcpOverlapConflict,
         jsonSyntax, jsonDepth, jsonDuplicateKey, jsonUnsafeInteger,

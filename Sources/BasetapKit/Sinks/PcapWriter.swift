@@ -61,7 +61,11 @@ public final class PcapWriter {
 
     /// Writes one IP packet (IPv4 or IPv6), framed for the file's link type.
     public func write(ipPacket: [UInt8], timestamp: Int64) throws {
-        let frame = Self.frame(ipPacket, link: link)
+        try write(frame: Self.frame(ipPacket, link: link), timestamp: timestamp)
+    }
+
+    /// Writes one frame as it is, link header included.
+    public func write(frame: [UInt8], timestamp: Int64) throws {
         var record: [UInt8] = []
         switch format {
         case .pcap(let nanosecond, let bigEndian):

@@ -17,10 +17,31 @@ public struct DecodeSummary: Sendable, Equatable {
     public var httpRequests = 0
     /// Bytes that could not be followed: after a gap, past a frame-size limit, of skipped streams.
     public var skippedBytes = 0
+    /// Packets that held no TCP basetap could read, by what they held.
+    public var unreadPackets: [PacketKind: Int] = [:]
+    /// Packets whose TCP was found inside a tunnel, by the outermost one ("GTP-U").
+    public var tunnelledPackets: [String: Int] = [:]
     /// Packets whose timestamp was out of range and clamped.
     public var clampedTimestamps = 0
     /// Set when the file ended in damage: the place and libpcap's message.
     public var truncation: String?
 
     public init() {}
+
+    /// What a packet was, as a summary names it: "3 UDP packets to port 53 (DNS)".
+    public struct PacketKind: Hashable, Sendable, Comparable {
+        public var noun: String
+        public var detail: String
+
+        public init(_ noun: String, _ detail: String = "") {
+            self.noun = noun
+            self.detail = detail
+        }
+
+        public func counted(_ n: Int) -> String {
+            "\(n) \(noun)\(n == 1 ? "" : "s")" + (detail.isEmpty ? "" : " \(detail)")
+        }
+
+        public static func < (a: PacketKind, b: PacketKind) -> Bool { (a.noun, a.detail) < (b.noun, b.detail) }
+    }
 }

@@ -55,6 +55,11 @@ public struct MessageAssembler {
             let why = inflater == nil ? "no extension was negotiated" : "only RSV1 on a message's first frame means compressed"
             violation(.wsRSVBits, "RSV bits \(Self.rsvText(frame.rsv)) set on a \(Self.name(frame.opcode)) frame; \(why)")
         }
+        let shortest = WebSocketFrame(opcode: frame.opcode, maskKey: frame.maskKey, payload: frame.payload).wireLength
+        if frame.wireLength > shortest {
+            let field = frame.wireLength - frame.payload.count - (frame.masked ? 4 : 0) - 2 == 8 ? "64-bit" : "16-bit"
+            violation(.wsLengthEncoding, "\(Self.name(frame.opcode)) frame of \(frame.payload.count) bytes has its length in a \(field) field (RFC 6455 §5.2: the shortest form)")
+        }
         switch WebSocketOpcode(rawValue: frame.opcode) {
         case .close, .ping, .pong:
             if frame.payload.count > 125 {
