@@ -24,7 +24,9 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
-        // The proxy's message compressor needs deflateSetDictionary, which CompressNIO does not expose.
+        // zlib itself: the proxy's compressor needs deflateSetDictionary, and inflaters that sleep and
+        // wake need inflateGetDictionary and inflateSetDictionary, which CompressNIO does not expose.
+        // The tests make their compressed messages with CompressNIO, apart from basetap's code.
         .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
@@ -39,7 +41,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),

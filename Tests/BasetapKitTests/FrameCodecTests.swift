@@ -156,7 +156,7 @@ func deflate(_ messages: [String], takeover: Bool) throws -> [[UInt8]] {
     func inflatesWithAndWithoutContextTakeover(takeover: Bool) throws {
         let messages = (0..<5).map { #"{"id":"\#($0)","type":"chat.send","payload":{"text":"hello hello hello"}}"# }
         let compressed = try deflate(messages, takeover: takeover)
-        let inflater = try MessageInflater(noContextTakeover: !takeover)
+        let inflater = MessageInflater(noContextTakeover: !takeover)
         #expect(try compressed.map { String(decoding: try inflater.inflate($0), as: UTF8.self) } == messages)
         if takeover { #expect(compressed[4].count < compressed[0].count, "later messages reuse the window") }
     }
@@ -165,7 +165,7 @@ func deflate(_ messages: [String], takeover: Bool) throws -> [[UInt8]] {
         let bomb = try deflate([String(repeating: "0", count: 8 << 20)], takeover: false)[0]
         var limits = InflateLimits()
         limits.maxSize = 1 << 20
-        let inflater = try MessageInflater(noContextTakeover: true, limits: limits)
+        let inflater = MessageInflater(noContextTakeover: true, limits: limits)
         #expect(throws: MessageInflater.Failure.tooLarge(limit: 1 << 20)) { try inflater.inflate(bomb) }
         var ratio = InflateLimits()
         ratio.maxRatio = 50

@@ -51,6 +51,10 @@ import Testing
         let (path, expected) = try PcapFixtures.record(["--deflate", "--ipv6", "--connections", "3"], in: directory)
         let (collector, summary) = try PcapFixtures.decode(path)
         #expect(summary.webSocketConnections == 3)
+        var oneAwake = PcapDecoder.Options()
+        oneAwake.maxAwakeInflaters = 1
+        let (sleepy, _) = try PcapFixtures.decode(path, options: oneAwake)
+        #expect(sleepy.records == collector.records, "inflaters put to sleep between messages wake with their windows")
         let conns = Array(Set(collector.records.map(\.conn))).sorted()
         #expect(conns.allSatisfy { $0.hasPrefix("[::1]:") && $0.contains(">[::1]:") })
         #expect(collector.records.filter(\.kind.isMessage).allSatisfy { $0.frames?.first?.rsv == 4 }, "every message compressed")

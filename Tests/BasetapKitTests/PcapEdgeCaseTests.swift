@@ -277,8 +277,8 @@ import Testing
         let out = directory.appendingPathComponent("one.jsonl").path
         let result = try runBasetap(["decode", "--conn", "10.0.0.9:", path, "-o", out])
         #expect(result.status == 0)
-        // Neither fixture connection has a closing handshake; the one kept says so.
-        #expect(result.stderr == "Decoded \(packets.count) packets: 2 TCP streams, 2 WebSocket connections, 2 messages, 0 control frames\n"
+        // The counts are the kept connection's; neither fixture connection has a closing handshake.
+        #expect(result.stderr == "Decoded \(packets.count) packets (connections matching --conn \"10.0.0.9:\"): 1 TCP stream, 1 WebSocket connection, 1 message, 0 control frames\n"
             + "1 WebSocket or TCP finding on the wire; 'basetap check \(path)' lists them\n")
         let records = try JSONLCaptureReader(path: out).readAll()
         #expect(Set(records.map(\.conn)) == ["10.0.0.9:41000>10.0.0.1:9001"])

@@ -24,8 +24,10 @@ public struct DecodeRun {
             throw BasetapError.input(place: path, message: "not a pcap or pcapng file (JSONL captures need no decoding)")
         }
         let writer = try JSONLCaptureWriter(path: output)
-        let sink = WriterSink(writer: writer, filter: connFilter, messages: filter, check: check)
+        let sink = WriterSink(writer: writer, messages: filter, check: check)
         let meter = progress.map { ProgressMeter(output: $0, label: "decoding \(path)", total: nil) }
+        var options = self.options
+        options.connections = connFilter
         let decoder = PcapDecoder(sink: sink, options: options)
         let summary: DecodeSummary
         do {
@@ -65,7 +67,8 @@ public struct DecodeRun {
         for (tunnel, count) in s.tunnelledPackets.sorted(by: { $0.key < $1.key }) {
             parts.append("\(n(count, "packet")) from inside \(tunnel)")
         }
-        var text = "Decoded \(n(s.packets, "packet")): " + parts.joined(separator: ", ")
+        let selection = s.selection.map { " (connections matching --conn \"\($0)\")" } ?? ""
+        var text = "Decoded \(n(s.packets, "packet"))\(selection): " + parts.joined(separator: ", ")
         if !s.unreadPackets.isEmpty {
             let kinds = s.unreadPackets.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
             let shown = kinds.prefix(5).map { $0.key.counted($0.value) }
@@ -77,7 +80,6 @@ public struct DecodeRun {
 
     private final class WriterSink: TapSink {
         let writer: JSONLCaptureWriter
-        let filter: String?
         let messages: MessageFilter?
         /// Only when `messages` asks about rules: the violations of the message being decoded.
         var checker: CaptureChecker?
@@ -85,9 +87,8 @@ public struct DecodeRun {
         var records = 0
         var violations = 0
 
-        init(writer: JSONLCaptureWriter, filter: String?, messages: MessageFilter?, check: CheckOptions) {
+        init(writer: JSONLCaptureWriter, messages: MessageFilter?, check: CheckOptions) {
             self.writer = writer
-            self.filter = filter
             self.messages = messages
             if messages?.needsViolations == true {
                 checker = CaptureChecker(options: check) { [unowned self] in found.append($0) }
@@ -95,7 +96,6 @@ public struct DecodeRun {
         }
 
         func record(_ record: CaptureRecord) throws {
-            if let filter, !record.conn.contains(filter) { return }
             try checker?.consume(record)
             defer { if record.kind.isMessage { found.removeAll() } }
             if let messages, record.kind.isMessage, !messages.matches(record, violations: found) { return }
@@ -104,7 +104,6 @@ public struct DecodeRun {
         }
 
         func violation(conn: String, dir: Direction, rule: Rule, message: String, offset: Int) throws {
-            if let filter, !conn.contains(filter) { return }
             try checker?.reportWire(conn: conn, dir: dir, rule: rule, message: message, offset: offset)
             violations += 1
         }

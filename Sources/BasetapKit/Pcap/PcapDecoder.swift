@@ -7,6 +7,10 @@ public final class PcapDecoder {
         public var maxFrameSize = FrameParser.defaultMaxFrameSize
         public var inflate = InflateLimits()
         public var maxHeadSize = HTTPHeadReader.defaultMaxHeadSize
+        /// zlib states kept awake at once across connections (see `InflaterBudget`).
+        public var maxAwakeInflaters = InflaterBudget.defaultLimit
+        /// Only the connections whose id contains this text are decoded and counted (`--conn`).
+        public var connections: String?
 
         public init() {}
     }
@@ -38,6 +42,8 @@ public final class PcapDecoder {
         var decoder: WebSocketTap?
         /// A mid-stream connection whose first bytes were not HTTP.
         var skipped = false
+        /// Not one of the connections asked for: passed over, and not counted.
+        var unselected = false
 
         init(client: Endpoint, server: Endpoint, midstream: Bool, maxPending: Int) {
             self.client = client
@@ -59,12 +65,14 @@ public final class PcapDecoder {
     private static let closedMemory = 65_536
     private var connectionNumbers: [String: Int] = [:]
     private var reader = PacketReader()
+    private let inflaters: InflaterBudget
     public private(set) var summary = DecodeSummary()
     private var lastTimestamp: Int64 = 0
 
     public init(sink: TapSink, options: Options = Options()) {
         self.sink = sink
         self.options = options
+        inflaters = InflaterBudget(limit: options.maxAwakeInflaters)
     }
 
     /// Decodes a whole file. A damaged file is decoded up to the damage, which `summary.truncation`
@@ -88,8 +96,11 @@ public final class PcapDecoder {
         }
         try finishAll()
         summary.clampedTimestamps = file.clampedTimestamps
-        summary.unreadPackets = reader.unread
-        summary.tunnelledPackets = reader.tunnelled
+        summary.selection = options.connections
+        if options.connections == nil {  // packets that are no connection's, or any connection's
+            summary.unreadPackets = reader.unread
+            summary.tunnelledPackets = reader.tunnelled
+        }
         return summary
     }
 
@@ -125,7 +136,7 @@ public final class PcapDecoder {
             for event in flow.streams[dir].segment(segment.sequence, segment.payload) {
                 try deliver(event, dir, decoder, timestamp: packet.timestamp)
             }
-        } else {
+        } else if !flow.unselected {
             summary.skippedBytes += segment.payload.count
         }
         if segment.rst {
@@ -156,35 +167,46 @@ public final class PcapDecoder {
 
     private func newFlow(_ key: FlowKey, client: Endpoint, server: Endpoint, midstream: Bool) -> Flow {
         let flow = Flow(client: client, server: server, midstream: midstream, maxPending: options.maxPendingBytes)
-        if !midstream { flow.decoder = makeDecoder(client: client, server: server) }
+        if !midstream { select(flow) } else if options.connections == nil { summary.tcpStreams += 1 }
         flows[key] = flow
-        summary.tcpStreams += 1
         return flow
     }
 
-    private func makeDecoder(client: Endpoint, server: Endpoint) -> WebSocketTap {
-        let base = "\(client)>\(server)"
+    /// Gives the flow its tap, once its roles are known, if it is one of the connections asked for.
+    /// A mid-stream flow was counted when it appeared, unless connections are being selected.
+    private func select(_ flow: Flow) {
+        let base = "\(flow.client)>\(flow.server)"
         let n = (connectionNumbers[base] ?? 0) + 1
         connectionNumbers[base] = n
-        return WebSocketTap(
-            conn: n == 1 ? base : "\(base)#\(n)", client: client, server: server, limits: options.inflate,
-            maxFrameSize: options.maxFrameSize, maxHeadSize: options.maxHeadSize)
+        let conn = n == 1 ? base : "\(base)#\(n)"
+        if let wanted = options.connections {
+            guard conn.contains(wanted) else {
+                flow.unselected = true
+                return
+            }
+            summary.tcpStreams += 1
+        } else if !flow.midstream {
+            summary.tcpStreams += 1
+        }
+        flow.decoder = WebSocketTap(
+            conn: conn, client: flow.client, server: flow.server, limits: options.inflate,
+            maxFrameSize: options.maxFrameSize, maxHeadSize: options.maxHeadSize, inflaters: inflaters)
     }
 
     /// A connection already running when the capture began: its first bytes say who is the client.
     /// One that starts inside anything but an HTTP head cannot be followed and is skipped.
     private func settleRoles(_ flow: Flow, sender: Endpoint, payload: [UInt8]) {
-        guard !flow.skipped else { return }
+        guard !flow.skipped, !flow.unselected else { return }
         let startsResponse = payload.starts(with: Array("HTTP/".utf8))
         let startsRequest = !startsResponse && HTTPHeadReader.looksLikeHTTP(payload)
         guard startsRequest || startsResponse else {
             flow.skipped = true
-            summary.midstreamSkipped += 1
+            if options.connections == nil { summary.midstreamSkipped += 1 }
             return
         }
         let receiver = sender == flow.client ? flow.server : flow.client
         (flow.client, flow.server) = startsRequest ? (sender, receiver) : (receiver, sender)
-        flow.decoder = makeDecoder(client: flow.client, server: flow.server)
+        select(flow)
     }
 
     private func deliver(_ event: TCPStreamReassembler.Event, _ dir: Direction, _ decoder: WebSocketTap, timestamp: Int64) throws {

@@ -23,6 +23,8 @@ public struct DecodeSummary: Sendable, Equatable {
     public var tunnelledPackets: [String: Int] = [:]
     /// Packets whose timestamp was out of range and clamped.
     public var clampedTimestamps = 0
+    /// The `--conn` text the counts are limited to.
+    public var selection: String?
     /// Set when the file ended in damage: the place and libpcap's message.
     public var truncation: String?
 

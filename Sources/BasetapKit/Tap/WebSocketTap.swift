@@ -46,8 +46,12 @@ final class WebSocketTap {
     /// unfinished message. The proxy releases held bytes at these points.
     var onBoundary: ((Direction, Int) -> Void)?
 
+    /// Shared by the taps of one decode to bound the zlib states kept awake.
+    private let inflaters: InflaterBudget?
+
     init(conn: String, client: Endpoint, server: Endpoint, limits: InflateLimits, maxFrameSize: Int,
-         maxHeadSize: Int = HTTPHeadReader.defaultMaxHeadSize) {
+         maxHeadSize: Int = HTTPHeadReader.defaultMaxHeadSize, inflaters: InflaterBudget? = nil) {
+        self.inflaters = inflaters
         self.conn = conn
         request = HTTPHeadReader(maxHeadSize: maxHeadSize)
         response = HTTPHeadReader(maxHeadSize: maxHeadSize)
@@ -56,12 +60,12 @@ final class WebSocketTap {
         self.limits = limits
         self.maxFrameSize = maxFrameSize
         parsers = PerDirection(repeating: FrameParser(maxFrameSize: maxFrameSize))
-        assemblers = Self.assemblers(deflate: nil, limits: limits)
+        assemblers = Self.assemblers(deflate: nil, limits: limits, inflaters: inflaters)
     }
 
-    private static func assemblers(deflate: DeflateParameters?, limits: InflateLimits) -> PerDirection<MessageAssembler> {
-        PerDirection(c2s: MessageAssembler(direction: .c2s, deflate: deflate, limits: limits),
-                     s2c: MessageAssembler(direction: .s2c, deflate: deflate, limits: limits))
+    private static func assemblers(deflate: DeflateParameters?, limits: InflateLimits, inflaters: InflaterBudget?) -> PerDirection<MessageAssembler> {
+        PerDirection(c2s: MessageAssembler(direction: .c2s, deflate: deflate, limits: limits, inflaters: inflaters),
+                     s2c: MessageAssembler(direction: .s2c, deflate: deflate, limits: limits, inflaters: inflaters))
     }
 
     func data<Bytes: Collection<UInt8>>(_ dir: Direction, _ bytes: Bytes, timestamp: Int64, sink: TapSink) throws {
@@ -234,7 +238,7 @@ final class WebSocketTap {
         record.server = server.description
         try sink.record(record)
         deflate = DeflateParameters.negotiated(extensions)
-        assemblers = Self.assemblers(deflate: deflate, limits: limits)
+        assemblers = Self.assemblers(deflate: deflate, limits: limits, inflaters: inflaters)
     }
 
     private func frames<Bytes: Collection<UInt8>>(_ dir: Direction, _ bytes: Bytes, timestamp: Int64, sink: TapSink) throws {

@@ -24,11 +24,11 @@ public struct MessageAssembler {
     /// (they continue a message, so they are no `ws.continuation-without-start`).
     private var discarding = false
 
-    public init(direction: Direction, deflate: DeflateParameters?, limits: InflateLimits = InflateLimits()) {
+    public init(direction: Direction, deflate: DeflateParameters?, limits: InflateLimits = InflateLimits(), inflaters: InflaterBudget? = nil) {
         self.direction = direction
         maxMessageSize = limits.maxSize
         maxFragments = limits.maxFragments
-        inflater = deflate.flatMap { try? MessageInflater(noContextTakeover: $0.noContextTakeover(direction), limits: limits) }
+        inflater = deflate.map { MessageInflater(noContextTakeover: $0.noContextTakeover(direction), limits: limits, budget: inflaters) }
     }
 
     /// A data message has begun and not ended: a frame boundary here is inside it.

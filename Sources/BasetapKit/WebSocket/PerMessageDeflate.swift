@@ -1,5 +1,5 @@
 import Foundation
-import CompressNIO
+import CZlib
 import NIOCore
 
 /// permessage-deflate (RFC 7692) as negotiated by a server's `Sec-WebSocket-Extensions` answer.
@@ -57,6 +57,11 @@ public struct InflateLimits: Sendable {
 
 /// Inflates the messages of one direction, keeping the LZ77 window between messages unless
 /// the peers agreed on no context takeover.
+///
+/// zlib's state (about 7 KB, and a 32 KB window once used) exists only while the inflater is
+/// awake: it is made at the first compressed message, and an `InflaterBudget` puts the least
+/// recently woken inflaters to sleep, keeping only the window's bytes (what the peer's compressor
+/// may still refer to: no more than it has produced, and 32 KB at most).
 public final class MessageInflater {
     public enum Failure: Error, Equatable {
         case tooLarge(limit: Int)
@@ -66,50 +71,139 @@ public final class MessageInflater {
         case broken
     }
 
-    private let decompressor: ZlibDecompressor
+    private var stream: UnsafeMutablePointer<z_stream>?
+    /// The window while asleep.
+    private var window: [UInt8] = []
     private let noContextTakeover: Bool
     private let limits: InflateLimits
+    private let budget: InflaterBudget?
     private var broken = false
+    /// Which waking of the budget's this one is.
+    private(set) var waking = 0
 
-    public init(noContextTakeover: Bool, limits: InflateLimits = InflateLimits()) throws {
-        // Inflating with the largest window works whatever window the compressor used.
-        decompressor = try ZlibDecompressor(algorithm: .deflate, windowSize: 15)
+    public init(noContextTakeover: Bool, limits: InflateLimits = InflateLimits(), budget: InflaterBudget? = nil) {
         self.noContextTakeover = noContextTakeover
         self.limits = limits
+        self.budget = budget
     }
+
+    deinit {
+        if stream != nil { budget?.fellAsleep() }
+        release()
+    }
+
+    public var isAwake: Bool { stream != nil }
+    /// Bytes kept while asleep.
+    public var windowBytes: Int { window.count }
 
     public func inflate(_ compressed: [UInt8]) throws(Failure) -> [UInt8] {
         guard !broken || noContextTakeover else { throw Failure.broken }
-        do {
-            if noContextTakeover { try decompressor.reset() }
-            var input = ByteBuffer()
-            input.reserveCapacity(compressed.count + 4)
-            input.writeBytes(compressed)
-            input.writeBytes([0x00, 0x00, 0xFF, 0xFF])
-            var output = ByteBuffer()
-            output.reserveCapacity(max(1024, compressed.count * 4))
+        guard let stream = wake() else { throw Failure.corrupt }
+        if noContextTakeover { inflateReset(stream) }
+        var input = compressed
+        input.append(contentsOf: [0x00, 0x00, 0xFF, 0xFF])
+        var output = [UInt8](repeating: 0, count: min(max(1024, compressed.count * 4), limits.maxSize + 1))
+        var produced = 0
+        var result = Z_OK
+        input.withUnsafeMutableBufferPointer { source in
+            stream.pointee.next_in = source.baseAddress
+            stream.pointee.avail_in = UInt32(source.count)
             while true {
-                do {
-                    try decompressor.inflate(from: &input, to: &output)
-                    break
-                } catch let error as CompressNIOError where error == .bufferOverflow {
-                    if output.readableBytes > limits.maxSize { throw Failure.tooLarge(limit: limits.maxSize) }
-                    if output.readableBytes > 1 << 20 && output.readableBytes / max(1, compressed.count) > limits.maxRatio {
-                        throw Failure.ratio(limit: limits.maxRatio)
+                if produced == output.count {
+                    if produced > limits.maxSize {
+                        result = Z_MEM_ERROR
+                        return
                     }
-                    output.reserveCapacity(minimumWritableBytes: min(output.readableBytes + 1024, limits.maxSize))
-                } catch let error as CompressNIOError where error == .inputBufferOverflow {
-                    break  // all input consumed: the message is complete
+                    if produced > 1 << 20 && produced / max(1, compressed.count) > limits.maxRatio {
+                        result = Z_NEED_DICT  // stands for the ratio limit below
+                        return
+                    }
+                    output.append(contentsOf: repeatElement(0, count: min(output.count, limits.maxSize + 1 - output.count)))
+                }
+                output.withUnsafeMutableBufferPointer { out in
+                    stream.pointee.next_out = out.baseAddress! + produced
+                    stream.pointee.avail_out = UInt32(out.count - produced)
+                    result = CZlib.inflate(stream, Z_SYNC_FLUSH)
+                    produced = out.count - Int(stream.pointee.avail_out)
+                }
+                // Done once every byte is read and zlib had room to spare: the message is whole.
+                if result == Z_STREAM_END { return }
+                if result != Z_OK && result != Z_BUF_ERROR { return }
+                if stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0 {
+                    result = Z_OK
+                    return
                 }
             }
-            guard output.readableBytes <= limits.maxSize else { throw Failure.tooLarge(limit: limits.maxSize) }
-            return output.readBytes(length: output.readableBytes) ?? []
-        } catch let failure as Failure {
+        }
+        switch result {
+        case Z_OK: break
+        case Z_STREAM_END:
+            // A final block (BFINAL): the stream is over, but with context takeover the next message
+            // still refers to this window.
+            restart(stream)
+        case Z_MEM_ERROR:
             broken = true
-            throw failure
-        } catch {
+            throw Failure.tooLarge(limit: limits.maxSize)
+        case Z_NEED_DICT:
+            broken = true
+            throw Failure.ratio(limit: limits.maxRatio)
+        default:
             broken = true
             throw Failure.corrupt
         }
+        guard produced <= limits.maxSize else {
+            broken = true
+            throw Failure.tooLarge(limit: limits.maxSize)
+        }
+        output.removeLast(output.count - produced)
+        return output
+    }
+
+    /// zlib's state is freed; the window stays for the next message (unless none will use it).
+    public func sleep() {
+        guard let stream else { return }
+        if !noContextTakeover && !broken { window = Self.dictionary(stream) }
+        release()
+        budget?.fellAsleep()
+    }
+
+    private func wake() -> UnsafeMutablePointer<z_stream>? {
+        if let stream { return stream }
+        let fresh = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        fresh.initialize(to: z_stream())
+        // Inflating with the largest window works whatever window the compressor used.
+        guard basetap_inflate_init(fresh, -15) == Z_OK else {
+            fresh.deallocate()
+            return nil
+        }
+        if !window.isEmpty {
+            window.withUnsafeBufferPointer { _ = inflateSetDictionary(fresh, $0.baseAddress, UInt32($0.count)) }
+            window = []
+        }
+        stream = fresh
+        waking = budget?.woke(self) ?? 0
+        return fresh
+    }
+
+    private func restart(_ stream: UnsafeMutablePointer<z_stream>) {
+        let kept = noContextTakeover ? [] : Self.dictionary(stream)
+        inflateReset(stream)
+        if !kept.isEmpty { kept.withUnsafeBufferPointer { _ = inflateSetDictionary(stream, $0.baseAddress, UInt32($0.count)) } }
+    }
+
+    private static func dictionary(_ stream: UnsafeMutablePointer<z_stream>) -> [UInt8] {
+        var length: UInt32 = 0
+        inflateGetDictionary(stream, nil, &length)
+        var bytes = [UInt8](repeating: 0, count: Int(length))
+        bytes.withUnsafeMutableBufferPointer { _ = inflateGetDictionary(stream, $0.baseAddress, &length) }
+        return bytes
+    }
+
+    private func release() {
+        guard let stream else { return }
+        inflateEnd(stream)
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+        self.stream = nil
     }
 }
