@@ -10,7 +10,7 @@ struct Basetap: AsyncParsableCommand {
         discussion: """
             Exit codes: 0 clean, 1 violations or findings, 2 usage or input error.
             """,
-        version: "0.1.0",
+        version: BasetapVersion.current,
         subcommands: [Check.self, Decode.self, Proxy.self, View.self, Replay.self, Fuzz.self, Mutate.self, CACommand.self, ProfileCommand.self, Rules.self]
     )
 

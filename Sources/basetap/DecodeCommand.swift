@@ -21,25 +21,34 @@ struct WireOptions: ParsableArguments {
     }
 }
 
+extension DecodeRun.Format: ExpressibleByArgument {}
+
 struct Decode: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Turn a pcap or pcapng capture into a JSONL capture of WebSocket messages.",
+        abstract: "Turn a pcap, pcapng or HAR capture into a JSONL capture of WebSocket messages, or any capture into a HAR.",
         discussion: """
             Reads classic pcap (either byte order, micro- or nanosecond) and pcapng through libpcap: Ethernet (with VLAN tags), raw IP, Linux cooked (SLL, SLL2) and BSD loopback links; IPv4 and IPv6 with fragments. TCP streams are put back in order; WebSocket connections are found by their HTTP upgrade on any port; frames are reassembled into messages and permessage-deflate is inflated. Each message record lists the frames it came in.
+
+            A HAR (the browser's DevTools export, "Save all as HAR") is read as its WebSocket entries with their messages. With --format har the output is a HAR that DevTools imports, one entry per connection; JSONL captures can be turned into one too.
 
             Examples:
               basetap decode session.pcap -o session.jsonl
               basetap decode --conn :8080 big.pcapng > one-server.jsonl
+              basetap decode session.pcap --format har -o session.har
+              basetap decode devtools-export.har -o session.jsonl
 
             A damaged or truncated file is decoded up to the damage, which is named on standard error, and the exit code is 1; it is 2 when not a single packet could be read.
             """
     )
 
-    @Argument(help: ArgumentHelp("The pcap or pcapng file.", valueName: "file"))
+    @Argument(help: ArgumentHelp("The pcap, pcapng or HAR file (a JSONL capture with --format har).", valueName: "file"))
     var file: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the JSONL capture (default: standard output).", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the capture (default: standard output).", valueName: "file"))
     var output = "-"
+
+    @Option(help: ArgumentHelp("What to write: jsonl (the capture format) or har (HTTP Archive 1.2, for DevTools).", valueName: "format"))
+    var format = DecodeRun.Format.jsonl
 
     @Option(help: ArgumentHelp("Keep only connections whose id (client>server) contains this text.", valueName: "filter"))
     var conn: String?
@@ -53,6 +62,7 @@ struct Decode: ParsableCommand {
     func run() throws {
         var run = DecodeRun(path: file)
         run.output = output
+        run.format = format
         run.connFilter = conn
         do {
             run.filter = try filter.map { try MessageFilter($0) }

@@ -127,7 +127,7 @@ import Testing
         try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }).write(to: URL(fileURLWithPath: path))
         let decode = try runBasetap(["decode", path])
         #expect(decode.status == 2)
-        #expect(decode.stderr == "basetap: \(path): not a pcap or pcapng file (JSONL captures need no decoding)\n")
+        #expect(decode.stderr == "basetap: \(path): not a pcap, pcapng or HAR file (JSONL captures need no decoding; --format har writes one as a HAR)\n")
         let check = try runBasetap(["check", path])
         #expect(check.status == 2)
         #expect(check.stderr.hasPrefix("basetap: \(path):1: not JSON"))

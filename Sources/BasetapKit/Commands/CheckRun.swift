@@ -56,6 +56,15 @@ public struct CheckRun {
                 if let first = reader.firstBadLine {
                     try messages.write("basetap: skipped \(reader.badLines) malformed lines; first: \(first)\n")
                 }
+            case .har:
+                let har = try HARReader.read(path: path)
+                for record in har.records {
+                    try checker.consume(record)
+                    try selection?.checked(record)
+                }
+                if har.records.isEmpty {
+                    try messages.write("basetap: \(path): no WebSocket session among its \(har.otherEntries == 1 ? "1 entry" : "\(har.otherEntries) entries")\n")
+                }
             case .pcap, .pcapng:
                 let sink = CheckingSink(checker: checker, selection: selection)
                 let meter = progress.map { ProgressMeter(output: $0, label: "checking \(path)", total: nil) }

@@ -1,10 +1,15 @@
 import Foundation
 
-/// `basetap decode`: a pcap or pcapng file to the JSONL capture format.
+/// `basetap decode`: a pcap, pcapng or HAR file to the JSONL capture format, or any capture to a HAR.
 public struct DecodeRun {
+    public enum Format: String, Sendable, CaseIterable {
+        case jsonl, har
+    }
+
     public var path: String
-    /// Where the JSONL goes; "-" for standard output.
+    /// Where the capture goes; "-" for standard output.
     public var output = "-"
+    public var format = Format.jsonl
     /// Keep only connections whose id contains this text (e.g. ":8080" or "10.0.0.2:51234>").
     public var connFilter: String?
     /// Keep only the messages that match (open, end and control frames stay); checked first when
@@ -20,25 +25,34 @@ public struct DecodeRun {
     }
 
     public func run() throws -> DecodeSummary {
-        guard try CaptureFileKind.detect(path: path) != .jsonl else {
-            throw BasetapError.input(place: path, message: "not a pcap or pcapng file (JSONL captures need no decoding)")
+        let kind = try CaptureFileKind.detect(path: path)
+        guard kind != .jsonl || format == .har else {
+            throw BasetapError.input(place: path, message: "not a pcap, pcapng or HAR file (JSONL captures need no decoding; --format har writes one as a HAR)")
         }
-        let writer = try JSONLCaptureWriter(path: output)
+        let writer: RecordWriter = format == .har ? try HARWriter(path: output) : try JSONLCaptureWriter(path: output)
         let sink = WriterSink(writer: writer, messages: filter, check: check)
-        let meter = progress.map { ProgressMeter(output: $0, label: "decoding \(path)", total: nil) }
-        var options = self.options
-        options.connections = connFilter
-        let decoder = PcapDecoder(sink: sink, options: options)
-        let summary: DecodeSummary
+        var summary = DecodeSummary()
         do {
-            summary = try decoder.decode(path: path) { meter?.update(done: $0, detail: "\(sink.records) records") }
+            switch kind {
+            case .pcap, .pcapng:
+                summary = try decodePcap(into: sink)
+            case .har, .jsonl:
+                // Already messages: they go to the writer as they are, through the same filters.
+                let records = kind == .har ? try HARReader.read(path: path).records : try JSONLCaptureReader(path: path).readAll()
+                for record in records where connFilter.map(record.conn.contains) ?? true {
+                    try sink.record(record)
+                    if record.kind == .open { summary.webSocketConnections += 1 }
+                    if record.kind.isMessage { summary.messages += 1 }
+                    if record.kind.hasDirection && !record.kind.isMessage { summary.controlFrames += 1 }
+                }
+            }
         } catch {
             try? writer.close()  // keep what was decoded before the failure
             throw error
         }
-        meter?.finish()
         try writer.close()
-        var text = Self.describe(summary)
+        var text = kind == .pcap || kind == .pcapng ? Self.describe(summary)
+            : "Read \(ViolationFormatter.count(summary.webSocketConnections, "WebSocket connection")), \(ViolationFormatter.count(summary.messages, "message")), \(ViolationFormatter.count(summary.controlFrames, "control frame"))"
         if sink.violations > 0 {
             text += "\n\(ViolationFormatter.count(sink.violations, "WebSocket or TCP finding")) on the wire; 'basetap check \(path)' lists them"
         }
@@ -47,6 +61,15 @@ public struct DecodeRun {
             try messages.write("basetap: \(truncation); what came before was decoded\n")
         }
         try messages.flush()
+        return summary
+    }
+
+    private func decodePcap(into sink: WriterSink) throws -> DecodeSummary {
+        let meter = progress.map { ProgressMeter(output: $0, label: "decoding \(path)", total: nil) }
+        var options = self.options
+        options.connections = connFilter
+        let summary = try PcapDecoder(sink: sink, options: options).decode(path: path) { meter?.update(done: $0, detail: "\(sink.records) records") }
+        meter?.finish()
         return summary
     }
 
@@ -79,7 +102,7 @@ public struct DecodeRun {
     }
 
     private final class WriterSink: TapSink {
-        let writer: JSONLCaptureWriter
+        let writer: RecordWriter
         let messages: MessageFilter?
         /// Only when `messages` asks about rules: the violations of the message being decoded.
         var checker: CaptureChecker?
@@ -87,7 +110,7 @@ public struct DecodeRun {
         var records = 0
         var violations = 0
 
-        init(writer: JSONLCaptureWriter, messages: MessageFilter?, check: CheckOptions) {
+        init(writer: RecordWriter, messages: MessageFilter?, check: CheckOptions) {
             self.writer = writer
             self.messages = messages
             if messages?.needsViolations == true {

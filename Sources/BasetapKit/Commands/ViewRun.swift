@@ -52,6 +52,11 @@ public struct ViewRun {
                     try checker.consume(line)
                     store.add(try line.record())
                 }
+            case .har:
+                for record in try HARReader.read(path: path).records {
+                    try checker.consume(record)
+                    store.add(record)
+                }
             case .pcap, .pcapng:
                 let sink = StoringSink(checker: checker, store: store)
                 _ = try PcapDecoder(sink: sink, options: pcapOptions).decode(path: path) { _ in }

@@ -144,15 +144,19 @@ public struct ProfileInference {
         return result
     }
 
-    /// Infers a profile from the messages of JSONL captures.
+    /// Infers a profile from the messages of JSONL and HAR captures.
     public static func infer(paths: [String]) throws -> (profile: JSONValue, notes: [String], messages: Int) {
         var inference = ProfileInference()
         for path in paths {
-            guard try CaptureFileKind.detect(path: path) == .jsonl else {
-                throw BasetapError.input(place: path, message: "profile infer reads JSONL captures")
-            }
-            try JSONLCaptureReader(path: path).forEach { line in
-                if line.kind.isMessage { inference.observe(Array(line.payload)) }
+            switch try CaptureFileKind.detect(path: path) {
+            case .jsonl:
+                try JSONLCaptureReader(path: path).forEach { line in
+                    if line.kind.isMessage { inference.observe(Array(line.payload)) }
+                }
+            case .har:
+                for record in try HARReader.read(path: path).records where record.kind.isMessage { inference.observe(record.payload) }
+            case .pcap, .pcapng:
+                throw BasetapError.input(place: path, message: "profile infer reads JSONL and HAR captures ('basetap decode' turns a pcap into JSONL)")
             }
         }
         let profile = inference.profile()
