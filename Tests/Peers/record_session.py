@@ -236,11 +236,23 @@ def encode(message):
     return {"kind": "text", "text": message}
 
 
+def stop(process):
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def lws_server(port):
+    return subprocess.Popen(["libwebsockets-test-server", "--port=%d" % port], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_signals)
+
+
 def lws_session(args):
     port = unused_port()
     dump = start_tcpdump(args.out, port)
-    server = subprocess.Popen(["libwebsockets-test-server", "--port=%d" % port], stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_signals)
+    server = lws_server(port)
     try:
         wait_until(lambda: listening(port), "libwebsockets-test-server to listen")
         client = subprocess.Popen(["libwebsockets-test-client", "127.0.0.1", "--port=%d" % port],
@@ -249,17 +261,9 @@ def lws_session(args):
         # A short session keeps tcpdump from dropping packets (the mirror protocol is chatty); 30 data
         # segments are enough to compare with tshark.
         wait_until(lambda: sum(1 for p in packets(args.out) if p[3] > 0) >= 30, "the libwebsockets session to get going")
-        client.send_signal(signal.SIGTERM)
-        try:
-            client.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            client.kill()
+        stop(client)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
         dropped = stop_tcpdump(dump, args.out)
     with open(args.out + ".expected.json", "w") as f:
         json.dump({"port": port, "dropped": dropped}, f)
@@ -301,8 +305,7 @@ def server_texts(data):
 def lws_keep_alive_session(args):
     port = unused_port()
     dump = start_tcpdump(args.out, port)
-    server = subprocess.Popen(["libwebsockets-test-server", "--port=%d" % port], stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_signals)
+    server = lws_server(port)
     try:
         wait_until(lambda: listening(port), "libwebsockets-test-server to listen")
         sock = socket.create_connection(("127.0.0.1", port))
@@ -329,11 +332,7 @@ def lws_keep_alive_session(args):
         sock.close()
         wait_until(lambda: every_connection_ended(args.out), "the connection to end in the capture")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
         dropped = stop_tcpdump(dump, args.out)
     with open(args.out + ".expected.json", "w") as f:
         json.dump({"port": port, "dropped": dropped, "received": received}, f)
