@@ -53,7 +53,7 @@ import Testing
         let answer = Self.readAll(fd, seconds: 5)
         close(fd)
         #expect(answer.hasPrefix("HTTP/1.1 200 OK") && answer.hasSuffix("ok"))
-        try proxy.waitFor("c1: not a WebSocket upgrade; relayed as it is, not inspected")
+        try proxy.waitFor("c1: GET /health is not a WebSocket upgrade; relayed as it is, and followed in case an upgrade comes next")
         let log = proxy.stop(SIGINT)
         #expect(log.contains("stopped after 1 connection (0 WebSocket, 1 not WebSocket)"), "\(log)")
     }

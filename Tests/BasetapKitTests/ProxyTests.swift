@@ -474,6 +474,36 @@ extension Peer {
         #expect(log.contains("stopped after \(opens.count) connections (\(opens.count) WebSocket)"), "the summary counts what was recorded: \(log)")
     }
 
+    /// A connection pool's way: a file fetched, then the same connection upgraded. The proxy says
+    /// the first request was not an upgrade and still inspects the session that follows.
+    @Test func anUpgradeAfterAKeepAliveRequestIsInspected() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let serverPort = unusedPort()
+        let server = try Peer.unblocked("libwebsockets-test-server", ["--port=\(serverPort)"])
+        defer { _ = server.stop() }
+        try waitUntilListening(serverPort)
+        let record = directory.appendingPathComponent("pooled.jsonl").path
+        let proxy = try Self.proxy(upstream: serverPort, ["--record", record])
+        let fd = connectLoopback(try proxy.proxyPort())
+        ProxyFaultTests.send(fd, Array("GET /test.css HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n".utf8))
+        let head = ProxyFaultTests.readHead(fd)
+        let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }.flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
+        #expect(head.hasPrefix("HTTP/1.1 200"), "\(head)")
+        #expect(ProxyFaultTests.readBytes(fd, count: try #require(length), seconds: 10).count == length)
+        ProxyFaultTests.send(fd, Array(("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: \(HandshakeAcceptTests.key)\r\n"
+            + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: dumb-increment-protocol\r\n\r\n").utf8))
+        #expect(ProxyFaultTests.readUntil(fd, "dumb-increment-protocol\r\n\r\n").contains("101 Switching Protocols"))
+        try proxy.waitForMetrics("three messages relayed") { Self.metric(#"basetap_messages_total{dir="s2c"}"#, in: $0) >= 3 }
+        close(fd)
+        try proxy.waitUntilIdle()
+        let log = proxy.stop(SIGINT)
+        #expect(log.contains("c1: GET /test.css is not a WebSocket upgrade; relayed as it is, and followed in case an upgrade comes next"), "\(log)")
+        let records = try JSONLCaptureReader(path: record).readAll()
+        #expect(records.first { $0.kind == .open }?.subprotocol == "dumb-increment-protocol")
+        #expect(Array(records.filter { $0.dir == .s2c && $0.kind == .text }.compactMap(\.text).prefix(3)) == ["0", "1", "2"])
+    }
+
     @Test func blockClosesWith1008NamingTheRuleAndIdleConnectionsAreClosed() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -111,8 +111,14 @@ final class ProxyTap: TapSink {
             // A server can die of a request it did not expect; the user should know one went by.
             batch.counts.nonWebSocket += 1
             if !settings.quiet {
-                let what = decoder.summary.tlsStreams > 0 ? "TLS, but this listener speaks plain ws" : "not a WebSocket upgrade"
-                batch.messages += Array("basetap: c\(conn): \(what); relayed as it is, not inspected\n".utf8)
+                let what = if let request = decoder.firstPlainRequest {
+                    "\(request) is not a WebSocket upgrade; relayed as it is, and followed in case an upgrade comes next"
+                } else if decoder.summary.tlsStreams > 0 {
+                    "TLS, but this listener speaks plain ws; relayed as it is, not inspected"
+                } else {
+                    "not a WebSocket upgrade; relayed as it is, not inspected"
+                }
+                batch.messages += Array("basetap: c\(conn): \(what)\n".utf8)
             }
         }
     }

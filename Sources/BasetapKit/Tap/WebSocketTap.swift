@@ -22,6 +22,8 @@ final class WebSocketTap {
     private var asked: [HTTPHead] = []
     /// The newest request asks for the upgrade: what the client sends after it waits in `requestRest`.
     private var upgradeAsked = false
+    /// The first ordinary request's method and target ("GET /health"), for the proxy to name it.
+    private(set) var firstPlainRequest: String?
     private var requestBody: HTTPBodySkipper?
     private var responseBody: HTTPBodySkipper?
     private var requestRest: [UInt8] = []
@@ -140,6 +142,7 @@ final class WebSocketTap {
                     continue
                 }
                 summary.httpRequests += 1
+                if firstPlainRequest == nil { firstPlainRequest = head.startLine.prefix(2).joined(separator: " ") }
                 switch HTTPBodyFraming.request(head) {
                 case .none: break
                 case .malformed, .untilClose: return notFollowed(bytes.count)
