@@ -74,6 +74,13 @@ import Testing
         #expect(records.first { $0.kind == .binary }?.payload == [0, 1, 2, 255])
         #expect(records.last?.kind == .end)
 
+        let view = try Peer(basetapExecutable, ["view", path, "--listen", "127.0.0.1:0", "--token", "tok"])
+        defer { _ = view.stop(SIGINT) }
+        let port = try view.port(after: " on http://127.0.0.1:")
+        try waitUntil("the inspector to have read the HAR") {
+            WebInspectorTests.json(WebInspectorTests.http(port, "GET", "/api/timeline?filter=").1)["count"]?.numberText == "15"
+        }
+
         let server = try ReplayTests.server("same")
         defer { _ = server.stop() }
         let replay = try runBasetap(["replay", path, "--target", "ws://127.0.0.1:\(try server.port())", "--pace", "fast", "--conn", "h1"])
