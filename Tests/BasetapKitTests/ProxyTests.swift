@@ -443,14 +443,19 @@ extension Peer {
         #expect(records.filter { $0.conn != vanished && $0.kind.isMessage }.count == 8, "the other session went on")
     }
 
+    /// libwebsockets' test server, listening; it cannot listen on port 0 and say which port it got.
+    static func libwebsocketsServer() throws -> (server: Peer, port: Int) {
+        let port = unusedPort()
+        let server = try Peer.unblocked("libwebsockets-test-server", ["--port=\(port)"])
+        try waitUntilListening(port)
+        return (server, port)
+    }
+
     @Test func libwebsocketsPeersThroughTheProxy() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        // The test server cannot listen on port 0 and say which port it got.
-        let serverPort = unusedPort()
-        let server = try Peer.unblocked("libwebsockets-test-server", ["--port=\(serverPort)"])
+        let (server, serverPort) = try Self.libwebsocketsServer()
         defer { _ = server.stop() }
-        try waitUntilListening(serverPort)
         let record = directory.appendingPathComponent("lws.jsonl").path
         let proxy = try Self.proxy(upstream: serverPort, ["--record", record, "--quiet"])
         let proxyPort = try proxy.proxyPort()
@@ -479,10 +484,8 @@ extension Peer {
     @Test func anUpgradeAfterAKeepAliveRequestIsInspected() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let serverPort = unusedPort()
-        let server = try Peer.unblocked("libwebsockets-test-server", ["--port=\(serverPort)"])
+        let (server, serverPort) = try Self.libwebsocketsServer()
         defer { _ = server.stop() }
-        try waitUntilListening(serverPort)
         let record = directory.appendingPathComponent("pooled.jsonl").path
         let proxy = try Self.proxy(upstream: serverPort, ["--record", record])
         let fd = connectLoopback(try proxy.proxyPort())
