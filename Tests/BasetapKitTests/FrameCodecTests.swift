@@ -152,6 +152,18 @@ func deflate(_ messages: [String], takeover: Bool) throws -> [[UInt8]] {
         #expect(DeflateParameters.negotiated(nil) == nil)
     }
 
+    /// Found by fuzzing the pcap decoder: an empty parameter (a trailing "; ", or "; ;") trapped
+    /// on an empty split, in `decode` and in the proxy alike, on a server's 101.
+    @Test func emptyParametersArePassedOver() throws {
+        #expect(DeflateParameters.negotiated("permessage-deflate; ") == DeflateParameters())
+        let p = try #require(DeflateParameters.negotiated("permessage-deflate; server_max_window_bits=12; ;client_max_window_bits=9; =; =3"))
+        #expect(p.serverMaxWindowBits == 12 && p.clientMaxWindowBits == 9)
+        let tap = WebSocketTapTests.decoder(), sink = WebSocketTapTests.Sink()
+        try tap.data(.c2s, Array(WebSocketTapTests.request.utf8), timestamp: 0, sink: sink)
+        try tap.data(.s2c, Array(WebSocketTapTests.accept.replacingOccurrences(of: "\r\n\r\n", with: "\r\nSec-WebSocket-Extensions: permessage-deflate; \r\n\r\n").utf8), timestamp: 1, sink: sink)
+        #expect(tap.deflate == DeflateParameters())
+    }
+
     @Test(arguments: [true, false])
     func inflatesWithAndWithoutContextTakeover(takeover: Bool) throws {
         let messages = (0..<5).map { #"{"id":"\#($0)","type":"chat.send","payload":{"text":"hello hello hello"}}"# }

@@ -18,8 +18,9 @@ public struct DeflateParameters: Sendable, Equatable {
             let parts = offer.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.first?.lowercased() == "permessage-deflate" else { continue }
             var p = DeflateParameters()
-            for parameter in parts.dropFirst() {
-                let kv = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            // An empty parameter ("permessage-deflate; ", "; ;") names nothing: passed over.
+            for parameter in parts.dropFirst() where !parameter.isEmpty {
+                let kv = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
                 let value = kv.count > 1 ? Int(kv[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))) : nil
                 switch kv[0].lowercased() {
                 case "server_no_context_takeover": p.serverNoContextTakeover = true
