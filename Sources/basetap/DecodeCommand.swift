@@ -1,9 +1,10 @@
 import ArgumentParser
 import BasetapKit
 
-/// Limits for reading captures off the wire; shared by decode and check.
+/// Limits and TLS secrets for reading captures off the wire; shared by decode, check and view.
 struct WireOptions: ParsableArguments {
     @OptionGroup var limits: LimitOptions
+    @OptionGroup var keys: KeyLogOptions
 
     @Option(help: ArgumentHelp("Out-of-order TCP bytes buffered per direction before the missing ones are declared a gap.", valueName: "bytes"))
     var maxTcpBuffer = TCPStreamReassembler.defaultMaxPendingBytes
@@ -17,6 +18,7 @@ struct WireOptions: ParsableArguments {
         options.inflate.maxFragments = limits.maxFragments
         options.maxHeadSize = limits.maxHeaderSize
         options.maxPendingBytes = maxTcpBuffer
+        options.tlsKeyLog = try keys.keyLog()
         return options
     }
 }

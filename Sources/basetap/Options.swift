@@ -81,6 +81,18 @@ struct LimitOptions: ParsableArguments {
     }
 }
 
+/// Secrets for TLS inside pcap and pcapng captures; shared by every command that reads them.
+struct KeyLogOptions: ParsableArguments {
+    @Option(name: .customLong("tls-keylog"), help: ArgumentHelp(
+        "Decrypt TLS in pcap and pcapng captures with this NSS key log (what SSLKEYLOGFILE or 'basetap proxy --sslkeylog' writes). A pcapng's Decryption Secrets Blocks are used without it.",
+        valueName: "file"))
+    var tlsKeylog: String?
+
+    func keyLog() throws -> TLSKeyLog {
+        try tlsKeylog.map { try TLSKeyLog.load(path: $0) } ?? TLSKeyLog()
+    }
+}
+
 /// The server a replay or a fuzz run talks to; shared by replay and fuzz.
 struct TargetOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The server: a path given here replaces the recorded one.", valueName: "ws[s]://host:port[/path]"))

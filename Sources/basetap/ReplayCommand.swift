@@ -25,6 +25,7 @@ struct Replay: ParsableCommand {
     var capture: String
 
     @OptionGroup var targetOptions: TargetOptions
+    @OptionGroup var keys: KeyLogOptions
 
     @Option(name: .customLong("conn"), help: ArgumentHelp("Replay only this recorded connection, e.g. c2, or every connection with a message the filter matches, e.g. 'type:chat.*' or 'severity:error' (the filter language of the README). Repeatable.", valueName: "id|filter"))
     var conns: [String] = []
@@ -61,6 +62,7 @@ struct Replay: ParsableCommand {
         options.waitAnswers = waitAnswers
         var run = ReplayRun(capture: capture, options: options)
         run.conns = ConnectionChoice(conns)
+        run.pcapOptions.tlsKeyLog = try keys.keyLog()
         run.parallel = parallel
         run.record = record
         run.diff = SessionDiff(ignore: ignore, ignoreVolatile: ignoreVolatile)

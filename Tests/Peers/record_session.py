@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Records real WebSocket sessions on loopback with tcpdump, for basetap's decode tests and samples.
 
-usage: record_session.py OUT.pcap [--deflate] [--ipv6] [--connections N] [--peer python|lws]
+usage: record_session.py OUT.pcap [--deflate] [--ipv6] [--connections N] [--tls 1.3|1.2:CIPHER] [--peer python|lws]
 
 --peer python (default): a Python `websockets` BaseMessage server and scripted clients exchanging
   requests and answers: 16- and 64-bit frame lengths, a fragmented message, a binary message,
   ping/pong, a message with rule violations, and a close with a code. Writes OUT.expected.json
   with every message each client sent and received, in order, for the tests to compare with.
+  With --tls the session is wss (TLS 1.3, or TLS 1.2 with the OpenSSL cipher named, e.g.
+  1.2:ECDHE-RSA-AES128-GCM-SHA256) with a throwaway certificate, and the clients write their
+  NSS key log to OUT.keys as browsers do with SSLKEYLOGFILE.
 --peer lws: the libwebsockets test server and test client (dumb-increment and mirror protocols).
 --peer lws-keep-alive: the libwebsockets test server and a client that first fetches two files on
   the connection (HTTP/1.1 keep-alive, as connection pools do), then upgrades it to the
@@ -147,6 +150,33 @@ def stop_tcpdump(proc, path):
     return dropped[0] if dropped else 0
 
 
+def tls_contexts(args):
+    """The server's and the clients' TLS contexts for --tls: a throwaway RSA certificate (ECDHE-RSA
+    suites need one), and clients that log their secrets to OUT.keys."""
+    import ssl
+    import tempfile
+
+    directory = tempfile.mkdtemp()
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", key, "-out", cert], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.check_hostname = False
+    client.verify_mode = ssl.CERT_NONE
+    client.keylog_filename = args.out + ".keys"
+    if args.tls != "1.3":
+        version, _, cipher = args.tls.partition(":")
+        if version != "1.2" or not cipher:
+            sys.exit("--tls takes 1.3 or 1.2:CIPHER")
+        client.maximum_version = ssl.TLSVersion.TLSv1_2
+        client.set_ciphers(cipher)
+    else:
+        client.minimum_version = ssl.TLSVersion.TLSv1_3
+    return server, client
+
+
 def python_session(args):
     from websockets.sync.server import serve
 
@@ -166,14 +196,17 @@ def python_session(args):
         except ConnectionClosed:
             pass  # the clients close with codes of their own
 
+    if os.path.exists(args.out + ".keys"):
+        os.remove(args.out + ".keys")  # a key log is appended to
+    server_tls, client_tls = tls_contexts(args) if args.tls else (None, None)
     listener = socket.create_server((host, 0), family=family)
     port = listener.getsockname()[1]
-    server = serve(handler, sock=listener, compression=compression, subprotocols=["basemessage.v1"])
+    server = serve(handler, sock=listener, compression=compression, subprotocols=["basemessage.v1"], ssl=server_tls)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     dump = start_tcpdump(args.out, port)
     dropped = 0
     try:
-        results = run_clients(args, port, compression)
+        results = run_clients(args, port, compression, client_tls)
     finally:
         dropped = stop_tcpdump(dump, args.out)
         server.shutdown()
@@ -182,15 +215,16 @@ def python_session(args):
     return dropped
 
 
-def run_clients(args, port, compression):
+def run_clients(args, port, compression, tls):
     from websockets.sync.client import connect
 
     results = [None] * args.connections
 
     def client(n):
         sent, received = [], []
-        url = "ws://[::1]:%d/ws?client=%d" % (port, n) if args.ipv6 else "ws://127.0.0.1:%d/ws?client=%d" % (port, n)
-        with connect(url, compression=compression, subprotocols=["basemessage.v1"]) as ws:
+        scheme = "wss" if tls else "ws"
+        url = "%s://[::1]:%d/ws?client=%d" % (scheme, port, n) if args.ipv6 else "%s://127.0.0.1:%d/ws?client=%d" % (scheme, port, n)
+        with connect(url, compression=compression, subprotocols=["basemessage.v1"], ssl=tls) as ws:
             def exchange(message):
                 ws.send(message)
                 sent.append(message)
@@ -346,6 +380,7 @@ def main():
     parser.add_argument("--deflate", action="store_true")
     parser.add_argument("--ipv6", action="store_true")
     parser.add_argument("--connections", type=int, default=1)
+    parser.add_argument("--tls", help="1.3, or 1.2:CIPHER")
     parser.add_argument("--peer", choices=["python", "lws", "lws-keep-alive"], default="python")
     args = parser.parse_args()
     # A capture that lost packets in the kernel is no reference: record again (a busy machine drops some).

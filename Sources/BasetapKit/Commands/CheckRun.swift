@@ -84,7 +84,7 @@ public struct CheckRun {
         summary.badLines = badLines
         summary.damagedFiles = pcapSummaries.filter { $0.truncation != nil }.count
         try output.flush()
-        for decoded in pcapSummaries where decoded.gaps + decoded.tlsStreams + decoded.midstreamSkipped + decoded.clampedTimestamps > 0 || decoded.webSocketConnections == 0 {
+        for decoded in pcapSummaries where decoded.gaps + decoded.tlsStreams + decoded.tlsLost.count + decoded.midstreamSkipped + decoded.clampedTimestamps > 0 || decoded.webSocketConnections == 0 {
             try messages.write("basetap: \(DecodeRun.describe(decoded))\n")
         }
         let summaryText = formatter.summary(summary)

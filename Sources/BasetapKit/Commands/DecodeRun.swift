@@ -81,7 +81,9 @@ public struct DecodeRun {
         ]
         if s.gaps > 0 { parts.append("\(n(s.gaps, "gap")) (\(s.gapBytes) bytes missing)") }
         if s.overlapConflicts > 0 { parts.append(n(s.overlapConflicts, "conflicting retransmission")) }
-        if s.tlsStreams > 0 { parts.append("\(n(s.tlsStreams, "TLS stream")) skipped (encrypted)") }
+        for (how, count) in s.tlsDecrypted.sorted(by: { $0.key < $1.key }) { parts.append("\(n(count, "TLS stream")) decrypted (\(how))") }
+        for (why, count) in s.tlsNotDecrypted.sorted(by: { $0.key < $1.key }) { parts.append("\(n(count, "TLS stream")) skipped (\(why))") }
+        for (past, count) in s.tlsLost.sorted(by: { $0.key < $1.key }) { parts.append("\(n(count, "TLS direction")) not decrypted past \(past)") }
         if s.midstreamSkipped > 0 { parts.append("\(n(s.midstreamSkipped, "mid-stream connection")) skipped (no upgrade seen)") }
         if s.otherStreams > 0 { parts.append(n(s.otherStreams, "non-WebSocket stream")) }
         if s.httpRequests > 0 { parts.append(n(s.httpRequests, "plain HTTP request")) }

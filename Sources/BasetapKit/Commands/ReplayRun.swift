@@ -9,6 +9,8 @@ public struct ReplayRun {
     public var conns = ConnectionChoice([])
     public var parallel = 1
     public var record: String?
+    /// How a pcap or pcapng capture is read (its TLS key log).
+    public var pcapOptions = PcapDecoder.Options()
     public var diff = SessionDiff()
     public var check = CheckOptions()
     public var format = OutputFormat.text
@@ -42,7 +44,7 @@ public struct ReplayRun {
     }
 
     public func run() throws -> Summary {
-        let records = try CaptureFile.records(path: capture)
+        let records = try CaptureFile.records(path: capture, options: pcapOptions)
         let plans = ReplayConnection.plan(records, only: try conns.ids(in: records, check: check))
         guard !plans.isEmpty else {
             let which = conns.values.isEmpty ? "" : " chosen by --conn \(conns.values.map { "'\($0)'" }.joined(separator: ", "))"

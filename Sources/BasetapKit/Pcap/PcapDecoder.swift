@@ -11,6 +11,8 @@ public final class PcapDecoder {
         public var maxAwakeInflaters = InflaterBudget.defaultLimit
         /// Only the connections whose id contains this text are decoded and counted (`--conn`).
         public var connections: String?
+        /// Secrets that decrypt TLS connections (`--tls-keylog`); a pcapng's Decryption Secrets Blocks add theirs.
+        public var tlsKeyLog = TLSKeyLog()
 
         public init() {}
     }
@@ -40,6 +42,10 @@ public final class PcapDecoder {
         /// The side whose FIN came first: it ended the connection.
         var firstToEnd: Direction?
         var decoder: WebSocketTap?
+        /// Set when the connection is TLS and a key log was given: the tap is fed what it decrypts.
+        var tls: TLSDecryptor?
+        /// The client's first bytes were looked at for a TLS handshake.
+        var tlsChecked = false
         /// A mid-stream connection whose first bytes were not HTTP.
         var skipped = false
         /// Not one of the connections asked for: passed over, and not counted.
@@ -66,6 +72,7 @@ public final class PcapDecoder {
     private var connectionNumbers: [String: Int] = [:]
     private var reader = PacketReader()
     private let inflaters: InflaterBudget
+    private var keyLog: TLSKeyLog
     public private(set) var summary = DecodeSummary()
     private var lastTimestamp: Int64 = 0
 
@@ -73,12 +80,14 @@ public final class PcapDecoder {
         self.sink = sink
         self.options = options
         inflaters = InflaterBudget(limit: options.maxAwakeInflaters)
+        keyLog = options.tlsKeyLog
     }
 
     /// Decodes a whole file. A damaged file is decoded up to the damage, which `summary.truncation`
     /// then names; a file with no readable packet at all throws.
     public func decode(path: String, progress: ((Int) -> Void)? = nil) throws -> DecodeSummary {
         let file = try PcapFile(path: path)
+        keyLog.merge(try PcapngSecrets.keyLog(path: path))
         while true {
             let packet: PcapFile.Packet?
             do {
@@ -134,7 +143,7 @@ public final class PcapDecoder {
         let dir: Direction = segment.source == flow.client ? .c2s : .s2c
         if let decoder = flow.decoder, decoder.phase != .ignored {
             for event in flow.streams[dir].segment(segment.sequence, segment.payload) {
-                try deliver(event, dir, decoder, timestamp: packet.timestamp)
+                try deliver(event, dir, flow, decoder, timestamp: packet.timestamp)
             }
         } else if !flow.unselected {
             summary.skippedBytes += segment.payload.count
@@ -209,7 +218,34 @@ public final class PcapDecoder {
         select(flow)
     }
 
-    private func deliver(_ event: TCPStreamReassembler.Event, _ dir: Direction, _ decoder: WebSocketTap, timestamp: Int64) throws {
+    private func deliver(_ event: TCPStreamReassembler.Event, _ dir: Direction, _ flow: Flow, _ decoder: WebSocketTap, timestamp: Int64) throws {
+        if dir == .c2s, !flow.tlsChecked, case .data(let bytes) = event, !bytes.isEmpty {
+            flow.tlsChecked = true
+            if !keyLog.isEmpty && TLSDecryptor.startsHandshake(bytes) { flow.tls = TLSDecryptor(keyLog: keyLog) }
+        }
+        if var tls = flow.tls, tls.decrypts(dir) {
+            let actions: [TLSDecryptor.Action]
+            switch event {
+            case .data(let bytes): actions = tls.feed(dir, bytes)
+            case .gap(let offset, let missing):
+                try decoder.gap(dir, missing: missing, offset: offset, sink: sink)
+                tls.gap(dir)
+                actions = []
+            case .conflict(let offset, let length):
+                try decoder.conflict(dir, offset: offset, length: length, sink: sink)
+                actions = []
+            }
+            flow.tls = tls
+            for action in actions {
+                switch action {
+                case .plaintext(let dir, let bytes): try decoder.data(dir, bytes, timestamp: timestamp, sink: sink)
+                case .decrypting(let how): decoder.summary.tlsDecrypted[how, default: 0] += 1
+                case .notDecrypted(let why): decoder.notDecrypted(because: why)
+                case .lost(let dir, let past): decoder.undecryptable(dir, past: past)
+                }
+            }
+            return
+        }
         switch event {
         case .data(let bytes): try decoder.data(dir, bytes, timestamp: timestamp, sink: sink)
         case .gap(let offset, let missing): try decoder.gap(dir, missing: missing, offset: offset, sink: sink)
@@ -222,7 +258,7 @@ public final class PcapDecoder {
         guard let decoder = flow.decoder else { return }
         for dir in Direction.allCases {
             for event in flow.streams[dir].finish() {
-                try deliver(event, dir, decoder, timestamp: timestamp)
+                try deliver(event, dir, flow, decoder, timestamp: timestamp)
             }
         }
         try decoder.end(error: error, droppedBy: droppedBy, timestamp: timestamp, sink: sink)
@@ -246,6 +282,9 @@ extension DecodeSummary {
         gapBytes += other.gapBytes
         overlapConflicts += other.overlapConflicts
         tlsStreams += other.tlsStreams
+        tlsNotDecrypted.merge(other.tlsNotDecrypted, uniquingKeysWith: +)
+        tlsDecrypted.merge(other.tlsDecrypted, uniquingKeysWith: +)
+        tlsLost.merge(other.tlsLost, uniquingKeysWith: +)
         otherStreams += other.otherStreams
         httpRequests += other.httpRequests
         skippedBytes += other.skippedBytes

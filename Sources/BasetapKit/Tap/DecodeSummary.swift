@@ -8,7 +8,13 @@ public struct DecodeSummary: Sendable, Equatable {
     public var gaps = 0
     public var gapBytes = 0
     public var overlapConflicts = 0
+    /// TLS connections that were not decrypted, and why, by reason.
     public var tlsStreams = 0
+    public var tlsNotDecrypted: [String: Int] = [:]
+    /// TLS connections decrypted with a key log, by version and cipher suite ("TLS 1.3, TLS_AES_128_GCM_SHA256").
+    public var tlsDecrypted: [String: Int] = [:]
+    /// Directions of decrypted connections that stopped decrypting part way, by what they stopped at.
+    public var tlsLost: [String: Int] = [:]
     /// Connections that began before the capture and showed no upgrade.
     public var midstreamSkipped = 0
     /// TCP connections that carried something other than a WebSocket upgrade.

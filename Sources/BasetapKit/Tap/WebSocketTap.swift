@@ -97,10 +97,8 @@ final class WebSocketTap {
     /// answered with a 101: connection pools send ordinary requests before the one that upgrades.
     private func handshake(_ dir: Direction, _ bytes: [UInt8], timestamp: Int64, sink: TapSink) throws {
         if dir == .c2s {
-            if fed.c2s == bytes.count && bytes.count >= 3 && bytes[0] == 0x16 && bytes[1] == 0x03 {
-                summary.tlsStreams += 1
-                ignore(bytes.count)
-                return
+            if fed.c2s == bytes.count && bytes.count >= 3 && TLSDecryptor.startsHandshake(bytes) {
+                return notDecrypted(because: Self.noKeyLog, bytes: bytes.count)
             }
             clientHTTP(bytes[...])
         } else {
@@ -205,6 +203,22 @@ final class WebSocketTap {
         requestRest = []
         if !early.isEmpty { try frames(.c2s, early, timestamp: timestamp, sink: sink) }
         if !rest.isEmpty { try frames(.s2c, rest, timestamp: timestamp, sink: sink) }
+    }
+
+    /// Why a TLS connection is not decrypted when no key log was given.
+    static let noKeyLog = "encrypted; --tls-keylog FILE decrypts it"
+
+    /// The connection is TLS that is not decrypted (`why`): counted, and not followed.
+    func notDecrypted(because why: String, bytes: Int = 0) {
+        summary.tlsStreams += 1
+        summary.tlsNotDecrypted[why, default: 0] += 1
+        ignore(bytes)
+    }
+
+    /// TLS that stopped decrypting part way (`past` what): `dir` is not followed from here on.
+    func undecryptable(_ dir: Direction, past: String) {
+        summary.tlsLost[past, default: 0] += 1
+        if phase == .webSocket { lose(dir) } else { ignore(0) }
     }
 
     private func ignore(_ bytes: Int) {
