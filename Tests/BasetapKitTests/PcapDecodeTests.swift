@@ -4,25 +4,6 @@ import Testing
 
 /// `basetap decode` on real sessions between real peers, recorded with tcpdump on loopback.
 @Suite(.serialized) struct PcapDecodeTests {
-    /// The messages of one connection, compared with what the recording client sent and received.
-    private func expectMatches(_ records: [CaptureRecord], _ expected: JSONValue, connection n: Int) {
-        guard case .array(let sent) = expected["sent"] ?? .null, case .array(let received) = expected["received"] ?? .null else {
-            Issue.record("no expectation")
-            return
-        }
-        func payload(_ v: JSONValue) -> [UInt8] {
-            if case .string(let t) = v["text"] ?? .null { return Array(t.utf8) }
-            return [UInt8](Data(base64Encoded: v["base64"]!.stringValue!)!)
-        }
-        let c2s = records.filter { $0.dir == .c2s && $0.kind.isMessage }
-        let s2c = records.filter { $0.dir == .s2c && $0.kind.isMessage }
-        #expect(c2s.map(\.payload) == sent.map(payload), "connection \(n): client messages")
-        #expect(s2c.map(\.payload) == received.map(payload), "connection \(n): server messages")
-        #expect(c2s.map(\.kind.rawValue) == sent.map { $0["kind"]!.stringValue! })
-        let close = records.first { $0.kind == .close && $0.dir == .c2s }
-        #expect(close?.code == Int(expected["close"].map { if case .number(let t) = $0 { return t } else { return "" } } ?? ""))
-    }
-
     @Test func aPlainSessionDecodesToExactlyWhatWasSent() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -31,7 +12,7 @@ import Testing
         #expect(summary.webSocketConnections == 1)
         #expect(summary.gaps == 0)
         guard case .array(let connections) = expected["connections"] ?? .null else { return }
-        expectMatches(collector.records, connections[0], connection: 0)
+        PcapFixtures.expectMatches(collector.records, connections[0], connection: 0)
         let frames = collector.records.compactMap(\.frames).flatMap { $0 }
         #expect(frames.contains { $0.length > 125 && $0.length <= 65535 }, "a 16-bit length")
         #expect(frames.contains { $0.length > 65535 }, "a 64-bit length")
@@ -63,7 +44,7 @@ import Testing
             let records = collector.records.filter { $0.conn == conn }
             let url = records.first?.url ?? ""
             let n = Int(url.split(separator: "=").last ?? "") ?? -1
-            expectMatches(records, clients[n], connection: n)
+            PcapFixtures.expectMatches(records, clients[n], connection: n)
         }
         guard case .number(let port) = expected["port"] ?? .null else { return }
         let tshark = try PcapFixtures.tsharkMessageCounts(path, port: Int(port)!)

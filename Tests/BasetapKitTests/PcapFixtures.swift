@@ -21,6 +21,25 @@ enum PcapFixtures {
         return (path, expected)
     }
 
+    /// The messages of one connection, compared with what the recording client sent and received.
+    static func expectMatches(_ records: [CaptureRecord], _ expected: JSONValue, connection n: Int) {
+        guard case .array(let sent) = expected["sent"] ?? .null, case .array(let received) = expected["received"] ?? .null else {
+            Issue.record("no expectation")
+            return
+        }
+        func payload(_ v: JSONValue) -> [UInt8] {
+            if case .string(let t) = v["text"] ?? .null { return Array(t.utf8) }
+            return [UInt8](Data(base64Encoded: v["base64"]!.stringValue!)!)
+        }
+        let c2s = records.filter { $0.dir == .c2s && $0.kind.isMessage }
+        let s2c = records.filter { $0.dir == .s2c && $0.kind.isMessage }
+        #expect(c2s.map(\.payload) == sent.map(payload), "connection \(n): client messages")
+        #expect(s2c.map(\.payload) == received.map(payload), "connection \(n): server messages")
+        #expect(c2s.map(\.kind.rawValue) == sent.map { $0["kind"]!.stringValue! })
+        let close = records.first { $0.kind == .close && $0.dir == .c2s }
+        #expect(close?.code == Int(expected["close"].map { if case .number(let t) = $0 { return t } else { return "" } } ?? ""))
+    }
+
     final class Collector: TapSink {
         var records: [CaptureRecord] = []
         var violations: [(conn: String, dir: Direction, rule: String, message: String)] = []

@@ -24,9 +24,9 @@ import Testing
     }
 
     /// tshark's view, by "client port>server port" and direction; the client is the side whose
-    /// port the HTTP request came from.
-    static func tshark(_ path: String) throws -> [String: Wire] {
-        let requests = try PcapFixtures.tshark(["-r", path, "-Y", "http.request", "-T", "fields", "-e", "tcp.srcport", "-e", "tcp.dstport"])
+    /// port the HTTP request came from. `options` go to tshark as they are (a key log, a port's protocol).
+    static func tshark(_ path: String, options: [String] = []) throws -> [String: Wire] {
+        let requests = try PcapFixtures.tshark(["-r", path] + options + ["-Y", "http.request", "-T", "fields", "-e", "tcp.srcport", "-e", "tcp.dstport"])
         var clientPorts: [String: String] = [:]
         for line in requests.split(separator: "\n") {
             let ports = line.split(separator: "\t").map(String.init)
@@ -34,7 +34,7 @@ import Testing
         }
         let fields = ["tcp.srcport", "tcp.dstport", "websocket.fin", "websocket.rsv", "websocket.opcode", "websocket.mask", "websocket.payload_length",
                       "websocket.payload_length_ext_16", "websocket.payload_length_ext_64", "websocket.payload.text", "data.data", "websocket.payload.close.status_code"]
-        let out = try PcapFixtures.tshark(["-r", path, "-Y", "websocket", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\u{1F}"]
+        let out = try PcapFixtures.tshark(["-r", path] + options + ["-Y", "websocket", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\u{1F}"]
             + fields.flatMap { ["-e", $0] })
         var result: [String: Wire] = [:]
         for line in out.split(separator: "\n") {
@@ -75,8 +75,8 @@ import Testing
         return out
     }
 
-    static func basetap(_ path: String) throws -> [String: Wire] {
-        let (collector, _) = try PcapFixtures.decode(path)
+    static func basetap(_ path: String, options: PcapDecoder.Options = PcapDecoder.Options()) throws -> [String: Wire] {
+        let (collector, _) = try PcapFixtures.decode(path, options: options)
         var result: [String: Wire] = [:]
         for record in collector.records {
             guard let dir = record.dir else { continue }
