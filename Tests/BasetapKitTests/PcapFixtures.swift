@@ -58,8 +58,8 @@ enum PcapFixtures {
 
     /// Records without their timestamps, which re-segmenting legitimately changes.
     /// The messages of each TCP stream in a proxy's pcap: each proxied connection is two legs.
-    static func messagesByLeg(_ path: String) throws -> [[[UInt8]]] {
-        let (decoded, _) = try decode(path)
+    static func messagesByLeg(_ path: String, options: PcapDecoder.Options = PcapDecoder.Options()) throws -> [[[UInt8]]] {
+        let (decoded, _) = try decode(path, options: options)
         return Dictionary(grouping: decoded.records.filter(\.kind.isMessage), by: \.conn).sorted { $0.key < $1.key }.map { $0.value.map(\.payload) }
     }
 
@@ -209,5 +209,43 @@ enum PcapFixtures {
         var counts: [String: Int] = [:]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") { counts[String(line), default: 0] += 1 }
         return counts.keys.sorted { Int($0)! < Int($1)! }.map { counts[$0]! }
+    }
+}
+
+/// tcpdump on loopback for a test that captures traffic it does not script itself (a proxy's two
+/// legs), stopped once the capture holds the end of every connection the test expects.
+final class Tcpdump {
+    let path: String
+    private let peer: Peer
+
+    init(path: String, ports: [Int]) throws {
+        self.path = path
+        let filter = ports.map { "tcp port \($0)" }.joined(separator: " or ")
+        peer = try Peer.unblocked("/usr/bin/tcpdump", ["-i", "lo", "--immediate-mode", "-B", "65536", "-U", "-s", "0", "-w", path, filter])
+        try peer.waitFor("listening on")
+    }
+
+    /// TCP connections in the capture so far that are over: closed both ways, or reset.
+    func endedConnections() -> Int {
+        guard let file = try? PcapFile(path: path) else { return 0 }
+        var reader = PacketReader()
+        var fins: [Set<Endpoint>: Set<Endpoint>] = [:]
+        var reset: Set<Set<Endpoint>> = []
+        // tcpdump may be half way through writing the last packet: what is whole is read.
+        while let packet = try? file.next() {
+            guard let segment = reader.segment(packet.data, linkType: file.linkType) else { continue }
+            let flow: Set<Endpoint> = [segment.source, segment.destination]
+            if segment.rst { reset.insert(flow) }
+            if segment.fin { fins[flow, default: []].insert(segment.source) }
+        }
+        return Set(fins.filter { $0.value.count == 2 }.keys).union(reset).count
+    }
+
+    /// Stops tcpdump once `connections` connections have ended in the capture; returns what it printed
+    /// (its counts of packets captured and dropped).
+    @discardableResult
+    func stop(afterConnections connections: Int) throws -> String {
+        try waitUntil("\(connections) TCP connections to end in \(path)") { endedConnections() >= connections }
+        return peer.stop()
     }
 }

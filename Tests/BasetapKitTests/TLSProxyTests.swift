@@ -55,9 +55,11 @@ import Testing
             "--tls-cert", fixture.serverCert, "--tls-key", fixture.serverKey, "--record", record, "--pcap", pcap, "--sslkeylog", keys, "--quiet",
         ])
         let proxyPort = try proxy.proxyPort()
+        let wire = try Tcpdump(path: fixture.path("wire.pcap"), ports: [proxyPort, serverPort])
         let (status, output) = try ProxyTests.client(url: "wss://localhost:\(proxyPort)/secure", ["--ca", fixture.caCert, "--messages", "4", "--quiet"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("4 answers"))
+        try wire.stop(afterConnections: 2)
         let log = proxy.stop(SIGINT)
         #expect(!log.contains("failed"), "\(log)")
         let records = try JSONLCaptureReader(path: record).readAll()
@@ -70,6 +72,11 @@ import Testing
         let keyLines = try String(contentsOfFile: keys, encoding: .utf8).split(separator: "\n")
         #expect(keyLines.filter { $0.hasPrefix("CLIENT_TRAFFIC_SECRET_0 ") }.count == 2)
         #expect(keyLines.allSatisfy { $0.split(separator: " ").count == 3 })
+        // What crossed the wire, decrypted with that key log, is what the proxy recorded, on both legs.
+        var withKeys = PcapDecoder.Options()
+        withKeys.tlsKeyLog = try TLSKeyLog.load(path: keys)
+        #expect(try PcapFixtures.messagesByLeg(wire.path, options: withKeys) == Array(repeating: records.filter(\.kind.isMessage).map(\.payload), count: 2))
+        #expect(try PcapFixtures.decode(wire.path, options: withKeys).1.tlsDecrypted.values.reduce(0, +) == 2)
     }
 
     @Test func anUntrustedUpstreamCertificateIsA502UnlessInsecure() throws {
