@@ -86,13 +86,19 @@ import Testing
         #expect(blockSummary.tlsDecrypted == summary.tlsDecrypted)
     }
 
-    @Test(arguments: ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-CHACHA20-POLY1305"])
-    func tls12DecryptsToWhatTheClientSentAndAsTsharkDecodes(cipher: String) throws {
-        let recording = try Recording(["--tls", "1.2:\(cipher)", "--deflate"])
+    /// Every cipher (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305) and both PRF hashes, in both versions.
+    @Test(arguments: [
+        ("1.3:TLS_AES_128_GCM_SHA256", "TLS 1.3, TLS_AES_128_GCM_SHA256"),
+        ("1.3:TLS_CHACHA20_POLY1305_SHA256", "TLS 1.3, TLS_CHACHA20_POLY1305_SHA256"),
+        ("1.2:ECDHE-RSA-AES128-GCM-SHA256", "TLS 1.2, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+        ("1.2:ECDHE-RSA-AES256-GCM-SHA384", "TLS 1.2, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
+        ("1.2:ECDHE-RSA-CHACHA20-POLY1305", "TLS 1.2, TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+    ])
+    func eachSuiteDecryptsToWhatTheClientSentAndAsTsharkDecodes(tls: String, suite: String) throws {
+        let recording = try Recording(["--tls", tls, "--deflate"])
         defer { try? FileManager.default.removeItem(at: recording.directory) }
         let (decoded, summary) = try PcapFixtures.decode(recording.path, options: try recording.options)
-        let suite = cipher.contains("CHACHA") ? "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" : "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
-        #expect(summary.tlsDecrypted == ["TLS 1.2, \(suite)": 1])
+        #expect(summary.tlsDecrypted == [suite: 1])
         recording.expectClientsMatch(decoded.records)
         let ours = try RealCaptureTests.basetap(recording.path, options: try recording.options)
         Self.expectAgrees(ours, try RealCaptureTests.tshark(recording.path, options: recording.tsharkOptions), connections: 1)

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Records real WebSocket sessions on loopback with tcpdump, for basetap's decode tests and samples.
 
-usage: record_session.py OUT.pcap [--deflate] [--ipv6] [--connections N] [--tls 1.3|1.2:CIPHER] [--peer python|lws]
+usage: record_session.py OUT.pcap [--deflate] [--ipv6] [--connections N] [--tls 1.3[:SUITE]|1.2:CIPHER] [--peer python|lws]
 
 --peer python (default): a Python `websockets` BaseMessage server and scripted clients exchanging
   requests and answers: 16- and 64-bit frame lengths, a fragmented message, a binary message,
   ping/pong, a message with rule violations, and a close with a code. Writes OUT.expected.json
   with every message each client sent and received, in order, for the tests to compare with.
-  With --tls the session is wss (TLS 1.3, or TLS 1.2 with the OpenSSL cipher named, e.g.
+  With --tls the session is wss (TLS 1.3, with the suite named if one is, e.g.
+  1.3:TLS_CHACHA20_POLY1305_SHA256, or TLS 1.2 with the OpenSSL cipher named, e.g.
   1.2:ECDHE-RSA-AES128-GCM-SHA256) with a throwaway certificate, and the clients write their
   NSS key log to OUT.keys as browsers do with SSLKEYLOGFILE.
 --peer lws: the libwebsockets test server and test client (dumb-increment and mirror protocols).
@@ -166,15 +167,26 @@ def tls_contexts(args):
     client.check_hostname = False
     client.verify_mode = ssl.CERT_NONE
     client.keylog_filename = args.out + ".keys"
-    if args.tls != "1.3":
-        version, _, cipher = args.tls.partition(":")
-        if version != "1.2" or not cipher:
-            sys.exit("--tls takes 1.3 or 1.2:CIPHER")
+    version, _, cipher = args.tls.partition(":")
+    if version == "1.2" and cipher:
         client.maximum_version = ssl.TLSVersion.TLSv1_2
         client.set_ciphers(cipher)
-    else:
+    elif version == "1.3":
         client.minimum_version = ssl.TLSVersion.TLSv1_3
+    else:
+        sys.exit("--tls takes 1.3, 1.3:SUITE or 1.2:CIPHER")
     return server, client
+
+
+def tls13_suite(suite):
+    """Python's ssl module cannot choose TLS 1.3 suites; OpenSSL's configuration can, if it is in
+    place before the module loads OpenSSL."""
+    import tempfile
+
+    conf = os.path.join(tempfile.mkdtemp(), "openssl.cnf")
+    with open(conf, "w") as f:
+        f.write("openssl_conf = conf\n[conf]\nssl_conf = ssl\n[ssl]\nsystem_default = tls\n[tls]\nCiphersuites = %s\n" % suite)
+    os.environ["OPENSSL_CONF"] = conf
 
 
 def python_session(args):
@@ -260,8 +272,14 @@ def run_clients(args, port, compression, tls):
     for t in threads:
         t.join()
     if None in results:
-        sys.exit("a client failed")
+        raise ClientFailed()
     return results
+
+
+class ClientFailed(Exception):
+    """A recording client failed (its traceback is on standard error). Python's ssl module is not
+    safe for one socket read and written by two threads at once, as the sync websockets client does,
+    and a TLS 1.3 session now and then stalls in its handshake on a loaded machine."""
 
 
 def encode(message):
@@ -383,16 +401,24 @@ def main():
     parser.add_argument("--tls", help="1.3, or 1.2:CIPHER")
     parser.add_argument("--peer", choices=["python", "lws", "lws-keep-alive"], default="python")
     args = parser.parse_args()
+    if args.tls and args.tls.startswith("1.3:"):
+        if "ssl" in sys.modules:
+            sys.exit("OpenSSL was loaded before its configuration was written")
+        tls13_suite(args.tls[4:])
     # A capture that lost packets in the kernel is no reference: record again (a busy machine drops some).
     for attempt in range(8):
         if os.path.exists(args.out):
             os.remove(args.out)
         sessions = {"lws": lws_session, "lws-keep-alive": lws_keep_alive_session, "python": python_session}
-        dropped = sessions[args.peer](args)
+        try:
+            dropped = sessions[args.peer](args)
+        except ClientFailed:
+            print("a client failed; recording again", file=sys.stderr)
+            continue
         if dropped == 0:
             return
         print("tcpdump dropped %d packets; recording again" % dropped, file=sys.stderr)
-    sys.exit("tcpdump kept dropping packets")
+    sys.exit("tcpdump kept dropping packets, or the clients kept failing")
 
 
 if __name__ == "__main__":
