@@ -44,4 +44,15 @@ import Testing
         #expect(summary.errors == 16)
         #expect(summary.warnings == 7)
     }
+
+    /// The wss sample carries its TLS 1.3 secrets in a Decryption Secrets Block: it decrypts with no
+    /// key log given, to what the client of the plain sample sent.
+    @Test func theWssSampleDecryptsWithTheSecretsItCarries() throws {
+        let (wss, summary) = try PcapFixtures.decode(capturePath("wss-tls13.pcapng"))
+        #expect(summary.tlsDecrypted == ["TLS 1.3, TLS_AES_256_GCM_SHA384": 1] && summary.tlsStreams == 0)
+        #expect(summary.webSocketConnections == 1 && summary.messages == 12 && summary.controlFrames == 4)
+        let (plain, _) = try PcapFixtures.decode(capturePath("session.pcap"))
+        let sent = { (records: [CaptureRecord]) in records.filter { $0.dir == .c2s && $0.kind.isMessage }.map(\.payload) }
+        #expect(sent(wss.records) == sent(plain.records))
+    }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Seed corpora for the libFuzzer harnesses, taken from Captures/ and the real captures of the
-tests (the pcap ones also wrapped in each tunnel basetap reads): usage: seeds.py OUTDIR"""
+tests (the pcap ones also wrapped in each tunnel basetap reads; the wss sample carries its TLS
+secrets, so the pcap target reaches TLS decryption): usage: seeds.py OUTDIR"""
 import glob
 import json
 import os
@@ -77,7 +78,7 @@ tunnels = {
     "gtpu": lambda ip: udp(2152, struct.pack(">BBHI", 0x30, 0xFF, len(ip), 1) + ip),
 }
 real = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "BasetapKitTests", "Resources", "real-captures")
-for path in sorted(glob.glob(os.path.join(root, "*.pcap")) + glob.glob(os.path.join(real, "*.pcap*"))):
+for path in sorted(glob.glob(os.path.join(root, "*.pcap*")) + glob.glob(os.path.join(real, "*.pcap*"))):
     data = open(path, "rb").read()
     write("pcap", os.path.basename(path), data)
     if path.endswith(".pcap") and data[:4] == b"\xd4\xc3\xb2\xa1" and path.startswith(root):
