@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import BasetapKit
 
@@ -33,8 +34,14 @@ struct Check: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only the summary.")
     var quiet = false
 
+    @Option(help: ArgumentHelp(
+        "Checkers at work at once on JSONL files, each with its share of the connections (default: one per core). The output is the same whatever the number; standard input, pcap and HAR are checked by one.",
+        valueName: "n"))
+    var jobs: Int?
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one capture file, or '-' for standard input") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
     func run() throws {
@@ -45,6 +52,7 @@ struct Check: ParsableCommand {
         run.style = report.style(for: .standardOutput)
         run.skipBadLines = skipBadLines
         run.quiet = quiet
+        run.jobs = jobs ?? ProcessInfo.processInfo.activeProcessorCount
         do {
             run.filter = try filter.map { try MessageFilter($0) }
         } catch {

@@ -263,3 +263,34 @@ struct CaptureLineParser {
         }
     }
 }
+
+extension CaptureLineParser {
+    /// The bytes of a record's `"conn"` string as they stand in the line, found without parsing it:
+    /// for the lines basetap and other plain writers make (`{"ts":…,"conn":"…",…}`). Nil when the
+    /// line is anything else (a member before it holds an object or an array, the key is spelled
+    /// with spaces or escapes, the value has escapes): then only a parse can tell.
+    static func quickConn(_ line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        let key: StaticString = "\"conn\":\""
+        let keyLength = key.utf8CodeUnitCount
+        guard line.count > keyLength, line[0] == UInt8(ascii: "{") else { return nil }
+        var at = 1
+        while true {
+            guard let quote = memchr(line.baseAddress! + at, Int32(UInt8(ascii: "\"")), line.count - at) else { return nil }
+            at = line.baseAddress!.distance(to: UnsafeRawPointer(quote))
+            guard line.count - at > keyLength else { return nil }
+            if memcmp(line.baseAddress! + at, key.utf8Start, keyLength) == 0 { break }
+            at += 1
+        }
+        // A key follows `{` or `,`; inside a string a quote is always escaped, so a real key is found
+        // first unless an earlier member nests (where another object's "conn" could stand).
+        guard at > 0, line[at - 1] == UInt8(ascii: ",") || line[at - 1] == UInt8(ascii: "{") else { return nil }
+        guard !line[1..<at].contains(where: { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "[") }) else { return nil }
+        let start = at + key.utf8CodeUnitCount
+        var end = start
+        while end < line.count, line[end] != UInt8(ascii: "\"") {
+            if line[end] == UInt8(ascii: "\\") { return nil }
+            end += 1
+        }
+        return end < line.count ? UnsafeRawBufferPointer(rebasing: line[start..<end]) : nil
+    }
+}

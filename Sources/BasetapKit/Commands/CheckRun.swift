@@ -18,6 +18,8 @@ public struct CheckRun {
     public var pcapOptions = PcapDecoder.Options()
     /// Report (and count) only the violations of messages that match (`--filter`).
     public var filter: MessageFilter?
+    /// Checkers working at once on JSONL captures, each on its share of the connections (`--jobs`).
+    public var jobs = 1
 
     public init(paths: [String], output: OutputFile = .standardOutput, messages: OutputFile = .standardError) {
         self.paths = paths
@@ -32,6 +34,14 @@ public struct CheckRun {
         let quiet = self.quiet
         let print: (Violation) throws -> Void = { violation in
             if !quiet { try output.append { formatter.append(violation, into: &$0) } }
+        }
+        if jobs > 1, try paths.allSatisfy({ try $0 != "-" && CaptureFileKind.detect(path: $0) == .jsonl }) {
+            let parallel = ParallelCheck(jobs: jobs, options: options, filter: filter, formatter: formatter, quiet: quiet, skipBadLines: skipBadLines)
+            let outcome = try parallel.run(paths, output: output, progress: progress, messages: messages)
+            var summary = outcome.summary
+            summary.badLines = outcome.badLines
+            try output.flush()
+            return try finish(summary, pcapSummaries: [], formatter: formatter)
         }
         let selection = filter.map { FilteredViolations(filter: $0, report: print) }
         var checker = CaptureChecker(options: options) { violation in
@@ -84,6 +94,11 @@ public struct CheckRun {
         summary.badLines = badLines
         summary.damagedFiles = pcapSummaries.filter { $0.truncation != nil }.count
         try output.flush()
+        return try finish(summary, pcapSummaries: pcapSummaries, formatter: formatter)
+    }
+
+    /// What the pcap files held that was not checked, and the summary.
+    private func finish(_ summary: CheckSummary, pcapSummaries: [DecodeSummary], formatter: ViolationFormatter) throws -> CheckSummary {
         for decoded in pcapSummaries where decoded.gaps + decoded.tlsStreams + decoded.tlsLost.count + decoded.midstreamSkipped + decoded.clampedTimestamps > 0 || decoded.webSocketConnections == 0 {
             try messages.write("basetap: \(DecodeRun.describe(decoded))\n")
         }
