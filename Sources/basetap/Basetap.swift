@@ -32,11 +32,15 @@ struct Basetap: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as BasetapError {
+            // What was found before the error (a malformed line, a broken file) is the user's: written, not dropped.
+            try? OutputFile.standardOutput.flush()
             FileHandle.standardError.write(Data("basetap: \(error)\n".utf8))
             Foundation.exit(2)
         } catch let error as ExitCode {
+            try? OutputFile.standardOutput.flush()
             Foundation.exit(error.rawValue)
         } catch {
+            try? OutputFile.standardOutput.flush()
             let code = exitCode(for: error)
             let message = fullMessage(for: error)
             if code == .success {

@@ -90,6 +90,7 @@ import Testing
         #expect(strict.status == 2)
         #expect(strict.stderr.hasPrefix("basetap: \(path):3: not JSON"))
         #expect(strict.stderr.split(separator: "\n").count == 1)
+        #expect(strict.stdout == "c c2s[0] error envelope.not-object \"\": the message is a JSON array, not an object\n", "what was found before the bad line is printed")
         let lenient = try runBasetap(["check", "--skip-bad-lines", path])
         #expect(lenient.status == 1)
         #expect(lenient.stdout.contains("Checked 2 messages"))

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import BasetapKit
+
+/// `check --jobs N` prints byte for byte what one checker prints: the findings in line order, the
+/// summary, skipped and malformed lines, filters, both output formats.
+@Suite struct ParallelCheckTests {
+    /// Many copies of the typical-mistakes session, each its own connection, interleaved at random
+    /// (each connection's records in order) over more lines than one block holds. Some records name
+    /// their connection in ways only a parse reads (spaces, `conn` after another member, a `\u`
+    /// escape for a letter that other lines of the same connection write plainly).
+    static func interleavedCapture(connections: Int, badLines: Bool = false) throws -> String {
+        let session = try String(contentsOfFile: capturePath("typical-mistakes.jsonl"), encoding: .utf8)
+            .split(separator: "\n").filter { !$0.contains("\"format\"") }
+        var queues = (0..<connections).map { n in
+            session.map { line in line.replacingOccurrences(of: "\"conn\":\"c1\"", with: "\"conn\":\"conn-A\(n)\"") }[...]
+        }
+        var random = FuzzRandom(seed: 7)
+        var lines = [#"{"format":"basetap-capture","version":1}"#]
+        var remaining = Array(queues.indices)
+        while !remaining.isEmpty {
+            let pick = Int(random.next() % UInt64(remaining.count))
+            var line = queues[remaining[pick]].removeFirst()
+            switch lines.count % 9 {
+            case 3: line = line.replacingOccurrences(of: "\"conn\":\"conn-A", with: "\"conn\": \"conn-A")
+            case 5: line = line.replacingOccurrences(of: "\"conn\":\"conn-A", with: "\"conn\":\"conn-\\u0041")
+            case 7: line = line.replacingOccurrences(of: "{\"ts\":", with: "{\"frames\":[],\"ts\":")
+            default: break
+            }
+            lines.append(line)
+            if badLines && lines.count % 997 == 0 { lines.append("{not json") }
+            if queues[remaining[pick]].isEmpty { remaining.remove(at: pick) }
+        }
+        let directory = try temporaryDirectory()
+        return try writeFile(lines.joined(separator: "\n") + "\n", named: "interleaved.jsonl", in: directory)
+    }
+
+    static func expectSame(_ arguments: [String], jobs: [Int] = [2, 3, 8]) throws {
+        let one = try runBasetap(["check", "--jobs", "1"] + arguments)
+        #expect(!one.stdout.isEmpty || !one.stderr.isEmpty)
+        for n in jobs {
+            let many = try runBasetap(["check", "--jobs", "\(n)"] + arguments)
+            #expect(many.status == one.status, "--jobs \(n) \(arguments)")
+            #expect(many.stdout == one.stdout, "--jobs \(n) \(arguments): standard output differs")
+            #expect(many.stderr == one.stderr, "--jobs \(n) \(arguments): \(many.stderr) vs \(one.stderr)")
+        }
+    }
+
+    @Test func theSamplesCheckTheSameWithAnyNumberOfJobs() throws {
+        for name in ["typical-mistakes.jsonl", "clean-session.jsonl", "fuzz-seed.jsonl", "seed-error-example.jsonl"] {
+            try Self.expectSame([capturePath(name)])
+            try Self.expectSame(["--format", "jsonl", capturePath(name)])
+        }
+        try Self.expectSame([capturePath("typical-mistakes.jsonl"), capturePath("clean-session.jsonl")])
+    }
+
+    @Test func interleavedConnectionsOverManyBlocksCheckTheSame() throws {
+        let path = try Self.interleavedCapture(connections: 2_100)
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        let one = try runBasetap(["check", "--jobs", "1", path])
+        #expect(one.status == 1 && one.stdout.contains("Checked 27300 messages in 2100 connections: 33600 errors, 14700 warnings."), "\(one.stdout.suffix(300))")
+        try Self.expectSame([path], jobs: [2, 5])
+        try Self.expectSame(["--format", "jsonl", "--filter", "dir:s2c severity:warning", path], jobs: [3])
+    }
+
+    @Test func malformedLinesAreSkippedOrStopTheRunAsWithOneJob() throws {
+        let path = try Self.interleavedCapture(connections: 300, badLines: true)
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        let stopped = try runBasetap(["check", "--jobs", "3", path])
+        #expect(stopped.status == 2 && stopped.stderr.hasPrefix("basetap: \(path):998: not JSON"), "\(stopped.stderr)")
+        try Self.expectSame([path], jobs: [3])
+        try Self.expectSame(["--skip-bad-lines", path], jobs: [2, 3])
+    }
+}
