@@ -1,7 +1,7 @@
 import Foundation
 
 /// `check --jobs N` on JSONL captures. Connections are independent, so the lines are read in
-/// blocks, each connection's lines go to one of N workers (by a hash of its id, so that a
+/// blocks, each connection's lines go to one of N workers (always the same one, so that a
 /// connection's lines stay in order in one checker), the workers check a block at once while the
 /// next block is read, and their findings are written in line order: the output, the summary and
 /// the errors are byte for byte what a single checker gives.
@@ -13,8 +13,8 @@ struct ParallelCheck {
     let quiet: Bool
     let skipBadLines: Bool
 
-    static let blockBytes = 4 << 20
-    static let blockLines = 32_768
+    static let blockBytes = 2 << 20
+    static let blockLines = 16_384
 
     /// The lines of a block, copied out of the reader, and the worker each goes to.
     private final class Block: @unchecked Sendable {
@@ -168,10 +168,17 @@ struct ParallelCheck {
         private var lines: LineReader
         private var parser = CaptureLineParser()
         private(set) var error: Error?
+        /// Each connection's worker, by a hash of its id: a new one goes to the worker with the
+        /// fewest lines so far, so that a few connections still share the work evenly. Past
+        /// `maxRemembered` connections the hash alone picks.
+        private var assigned: [UInt64: Int] = [:]
+        private var load: [Int]
+        private static let maxRemembered = 1 << 18
 
         init(jobs: Int, lines: LineReader) {
             self.jobs = jobs
             self.lines = lines
+            load = Array(repeating: 0, count: jobs)
         }
 
         func fillCatching(_ block: Block) {
@@ -194,18 +201,29 @@ struct ParallelCheck {
         }
 
         private func worker(_ line: UnsafeRawBufferPointer, _ number: Int) -> Int {
-            if let conn = CaptureLineParser.quickConn(line) { return Self.hash(conn) % jobs }
-            if case .record(let conn)? = try? parser.parse(line, { $0.conn }) {
-                return Array(conn.utf8).withUnsafeBytes { Self.hash($0) } % jobs
+            let id: UInt64
+            if let conn = CaptureLineParser.quickConn(line) {
+                id = Self.hash(conn)
+            } else if case .record(let conn)? = try? parser.parse(line, { $0.conn }) {
+                id = Array(conn.utf8).withUnsafeBytes { Self.hash($0) }
+            } else {
+                return number % jobs
             }
-            return number % jobs
+            let worker = assigned[id] ?? {
+                guard assigned.count < Self.maxRemembered else { return Int(id % UInt64(jobs)) }
+                let least = load.indices.min { load[$0] < load[$1] }!
+                assigned[id] = least
+                return least
+            }()
+            load[worker] += 1
+            return worker
         }
 
-        /// FNV-1a: the same connection always goes to the same worker.
-        static func hash(_ bytes: UnsafeRawBufferPointer) -> Int {
+        /// FNV-1a of a connection id.
+        static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
             var h: UInt64 = 0xCBF2_9CE4_8422_2325
             for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-            return Int(h >> 1)
+            return h
         }
     }
 }
