@@ -10,6 +10,9 @@ public struct CaptureChecker {
     public private(set) var summary = CheckSummary()
     private var messageChecker: MessageChecker
     private var connections: [String: Connection] = [:]
+    /// The connection of the last message and its slot: the next message is often on the same one.
+    /// Forgotten whenever a connection is added or removed, which moves the slots.
+    private var lastSlot: (conn: String, slot: Dictionary<String, Connection>.Index)?
     private let sink: (Violation) throws -> Void
 
     public init(options: CheckOptions = CheckOptions(), sink: @escaping (Violation) throws -> Void) {
@@ -42,7 +45,10 @@ public struct CaptureChecker {
         case .open:
             if connections[conn] == nil { open(conn) }
         case .end:
-            if let connection = connections.removeValue(forKey: conn) { summary.chainEvicted += connection.chain.evicted }
+            if let connection = connections.removeValue(forKey: conn) {
+                lastSlot = nil
+                summary.chainEvicted += connection.chain.evicted
+            }
         case .text, .binary:
             guard let dir else { return }
             try checkMessage(conn: conn, dir: dir, binary: kind == .binary, payload: payload)
@@ -53,17 +59,24 @@ public struct CaptureChecker {
 
     private mutating func open(_ conn: String) {
         connections[conn] = Connection(chain: ChainTracker(limit: options.maxOpenIDs))
+        lastSlot = nil
         summary.connections += 1
     }
 
     private mutating func checkMessage(conn: String, dir: Direction, binary: Bool, payload: UnsafeRawBufferPointer) throws {
         summary.messages += 1
         let envelope = messageChecker.check(payload, binary: binary)
-        // One hash lookup per message; the connection is then reached by index.
-        let slot = connections.index(forKey: conn) ?? {
-            open(conn)
-            return connections.index(forKey: conn)!
-        }()
+        // At most one hash lookup per message; the connection is then reached by index.
+        let slot: Dictionary<String, Connection>.Index
+        if let last = lastSlot, last.conn == conn {
+            slot = last.slot
+        } else {
+            slot = connections.index(forKey: conn) ?? {
+                open(conn)
+                return connections.index(forKey: conn)!
+            }()
+            lastSlot = (conn, slot)
+        }
         let index = connections.values[slot].nextIndex[dir]
         connections.values[slot].nextIndex[dir] += 1
         for finding in messageChecker.findings {
@@ -101,5 +114,6 @@ public struct CaptureChecker {
     public mutating func finish() {
         for connection in connections.values { summary.chainEvicted += connection.chain.evicted }
         connections.removeAll()
+        lastSlot = nil
     }
 }

@@ -33,12 +33,14 @@ public struct ChainTracker: Sendable {
         case .bareError:
             return nil  // error.bare; nothing to tie
         case .error(answering: let requested):
-            guard let request = requests[theirs][id] else {
+            // Each step hashes the id once: a dictionary index is kept rather than looked up again.
+            guard let slot = requests[theirs].index(forKey: id) else {
                 return Finding(
                     .chainUnknownID, "/id",
                     "\(JSONString.quoted(type)) answers id \(JSONString.quoted(JSONReader.abbreviate(id))), which the other side never sent as a request")
             }
-            requests[theirs][id]!.answered = true
+            requests[theirs].values[slot].answered = true
+            let request = requests[theirs].values[slot]
             if request.type != requested {
                 return Finding(
                     .chainTypeMismatch, "/type",
@@ -48,12 +50,13 @@ public struct ChainTracker: Sendable {
         case .plain:
             break
         }
-        if requests[theirs][id] != nil {
-            requests[theirs][id]!.answered = true
+        if let slot = requests[theirs].index(forKey: id) {
+            requests[theirs].values[slot].answered = true
             return nil
         }
         var finding: Finding?
-        if let previous = requests[mine][id] {
+        sequence += 1
+        if let previous = requests[mine].updateValue(Request(type: type, answered: false, sequence: sequence), forKey: id) {
             if !previous.answered && previous.type != type {
                 finding = Finding(
                     .chainIDReuse, "/id",
@@ -62,8 +65,6 @@ public struct ChainTracker: Sendable {
         } else {
             count += 1
         }
-        sequence += 1
-        requests[mine][id] = Request(type: type, answered: false, sequence: sequence)
         order.append((mine, id, sequence))
         while count > limit { evictOldest() }
         if orderHead > limit || order.count - orderHead > 2 * limit + 1024 { compactOrder() }
@@ -80,8 +81,8 @@ public struct ChainTracker: Sendable {
         while orderHead < order.count {
             let entry = order[orderHead]
             orderHead += 1
-            if requests[entry.side][entry.id]?.sequence == entry.sequence {
-                requests[entry.side][entry.id] = nil
+            if let slot = requests[entry.side].index(forKey: entry.id), requests[entry.side].values[slot].sequence == entry.sequence {
+                requests[entry.side].remove(at: slot)
                 count -= 1
                 evicted += 1
                 return
