@@ -112,6 +112,12 @@ import Testing
         let plain = try runBasetap(["check", recording.path])
         #expect(plain.status == 0 && plain.stderr.contains("2 TLS streams skipped (encrypted; --tls-keylog FILE decrypts it)"), "\(plain.stderr)")
 
+        // The web inspector says the same of what it cannot show.
+        let view = try Peer(basetapExecutable, ["view", recording.path, "--listen", "127.0.0.1:0"])
+        try view.waitFor("\(recording.path): Decoded")
+        #expect(view.printed.contains("2 TLS streams skipped (encrypted; --tls-keylog FILE decrypts it)"), "\(view.printed)")
+        _ = view.stop()
+
         let checked = try runBasetap(["check", recording.path, "--tls-keylog", recording.keys])
         #expect(checked.status == 1, "the planted id.syntax errors are found")
         #expect(checked.stdout.contains("Checked 24 messages in 2 connections: 6 errors, 4 warnings."), "\(checked.stdout)")

@@ -99,7 +99,7 @@ public struct CheckRun {
 
     /// What the pcap files held that was not checked, and the summary.
     private func finish(_ summary: CheckSummary, pcapSummaries: [DecodeSummary], formatter: ViolationFormatter) throws -> CheckSummary {
-        for decoded in pcapSummaries where decoded.gaps + decoded.tlsStreams + decoded.tlsLost.count + decoded.midstreamSkipped + decoded.clampedTimestamps > 0 || decoded.webSocketConnections == 0 {
+        for decoded in pcapSummaries where decoded.leftSomethingOut {
             try messages.write("basetap: \(DecodeRun.describe(decoded))\n")
         }
         let summaryText = formatter.summary(summary)

@@ -32,7 +32,7 @@ public struct ViewRun {
         Thread {
             defer { store.isLoading = false }
             do {
-                try Self.load(paths, into: store, check: check, pcapOptions: pcapOptions)
+                try Self.load(paths, into: store, check: check, pcapOptions: pcapOptions, messages: messages)
             } catch {
                 try? messages.write("basetap: \(error)\n")
                 try? messages.flush()
@@ -42,8 +42,9 @@ public struct ViewRun {
     }
 
     /// Reads every capture into `store` the way `check` reads it: records in order, each
-    /// violation right after the checker finds it.
-    static func load(_ paths: [String], into store: InspectorStore, check: CheckOptions, pcapOptions: PcapDecoder.Options) throws {
+    /// violation right after the checker finds it. What a pcap held that could not be shown (TLS
+    /// without keys, gaps) is said on `messages`, as `check` says it.
+    static func load(_ paths: [String], into store: InspectorStore, check: CheckOptions, pcapOptions: PcapDecoder.Options, messages: OutputFile) throws {
         var checker = CaptureChecker(options: check) { store.add($0) }
         for path in paths {
             switch try CaptureFileKind.detect(path: path) {
@@ -59,8 +60,12 @@ public struct ViewRun {
                 }
             case .pcap, .pcapng:
                 let sink = StoringSink(checker: checker, store: store)
-                _ = try PcapDecoder(sink: sink, options: pcapOptions).decode(path: path) { _ in }
+                let decoded = try PcapDecoder(sink: sink, options: pcapOptions).decode(path: path) { _ in }
                 checker = sink.checker
+                if decoded.leftSomethingOut {
+                    try? messages.write("basetap: \(path): \(DecodeRun.describe(decoded))\n")
+                    try? messages.flush()
+                }
             }
         }
         checker.finish()

@@ -36,6 +36,12 @@ public struct DecodeSummary: Sendable, Equatable {
 
     public init() {}
 
+    /// Whether the file held something that was not followed (a gap, TLS, a connection begun before
+    /// the capture, clamped times) or no WebSocket connection at all: worth a line to the user.
+    public var leftSomethingOut: Bool {
+        gaps + tlsStreams + tlsLost.count + midstreamSkipped + clampedTimestamps > 0 || webSocketConnections == 0
+    }
+
     /// What a packet was, as a summary names it: "3 UDP packets to port 53 (DNS)".
     public struct PacketKind: Hashable, Sendable, Comparable {
         public var noun: String
