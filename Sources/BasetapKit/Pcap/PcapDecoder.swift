@@ -223,19 +223,19 @@ public final class PcapDecoder {
             flow.tlsChecked = true
             if !keyLog.isEmpty && TLSDecryptor.startsHandshake(bytes) { flow.tls = TLSDecryptor(keyLog: keyLog) }
         }
-        if var tls = flow.tls, tls.decrypts(dir) {
+        // The decryptor is changed in place (through the flow), so that its buffers are never copied.
+        if flow.tls?.decrypts(dir) == true {
             let actions: [TLSDecryptor.Action]
             switch event {
-            case .data(let bytes): actions = tls.feed(dir, bytes)
+            case .data(let bytes): actions = flow.tls!.feed(dir, bytes)
             case .gap(let offset, let missing):
                 try decoder.gap(dir, missing: missing, offset: offset, sink: sink)
-                tls.gap(dir)
+                flow.tls!.gap(dir)
                 actions = []
             case .conflict(let offset, let length):
                 try decoder.conflict(dir, offset: offset, length: length, sink: sink)
                 actions = []
             }
-            flow.tls = tls
             for action in actions {
                 switch action {
                 case .plaintext(let dir, let bytes): try decoder.data(dir, bytes, timestamp: timestamp, sink: sink)
