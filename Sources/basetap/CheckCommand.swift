@@ -12,6 +12,8 @@ struct Check: ParsableCommand {
               basetap check session.jsonl
               basetap check --format jsonl --fail-on warning a.jsonl b.jsonl
               cat session.jsonl | basetap check --rules id,envelope -
+              basetap check wss.pcap --tls-keylog keys.log
+              basetap check --jobs 8 archive.jsonl
             """
     )
 

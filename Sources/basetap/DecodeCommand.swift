@@ -31,11 +31,14 @@ struct Decode: ParsableCommand {
         discussion: """
             Reads classic pcap (either byte order, micro- or nanosecond) and pcapng through libpcap: Ethernet (with VLAN tags), raw IP, Linux cooked (SLL, SLL2) and BSD loopback links; IPv4 and IPv6 with fragments. TCP streams are put back in order; WebSocket connections are found by their HTTP upgrade on any port; frames are reassembled into messages and permessage-deflate is inflated. Each message record lists the frames it came in.
 
+            TLS (wss) is decrypted with the session secrets of an NSS key log (--tls-keylog: what SSLKEYLOGFILE makes browsers and curl write, or 'basetap proxy --sslkeylog'), or of the Decryption Secrets Blocks a pcapng carries (editcap --inject-secrets): TLS 1.3 and TLS 1.2 with AES-GCM or ChaCha20-Poly1305. The summary names what was decrypted and why anything was not.
+
             A HAR (the browser's DevTools export, "Save all as HAR") is read as its WebSocket entries with their messages. With --format har the output is a HAR that DevTools imports, one entry per connection; JSONL captures can be turned into one too.
 
             Examples:
               basetap decode session.pcap -o session.jsonl
               basetap decode --conn :8080 big.pcapng > one-server.jsonl
+              basetap decode wss.pcapng --tls-keylog keys.log -o session.jsonl
               basetap decode session.pcap --format har -o session.har
               basetap decode devtools-export.har -o session.jsonl
 
