@@ -179,7 +179,7 @@ struct CaptureLineParser {
                 try Self.checkHeader(view, format: fields[RecordField.format.rawValue], version: fields[RecordField.version.rawValue])
                 return .skipped
             }
-            let kind = try kind(view)
+            let kind = try Self.kind(view, fields[RecordField.kind.rawValue])
             var dir: Direction?
             if kind.hasDirection {
                 let index = fields[RecordField.dir.rawValue]
@@ -213,15 +213,16 @@ struct CaptureLineParser {
         guard v == 1 else { throw LineProblem(message: "capture version \(v) is not supported (this basetap reads version 1)") }
     }
 
-    private func kind(_ view: JSONView) throws -> CaptureRecord.Kind {
-        let index = fields[RecordField.kind.rawValue]
+    private static let kindNames: [(StaticString, CaptureRecord.Kind)] = [
+        ("text", .text), ("binary", .binary), ("open", .open), ("end", .end), ("close", .close), ("ping", .ping), ("pong", .pong),
+    ]
+
+    /// Static, like every helper called while the reader's nodes are borrowed: a method of the parser
+    /// would have it copied, buffers and all, for each line.
+    private static func kind(_ view: JSONView, _ index: Int) throws -> CaptureRecord.Kind {
         guard index >= 0 else { throw LineProblem(message: "record has no \"kind\"") }
         guard view[index].kind == .string else { throw LineProblem(message: "\"kind\" must be a string") }
-        let names: [(StaticString, CaptureRecord.Kind)] = [
-            ("text", .text), ("binary", .binary), ("open", .open), ("end", .end), ("close", .close), ("ping", .ping),
-            ("pong", .pong),
-        ]
-        for (literal, kind) in names where view.stringEquals(index, literal) { return kind }
+        for (literal, kind) in kindNames where view.stringEquals(index, literal) { return kind }
         let name = view.string(index)
         guard let kind = CaptureRecord.Kind(rawValue: name) else {
             throw LineProblem(message: "unknown kind \(JSONString.quoted(name)) (expected open, text, binary, ping, pong, close or end)")

@@ -77,8 +77,8 @@ public struct CaptureChecker {
             }()
             lastSlot = (conn, slot)
         }
-        let index = connections.values[slot].nextIndex[dir]
-        connections.values[slot].nextIndex[dir] += 1
+        // Changed in place: reading the connection through the subscript would copy it, chain and all.
+        let index = Self.take(&connections.values[slot].nextIndex[dir])
         for finding in messageChecker.findings {
             try report(finding, conn: conn, dir: dir, index: index, envelope: envelope)
         }
@@ -87,6 +87,11 @@ public struct CaptureChecker {
         {
             try report(finding, conn: conn, dir: dir, index: index, envelope: envelope)
         }
+    }
+
+    private static func take(_ counter: inout Int) -> Int {
+        defer { counter += 1 }
+        return counter
     }
 
     private mutating func report(

@@ -79,10 +79,11 @@ public struct ChainTracker: Sendable {
 
     private mutating func evictOldest() {
         while orderHead < order.count {
-            let entry = order[orderHead]
+            // The entry's fields are read where they stand: a copy of the entry would retain its id.
+            let k = orderHead, side = order[k].side
             orderHead += 1
-            if let slot = requests[entry.side].index(forKey: entry.id), requests[entry.side].values[slot].sequence == entry.sequence {
-                requests[entry.side].remove(at: slot)
+            if let slot = requests[side].index(forKey: order[k].id), requests[side].values[slot].sequence == order[k].sequence {
+                requests[side].remove(at: slot)
                 count -= 1
                 evicted += 1
                 return
