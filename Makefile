@@ -11,7 +11,7 @@ RELEASE_BIN = .build/release/basetap
 WSBENCH     = .build/bench/wsbench
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = json-reader entity-id websocket-frames pcap jsonl-capture profile
+FUZZ_TARGETS = json-reader entity-id websocket-frames pcap jsonl-capture profile tls-records
 FUZZ_BIN     = .build-fuzz/release/basetap-fuzz
 
 .PHONY: all build release deps venv demo test test-stress bench fuzz-self clean

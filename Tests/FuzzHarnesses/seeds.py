@@ -89,3 +89,30 @@ for path in sorted(glob.glob(os.path.join(root, "*.pcap*")) + glob.glob(os.path.
 for path in sorted(glob.glob(os.path.join(root, "*.yaml"))):
     write("profile", os.path.basename(path), open(path, "rb").read())
 write("profile", "small.json", '{"extensions":{"x":{"errCodes":[[1,9]],"messages":{"x.a":{"payload":{"type":"object","properties":{"n":{"type":"integer","maximum":3}}}}}}}}')
+
+
+def tls_chunk(direction, data):
+    return struct.pack(">H", (0x8000 if direction == "s2c" else 0) | len(data)) + data
+
+
+def handshake_record(message_type, body):
+    message = bytes([message_type]) + struct.pack(">I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack(">H", len(message)) + message
+
+
+client_hello = handshake_record(1, b"\x03\x03" + b"\x5a" * 32 + b"\x00\x00\x02\x13\x01\x01\x00\x00\x00")
+
+
+def server_hello(suite, tls13, random=b"\x5e" * 32):
+    extensions = b"\x00\x2b\x00\x02\x03\x04" if tls13 else b""
+    return handshake_record(2, b"\x03\x03" + random + b"\x00" + struct.pack(">H", suite) + b"\x00" + struct.pack(">H", len(extensions)) + extensions)
+
+
+opaque = b"\x17\x03\x03\x00\x20" + bytes(range(32))
+retry = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+write("tls-records", "tls13", tls_chunk("c2s", client_hello) + tls_chunk("s2c", server_hello(0x1301, True) + b"\x14\x03\x03\x00\x01\x01" + opaque)
+      + tls_chunk("c2s", b"\x14\x03\x03\x00\x01\x01" + opaque))
+write("tls-records", "tls12", tls_chunk("c2s", client_hello) + tls_chunk("s2c", server_hello(0xC02F, False))
+      + tls_chunk("c2s", b"\x14\x03\x03\x00\x01\x01" + opaque[:3] + b"\x00\x28" + bytes(40)))
+write("tls-records", "retry", tls_chunk("c2s", client_hello) + tls_chunk("s2c", server_hello(0x1302, True, retry))
+      + tls_chunk("c2s", client_hello) + tls_chunk("s2c", server_hello(0x1303, True)))

@@ -6,7 +6,7 @@ import Foundation
 public enum FuzzTargets {
     public static let all: [(name: String, run: @Sendable ([UInt8]) -> Void)] = [
         ("json-reader", jsonReader), ("entity-id", entityID), ("websocket-frames", webSocketFrames),
-        ("pcap", pcap), ("jsonl-capture", jsonlCapture), ("profile", profile),
+        ("pcap", pcap), ("jsonl-capture", jsonlCapture), ("profile", profile), ("tls-records", tlsRecords),
     ]
 
     /// The inspection JSON reader at a small depth limit, then a value built and serialized from it.
@@ -60,6 +60,34 @@ public enum FuzzTargets {
         var checker = CaptureChecker(options: options) { _ in }
         try? checker.consume(.text(#"{"id":"1","type":"auth.login","from":"","to":"","payload":{"password":"x","n":[1,2]}}"#, conn: "c1", dir: .c2s))
     }
+
+    /// One TLS connection's two byte streams through the decryptor, whose key log knows the session
+    /// of the client random 5A…5A (TLS 1.3 secrets and a TLS 1.2 master secret): the input is chunks,
+    /// each a two-byte header (the top bit the direction, the rest the length) and its bytes.
+    public static func tlsRecords(_ bytes: [UInt8]) {
+        var decryptor = TLSDecryptor(keyLog: tlsKeyLog)
+        var rest = bytes[...]
+        while rest.count >= 2 {
+            let header = Int(rest[rest.startIndex]) << 8 | Int(rest[rest.startIndex + 1])
+            rest = rest.dropFirst(2)
+            let chunk = rest.prefix(header & 0x7FFF)
+            rest = rest.dropFirst(chunk.count)
+            _ = decryptor.feed(header & 0x8000 == 0 ? .c2s : .s2c, chunk)
+        }
+    }
+
+    static let tlsKeyLog: TLSKeyLog = {
+        let random = String(repeating: "5a", count: 32)
+        var log = TLSKeyLog()
+        try? log.add(Array("""
+            CLIENT_RANDOM \(random) \(String(repeating: "11", count: 48))
+            CLIENT_HANDSHAKE_TRAFFIC_SECRET \(random) \(String(repeating: "22", count: 32))
+            SERVER_HANDSHAKE_TRAFFIC_SECRET \(random) \(String(repeating: "33", count: 32))
+            CLIENT_TRAFFIC_SECRET_0 \(random) \(String(repeating: "44", count: 32))
+            SERVER_TRAFFIC_SECRET_0 \(random) \(String(repeating: "55", count: 32))
+            """.utf8)[...], place: "fuzz")
+        return log
+    }()
 
     /// Small limits, so that an input near one is found quickly and a run stays in little memory.
     static var limits: InflateLimits {
