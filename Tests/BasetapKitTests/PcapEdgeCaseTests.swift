@@ -150,7 +150,7 @@ import Testing
         #expect(summary.webSocketConnections == 0)
         #expect(summary.tlsStreams == 1)
         #expect(summary.otherStreams == 1)
-        #expect(DecodeRun.describe(summary).contains("1 TLS stream skipped (encrypted; --tls-keylog FILE decrypts it)"))
+        #expect(DecodeRun.describe(summary).contains("1 TLS stream skipped (encrypted, and no --tls-keylog given)"))
     }
 
     @Test func aDeflateBombIsStoppedAtTheLimit() throws {

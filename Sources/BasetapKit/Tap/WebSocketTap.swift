@@ -206,7 +206,7 @@ final class WebSocketTap {
     }
 
     /// Why a TLS connection is not decrypted when no key log was given.
-    static let noKeyLog = "encrypted; --tls-keylog FILE decrypts it"
+    static let noKeyLog = "encrypted, and no --tls-keylog given"
 
     /// The connection is TLS that is not decrypted (`why`): counted, and not followed.
     func notDecrypted(because why: String, bytes: Int = 0) {
