@@ -13,6 +13,7 @@ public struct MessageChecker: Sendable {
 
     public private(set) var findings: [Finding] = []
     private var reader: JSONReader
+    private var entityIDs = EntityIDCache()
     /// Payload schemas and error codes per type (§6), when a profile was given.
     public let profile: Profile?
 
@@ -46,7 +47,7 @@ public struct MessageChecker: Sendable {
         }
         return reader.nodes.withUnsafeBufferPointer { nodes in
             var rules = EnvelopeRules(view: JSONView(bytes: bytes, nodes: nodes), profile: profile)
-            rules.run(into: &findings)
+            rules.run(into: &findings, ids: &entityIDs)
             return Envelope(id: rules.id, type: rules.type)
         }
     }
@@ -116,7 +117,7 @@ struct EnvelopeRules {
         self.profile = profile
     }
 
-    mutating func run(into findings: inout [Finding]) {
+    mutating func run(into findings: inout [Finding], ids: inout EntityIDCache) {
         let root = view[0]
         guard root.kind == .object else {
             findings.append(Finding(.envelopeNotObject, "", "the message is a JSON \(root.kind.name), not an object"))
@@ -157,8 +158,8 @@ struct EnvelopeRules {
             type = view.string(slots[.type])
             if type!.isEmpty { findings.append(Finding(.envelopeEmpty, "/type", "\"type\" is empty; it must name the extension")) }
         }
-        if slots[.from] >= 0 { checkEntityID(slots[.from], pointer: "/from", into: &findings) }
-        if slots[.to] >= 0 { checkEntityID(slots[.to], pointer: "/to", into: &findings) }
+        if slots[.from] >= 0 { checkEntityID(slots[.from], pointer: "/from", ids: &ids, into: &findings) }
+        if slots[.to] >= 0 { checkEntityID(slots[.to], pointer: "/to", ids: &ids, into: &findings) }
         let ok: Bool? = slots[.ok] >= 0 ? view[slots[.ok]].kind == .true : nil
         let payload = slots[.payload] >= 0 ? slots[.payload] : nil
         if let type { checkErrorConvention(type: type, ok: ok, payload: payload, into: &findings) }
@@ -178,10 +179,10 @@ struct EnvelopeRules {
         return nil
     }
 
-    func checkEntityID(_ index: Int, pointer: String, into findings: inout [Finding]) {
+    func checkEntityID(_ index: Int, pointer: String, ids: inout EntityIDCache, into findings: inout [Finding]) {
         view.withStringBytes(index) { bytes in
             guard !bytes.isEmpty else { return }  // "" means unspecified
-            switch EntityID.validate(bytes) {
+            switch ids.validate(bytes) {
             case .success(let info):
                 if info.kind == .roomID && !info.roomIDIsUUID {
                     findings.append(Finding(
