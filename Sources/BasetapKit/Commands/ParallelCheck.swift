@@ -1,10 +1,11 @@
 import Foundation
 
-/// `check --jobs N` on JSONL captures. Connections are independent, so the lines are read in
-/// blocks, each connection's lines go to one of N workers (always the same one, so that a
-/// connection's lines stay in order in one checker), the workers check a block at once while the
-/// next block is read, and their findings are written in line order: the output, the summary and
-/// the errors are byte for byte what a single checker gives.
+/// `check --jobs N` on JSONL captures. Connections are independent, so each connection's lines go
+/// to one of N workers (always the same one, so that its lines stay in order in one checker). Every
+/// worker reads the whole file itself and routes every line the same way, checking its own and
+/// passing over the rest: no thread reads for the others, and no line is copied. The workers go
+/// through the file a block of lines at a time, and their findings are written in line order after
+/// each block: the output, the summary and the errors are byte for byte what a single checker gives.
 struct ParallelCheck {
     let jobs: Int
     let options: CheckOptions
@@ -13,45 +14,35 @@ struct ParallelCheck {
     let quiet: Bool
     let skipBadLines: Bool
 
-    static let blockBytes = 2 << 20
+    /// Lines per block: enough to keep the workers busy between two writes, few enough that their
+    /// findings wait in little memory.
     static let blockLines = 16_384
 
-    /// The lines of a block, copied out of the reader, and the worker each goes to.
-    private final class Block: @unchecked Sendable {
-        var bytes: [UInt8] = []
-        var starts: [Int] = []
-        var numbers: [Int] = []
-        var workers: [Int] = []
-        var bytesRead = 0
-
-        var isEmpty: Bool { numbers.isEmpty }
-
-        func clear() {
-            bytes.removeAll(keepingCapacity: true)
-            starts = [0]
-            numbers.removeAll(keepingCapacity: true)
-            workers.removeAll(keepingCapacity: true)
-        }
-
-        func line(_ k: Int) -> Range<Int> { starts[k]..<starts[k + 1] }
-    }
-
-    /// One job's checker and what it found in the current block; only its own thread touches it.
+    /// One job's reader, router and checker, and what it found in the current block; only its own
+    /// thread touches it while a block is checked.
     private final class Worker: @unchecked Sendable {
         let index: Int
+        var file: JSONLCaptureReader?
+        var lines = LineReader(bytes: [], name: "")
+        var router: Router
         var parser = CaptureLineParser()
         var checker: CaptureChecker!
         var selection: FilteredViolations?
         /// Formatted findings of the block, and after each line that had some, (line number, end offset).
         var out: [UInt8] = []
         var marks: [(line: Int, end: Int)] = []
+        var linesRead = 0
+        var bytesRead = 0
         var bad = 0
         var firstBad: (line: Int, text: String)?
         /// The first malformed line when lines are not skipped: checking stops there.
         var failure: (line: Int, error: BasetapError)?
+        /// An error reading the file (a line past the length limit, a failed read).
+        var readError: Error?
 
         init(index: Int, run: ParallelCheck) {
             self.index = index
+            router = Router(jobs: run.jobs)
             let formatter = run.formatter, quiet = run.quiet
             let print: (Violation) -> Void = { [unowned self] violation in
                 if !quiet { formatter.append(violation, into: &out) }
@@ -62,33 +53,49 @@ struct ParallelCheck {
             }
         }
 
-        func check(_ block: Block, name: String, skip: Bool) {
+        func open(_ path: String) throws {
+            let file = try JSONLCaptureReader(path: path)
+            self.file = file
+            lines = file.takeLines()
+            router = Router(jobs: router.jobs)
+            linesRead = 0
+        }
+
+        /// Reads the next block of lines and checks those that are this worker's.
+        func checkBlock(name: String, skip: Bool) {
             out.removeAll(keepingCapacity: true)
             marks.removeAll(keepingCapacity: true)
-            guard failure == nil else { return }
-            block.bytes.withUnsafeBytes { bytes in
-                for k in block.numbers.indices where block.workers[k] == index {
-                    let number = block.numbers[k]
-                    do {
-                        _ = try parser.parse(UnsafeRawBufferPointer(rebasing: bytes[block.line(k)])) { line in
-                            try checker.consume(line)
-                            if let selection { try selection.checked(try line.record()) }
-                        }
-                    } catch let problem as LineProblem {
-                        let place = "\(name):\(number)"
-                        guard skip else {
-                            failure = (number, BasetapError.input(place: place, message: problem.message))
-                            return
-                        }
-                        bad += 1
-                        if firstBad == nil { firstBad = (number, "\(place): \(problem.message)") }
-                    } catch {
-                        failure = (number, error as? BasetapError ?? BasetapError.input(place: "\(name):\(number)", message: "\(error)"))
-                        return
-                    }
-                    if marks.last?.end ?? 0 != out.count { marks.append((number, out.count)) }
+            let end = linesRead + ParallelCheck.blockLines
+            do {
+                while linesRead < end, try lines.next({ line, number in check(line, number, name: name, skip: skip) }) != nil {
+                    linesRead += 1
                 }
+            } catch {
+                readError = error
             }
+            bytesRead = lines.bytesConsumed
+        }
+
+        private func check(_ line: UnsafeRawBufferPointer, _ number: Int, name: String, skip: Bool) {
+            guard router.worker(line, number) == index, failure == nil else { return }
+            do {
+                _ = try parser.parse(line) { line in
+                    try checker.consume(line)
+                    if let selection { try selection.checked(try line.record()) }
+                }
+            } catch let problem as LineProblem {
+                let place = "\(name):\(number)"
+                guard skip else {
+                    failure = (number, BasetapError.input(place: place, message: problem.message))
+                    return
+                }
+                bad += 1
+                if firstBad == nil { firstBad = (number, "\(place): \(problem.message)") }
+            } catch {
+                failure = (number, error as? BasetapError ?? BasetapError.input(place: "\(name):\(number)", message: "\(error)"))
+                return
+            }
+            if marks.last?.end ?? 0 != out.count { marks.append((number, out.count)) }
         }
 
         var summary: CheckSummary {
@@ -100,7 +107,6 @@ struct ParallelCheck {
     struct Outcome {
         var summary = CheckSummary()
         var badLines = 0
-        var firstBadLines: [String] = []
     }
 
     /// Checks `paths` (JSONL files) in order, as one checker would across them.
@@ -108,23 +114,17 @@ struct ParallelCheck {
         let workers = (0..<jobs).map { Worker(index: $0, run: self) }
         var outcome = Outcome()
         for path in paths {
-            let file = try JSONLCaptureReader(path: path)
+            for worker in workers { try worker.open(path) }
+            let name = workers[0].file!.name, skip = skipBadLines
             let meter = progress.map { ProgressMeter(output: $0, label: "checking \(path)", total: CheckRun.size(of: path)) }
-            let reader = BlockReader(jobs: jobs, lines: file.takeLines())
-            let name = file.name, skip = skipBadLines
-            var current = Block(), next = Block()
-            try reader.fill(current)
-            while !current.isEmpty {
-                let (block, spare) = (current, next)
-                // The workers check this block while one more thread reads the next.
-                DispatchQueue.concurrentPerform(iterations: jobs + 1) { i in
-                    if i == jobs { reader.fillCatching(spare) } else { workers[i].check(block, name: name, skip: skip) }
-                }
+            while true {
+                let before = workers[0].linesRead
+                DispatchQueue.concurrentPerform(iterations: jobs) { i in workers[i].checkBlock(name: name, skip: skip) }
                 try write(workers, output: output)
                 if let failure = workers.compactMap(\.failure).min(by: { $0.line < $1.line }) { throw failure.error }
-                if let error = reader.error { throw error }
-                meter?.update(done: spare.bytesRead, detail: "\(workers.reduce(0) { $0 + $1.checker.summary.messages }) messages")
-                (current, next) = (spare, block)
+                if let error = workers[0].readError { throw error }
+                meter?.update(done: workers[0].bytesRead, detail: "\(workers.reduce(0) { $0 + $1.checker.summary.messages }) messages")
+                if workers[0].linesRead - before < Self.blockLines { break }
             }
             meter?.finish()
             let bad = workers.compactMap(\.firstBad).min { $0.line < $1.line }
@@ -136,6 +136,7 @@ struct ParallelCheck {
             for worker in workers {
                 worker.bad = 0
                 worker.firstBad = nil
+                worker.file = nil
             }
         }
         outcome.summary = workers.reduce(CheckSummary()) { $0 + $1.summary }
@@ -160,55 +161,44 @@ struct ParallelCheck {
         }
     }
 
-    /// Reads blocks of lines and picks each line's worker: by its connection id, found quickly in
-    /// most lines and by a parse in the rest; a line that is no record goes anywhere (its worker
-    /// reports it). Only the thread reading the next block touches it.
-    private final class BlockReader: @unchecked Sendable {
+    /// Picks each line's worker: by its connection id, found quickly in most lines and by a parse
+    /// in the rest; a line that is no record goes anywhere (its worker reports it). Every worker
+    /// keeps one and shows it the same lines in the same order, so all of them pick alike.
+    private struct Router {
         let jobs: Int
-        private var lines: LineReader
         private var parser = CaptureLineParser()
-        private(set) var error: Error?
         /// Each connection's worker, by a hash of its id: a new one goes to the worker with the
         /// fewest lines so far, so that a few connections still share the work evenly. Past
         /// `maxRemembered` connections the hash alone picks.
         private var assigned: [UInt64: Int] = [:]
         private var load: [Int]
         private static let maxRemembered = 1 << 18
+        /// The last line's connection id and worker: a connection's lines often come in runs.
+        private var lastConn: [UInt8] = []
+        private var lastWorker = 0
 
-        init(jobs: Int, lines: LineReader) {
+        init(jobs: Int) {
             self.jobs = jobs
-            self.lines = lines
             load = Array(repeating: 0, count: jobs)
         }
 
-        func fillCatching(_ block: Block) {
-            do { try fill(block) } catch { self.error = error }
-        }
-
-        func fill(_ block: Block) throws {
-            block.clear()
-            while block.bytes.count < ParallelCheck.blockBytes && block.numbers.count < ParallelCheck.blockLines {
-                let more: Bool? = try lines.next { line, number in
-                    block.bytes.append(contentsOf: line)
-                    block.starts.append(block.bytes.count)
-                    block.numbers.append(number)
-                    block.workers.append(worker(line, number))
-                    return true
-                }
-                guard more != nil else { break }
-            }
-            block.bytesRead = lines.bytesConsumed
-        }
-
-        private func worker(_ line: UnsafeRawBufferPointer, _ number: Int) -> Int {
-            let id: UInt64
+        mutating func worker(_ line: UnsafeRawBufferPointer, _ number: Int) -> Int {
             if let conn = CaptureLineParser.quickConn(line) {
-                id = Self.hash(conn)
-            } else if case .record(let conn)? = try? parser.parse(line, { $0.conn }) {
-                id = Array(conn.utf8).withUnsafeBytes { Self.hash($0) }
-            } else {
-                return number % jobs
+                if !conn.isEmpty, conn.count == lastConn.count, lastConn.withUnsafeBytes({ memcmp($0.baseAddress!, conn.baseAddress!, conn.count) == 0 }) {
+                    load[lastWorker] += 1
+                    return lastWorker
+                }
+                lastConn = Array(conn)
+                lastWorker = worker(id: Self.hash(conn))
+                return lastWorker
             }
+            if case .record(let conn)? = try? parser.parse(line, { $0.conn }) {
+                return worker(id: Array(conn.utf8).withUnsafeBytes { Self.hash($0) })
+            }
+            return number % jobs
+        }
+
+        private mutating func worker(id: UInt64) -> Int {
             let worker = assigned[id] ?? {
                 guard assigned.count < Self.maxRemembered else { return Int(id % UInt64(jobs)) }
                 let least = load.indices.min { load[$0] < load[$1] }!
