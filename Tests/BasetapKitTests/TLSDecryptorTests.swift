@@ -122,6 +122,17 @@ import Testing
         #expect(Self.plaintext(actions, .c2s) == "GET /ws HTTP/1.1\r\nmore")
     }
 
+    /// Client records that never open are taken for turned-down 0-RTT data only so far: wrong client
+    /// keys are named, not passed over in silence.
+    @Test func wrongClientKeysAreNamed() throws {
+        var wrong = Sealer(secret: [UInt8](repeating: 0x77, count: 32))
+        var stream = Self.connection()
+        stream.removeSubrange(2...)
+        stream += (0..<70).map { _ in (Direction.c2s, wrong.record(23, Array("GET".utf8))) }
+        let actions = Self.run(stream, keyLog: try Self.keyLog())
+        #expect(actions.last == .lost(.c2s, "a record that does not open with the key log's keys"))
+    }
+
     @Test func aSessionMissingFromTheKeyLogIsNotDecrypted() throws {
         let actions = Self.run(Self.connection(), keyLog: try Self.keyLog([UInt8](repeating: 0xAB, count: 32)))
         #expect(actions == [.notDecrypted("no key for it in the key log")])

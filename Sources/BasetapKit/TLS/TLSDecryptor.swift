@@ -51,6 +51,9 @@ struct TLSDecryptor {
     /// A record of the direction has opened: before that, a TLS 1.3 client record that does not
     /// open is 0-RTT data the server turned down (RFC 8446 §4.2.10), passed over as the server does.
     private var opened = PerDirection(repeating: false)
+    /// Client records passed over that way; past `maxTurnedDown` the keys are taken to be wrong.
+    private var turnedDown = 0
+    private static let maxTurnedDown = 64
 
     init(keyLog: TLSKeyLog) {
         self.keyLog = keyLog
@@ -100,7 +103,10 @@ struct TLSDecryptor {
             return  // alerts in the clear; 0-RTT data sent before the ServerHello
         }
         guard let (inner, plaintext) = protection.open(type: type, header: header, body: body) else {
-            if tls13 && dir == .c2s && !opened.c2s { return }
+            if tls13 && dir == .c2s && !opened.c2s && turnedDown < Self.maxTurnedDown {
+                turnedDown += 1
+                return
+            }
             lose(dir, "a record that does not open with the key log's keys", &actions)
             return
         }
