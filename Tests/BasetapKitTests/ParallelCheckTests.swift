@@ -54,6 +54,20 @@ import Testing
         try Self.expectSame([capturePath("typical-mistakes.jsonl"), capturePath("clean-session.jsonl")])
     }
 
+    /// A pipe can be read once: it is checked by one checker whatever --jobs says.
+    @Test func aPipeIsCheckedByOne() throws {
+        let script = "cat \(capturePath("typical-mistakes.jsonl")) | \(basetapExecutable) check --jobs 3 /dev/stdin"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1 && text.contains("Checked 13 messages in 1 connection: 16 errors, 7 warnings."), "\(text)")
+    }
+
     @Test func interleavedConnectionsOverManyBlocksCheckTheSame() throws {
         let path = try Self.interleavedCapture(connections: 2_100)
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }

@@ -4,9 +4,12 @@ import Foundation
 public enum CaptureFileKind: String, Sendable {
     case jsonl, pcap, pcapng, har
 
-    /// Looks at the first bytes of `path` (`-` is taken as JSONL).
+    /// Looks at the first bytes of `path`. Standard input (`-`), a pipe or a process substitution
+    /// is taken as JSONL without a look: what is read from it once is gone for the reader after.
     public static func detect(path: String) throws -> CaptureFileKind {
         guard path != "-" else { return .jsonl }
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO { return .jsonl }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot open (permission denied)" : "no such file"
             throw BasetapError.input(place: path, message: reason)

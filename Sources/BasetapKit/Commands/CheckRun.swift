@@ -35,7 +35,9 @@ public struct CheckRun {
         let print: (Violation) throws -> Void = { violation in
             if !quiet { try output.append { formatter.append(violation, into: &$0) } }
         }
-        if jobs > 1, try paths.allSatisfy({ try $0 != "-" && CaptureFileKind.detect(path: $0) == .jsonl }) {
+        // Every worker reads the file itself: only regular files can be read more than once (not
+        // standard input, a pipe or a process substitution).
+        if jobs > 1, try paths.allSatisfy({ try Self.isRegularFile($0) && CaptureFileKind.detect(path: $0) == .jsonl }) {
             let parallel = ParallelCheck(jobs: jobs, options: options, filter: filter, formatter: formatter, quiet: quiet, skipBadLines: skipBadLines)
             let outcome = try parallel.run(paths, output: output, progress: progress, messages: messages)
             var summary = outcome.summary
@@ -111,6 +113,11 @@ public struct CheckRun {
             try messages.flush()
         }
         return summary
+    }
+
+    static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return path != "-" && stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     static func size(of path: String) -> Int? {
