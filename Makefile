@@ -84,7 +84,7 @@ fuzz-self: deps
 	@$(PYTHON) Tests/FuzzHarnesses/seeds.py .build-fuzz/seeds
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p .build-fuzz/corpus/$$t; echo "== $$t"; \
-	  SWIFT_BACKTRACE=enable=no FUZZ_TARGET=$$t $(FUZZ_BIN) .build-fuzz/corpus/$$t .build-fuzz/seeds/$$t -max_total_time=$(FUZZ_SECONDS) \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/FuzzHarnesses/lsan.supp SWIFT_BACKTRACE=enable=no FUZZ_TARGET=$$t $(FUZZ_BIN) .build-fuzz/corpus/$$t .build-fuzz/seeds/$$t -max_total_time=$(FUZZ_SECONDS) \
 	    -rss_limit_mb=2048 -max_len=65536 -timeout=10 -print_final_stats=1 -artifact_prefix=.build-fuzz/crash-$$t- \
 	    > .build-fuzz/$$t.log 2>&1; status=$$?; \
 	  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|Test unit written)" .build-fuzz/$$t.log; \
