@@ -7,9 +7,7 @@ public enum CaptureFileKind: String, Sendable {
     /// Looks at the first bytes of `path`. Standard input (`-`), a pipe or a process substitution
     /// is taken as JSONL without a look: what is read from it once is gone for the reader after.
     public static func detect(path: String) throws -> CaptureFileKind {
-        guard path != "-" else { return .jsonl }
-        var info = stat()
-        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO { return .jsonl }
+        guard path != "-", fileType(path) != S_IFIFO else { return .jsonl }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot open (permission denied)" : "no such file"
             throw BasetapError.input(place: path, message: reason)
@@ -17,6 +15,16 @@ public enum CaptureFileKind: String, Sendable {
         defer { try? handle.close() }
         let head = [UInt8]((try? handle.read(upToCount: 256)) ?? Data())
         return detect(head: head)
+    }
+
+    /// A file that can be opened and read again from its start (not standard input or a pipe).
+    static func isRegularFile(_ path: String) -> Bool {
+        path != "-" && fileType(path) == S_IFREG
+    }
+
+    private static func fileType(_ path: String) -> mode_t? {
+        var info = stat()
+        return stat(path, &info) == 0 ? info.st_mode & S_IFMT : nil
     }
 
     public static func detect(head: [UInt8]) -> CaptureFileKind {

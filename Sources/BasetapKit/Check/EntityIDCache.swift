@@ -20,7 +20,7 @@ struct EntityIDCache: Sendable {
     /// What `EntityID.validate` says of `id`, from memory when it said it was valid before.
     mutating func validate(_ id: UnsafeRawBufferPointer) -> Result<EntityIDInfo, EntityIDError> {
         guard id.count <= Self.maxLength, !id.isEmpty else { return EntityID.validate(id) }
-        let hash = Self.hash(id)
+        let hash = ByteHash.of(id)
         let slot = Int(hash % UInt64(Self.slots))
         if hashes[slot] == hash, lengths[slot] == id.count,
            bytes.withUnsafeBytes({ memcmp($0.baseAddress! + slot * Self.maxLength, id.baseAddress!, id.count) == 0 }) {
@@ -34,21 +34,5 @@ struct EntityIDCache: Sendable {
             bytes.withUnsafeMutableBytes { _ = memcpy($0.baseAddress! + slot * Self.maxLength, id.baseAddress!, id.count) }
         }
         return result
-    }
-
-    /// Eight bytes at a time; a collision costs only a second check, never a wrong answer.
-    static func hash(_ p: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(p.count)
-        var i = 0
-        while i + 8 <= p.count {
-            h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
-            h ^= h >> 32
-            i += 8
-        }
-        while i < p.count {
-            h = (h ^ UInt64(p[i])) &* 0x0000_0100_0000_01B3
-            i += 1
-        }
-        return h ^ (h >> 29)
     }
 }

@@ -36,3 +36,15 @@ final class FilteredViolations {
         return summary
     }
 }
+
+extension FilteredViolations {
+    /// A checker whose violations go to `report`: every one, or with a filter those it matches,
+    /// held by the selection returned until their message has been checked (`checked`).
+    static func checker(options: CheckOptions, filter: MessageFilter?, report: @escaping (Violation) throws -> Void) -> (CaptureChecker, FilteredViolations?) {
+        let selection = filter.map { FilteredViolations(filter: $0, report: report) }
+        let checker = CaptureChecker(options: options) { violation in
+            if let selection { selection.found(violation) } else { try report(violation) }
+        }
+        return (checker, selection)
+    }
+}

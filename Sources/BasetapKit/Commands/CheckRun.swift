@@ -37,7 +37,7 @@ public struct CheckRun {
         }
         // Every worker reads the file itself: only regular files can be read more than once (not
         // standard input, a pipe or a process substitution).
-        if jobs > 1, try paths.allSatisfy({ try Self.isRegularFile($0) && CaptureFileKind.detect(path: $0) == .jsonl }) {
+        if jobs > 1, try paths.allSatisfy({ try CaptureFileKind.isRegularFile($0) && CaptureFileKind.detect(path: $0) == .jsonl }) {
             let parallel = ParallelCheck(jobs: jobs, options: options, filter: filter, formatter: formatter, quiet: quiet, skipBadLines: skipBadLines)
             let outcome = try parallel.run(paths, output: output, progress: progress, messages: messages)
             var summary = outcome.summary
@@ -45,10 +45,7 @@ public struct CheckRun {
             try output.flush()
             return try finish(summary, pcapSummaries: [], formatter: formatter)
         }
-        let selection = filter.map { FilteredViolations(filter: $0, report: print) }
-        var checker = CaptureChecker(options: options) { violation in
-            if let selection { selection.found(violation) } else { try print(violation) }
-        }
+        var (checker, selection) = FilteredViolations.checker(options: options, filter: filter, report: print)
         var badLines = 0
         var pcapSummaries: [DecodeSummary] = []
         for path in paths {
@@ -113,11 +110,6 @@ public struct CheckRun {
             try messages.flush()
         }
         return summary
-    }
-
-    static func isRegularFile(_ path: String) -> Bool {
-        var info = stat()
-        return path != "-" && stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     static func size(of path: String) -> Int? {

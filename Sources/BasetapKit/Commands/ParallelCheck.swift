@@ -47,10 +47,7 @@ struct ParallelCheck {
             let print: (Violation) -> Void = { [unowned self] violation in
                 if !quiet { formatter.append(violation, into: &out) }
             }
-            selection = run.filter.map { FilteredViolations(filter: $0, report: print) }
-            checker = CaptureChecker(options: run.options) { [unowned self] violation in
-                if let selection { selection.found(violation) } else { print(violation) }
-            }
+            (checker, selection) = FilteredViolations.checker(options: run.options, filter: run.filter, report: print)
         }
 
         func open(_ path: String) throws {
@@ -189,11 +186,11 @@ struct ParallelCheck {
                     return lastWorker
                 }
                 lastConn = Array(conn)
-                lastWorker = worker(id: Self.hash(conn))
+                lastWorker = worker(id: ByteHash.of(conn))
                 return lastWorker
             }
             if case .record(let conn)? = try? parser.parse(line, { $0.conn }) {
-                return worker(id: Array(conn.utf8).withUnsafeBytes { Self.hash($0) })
+                return worker(id: Array(conn.utf8).withUnsafeBytes { ByteHash.of($0) })
             }
             return number % jobs
         }
@@ -207,13 +204,6 @@ struct ParallelCheck {
             }()
             load[worker] += 1
             return worker
-        }
-
-        /// FNV-1a of a connection id.
-        static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-            var h: UInt64 = 0xCBF2_9CE4_8422_2325
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-            return h
         }
     }
 }

@@ -223,20 +223,10 @@ public final class PcapDecoder {
             flow.tlsChecked = true
             if !keyLog.isEmpty && TLSDecryptor.startsHandshake(bytes) { flow.tls = TLSDecryptor(keyLog: keyLog) }
         }
-        // The decryptor is changed in place (through the flow), so that its buffers are never copied.
-        if flow.tls?.decrypts(dir) == true {
-            let actions: [TLSDecryptor.Action]
-            switch event {
-            case .data(let bytes): actions = flow.tls!.feed(dir, bytes)
-            case .gap(let offset, let missing):
-                try decoder.gap(dir, missing: missing, offset: offset, sink: sink)
-                flow.tls!.gap(dir)
-                actions = []
-            case .conflict(let offset, let length):
-                try decoder.conflict(dir, offset: offset, length: length, sink: sink)
-                actions = []
-            }
-            for action in actions {
+        // Data of a decrypted direction goes through the decryptor, changed in place (through the
+        // flow) so that its buffers are never copied; gaps and conflicts are the TCP stream's.
+        if case .data(let bytes) = event, flow.tls?.decrypts(dir) == true {
+            for action in flow.tls!.feed(dir, bytes) {
                 switch action {
                 case .plaintext(let dir, let bytes): try decoder.data(dir, bytes, timestamp: timestamp, sink: sink)
                 case .decrypting(let how): decoder.summary.tlsDecrypted[how, default: 0] += 1
@@ -246,6 +236,7 @@ public final class PcapDecoder {
             }
             return
         }
+        if case .gap = event { flow.tls?.gap(dir) }  // record boundaries are lost with the bytes
         switch event {
         case .data(let bytes): try decoder.data(dir, bytes, timestamp: timestamp, sink: sink)
         case .gap(let offset, let missing): try decoder.gap(dir, missing: missing, offset: offset, sink: sink)

@@ -11,10 +11,6 @@ public struct TLSKeyLog: Sendable, Equatable {
         public var handshake = PerDirection<[UInt8]?>(repeating: nil)
         /// TLS 1.3, by sender: `CLIENT_`/`SERVER_TRAFFIC_SECRET_0` (later ones are derived at each KeyUpdate).
         public var traffic = PerDirection<[UInt8]?>(repeating: nil)
-        /// TLS 1.3 0-RTT: `CLIENT_EARLY_TRAFFIC_SECRET`.
-        public var early: [UInt8]?
-
-        public var hasTLS13: Bool { handshake.c2s != nil || handshake.s2c != nil || traffic.c2s != nil || traffic.s2c != nil }
     }
 
     private var sessions: [[UInt8]: Secrets] = [:]
@@ -60,7 +56,6 @@ public struct TLSKeyLog: Sendable, Equatable {
         sessions.merge(other.sessions) { mine, theirs in
             var merged = mine
             merged.master = merged.master ?? theirs.master
-            merged.early = merged.early ?? theirs.early
             for dir in Direction.allCases {
                 merged.handshake[dir] = merged.handshake[dir] ?? theirs.handshake[dir]
                 merged.traffic[dir] = merged.traffic[dir] ?? theirs.traffic[dir]
@@ -75,28 +70,18 @@ public struct TLSKeyLog: Sendable, Equatable {
         "SERVER_HANDSHAKE_TRAFFIC_SECRET": { $0.handshake.s2c = $1 },
         "CLIENT_TRAFFIC_SECRET_0": { $0.traffic.c2s = $1 },
         "SERVER_TRAFFIC_SECRET_0": { $0.traffic.s2c = $1 },
-        "CLIENT_EARLY_TRAFFIC_SECRET": { $0.early = $1 },
+        // Checked like the others, but not kept: accepted 0-RTT data is not decrypted.
+        "CLIENT_EARLY_TRAFFIC_SECRET": { _, _ in },
     ]
 
     static func hex<Digits: Collection<UInt8>>(_ digits: Digits) -> [UInt8]? {
         guard digits.count % 2 == 0 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(digits.count / 2)
-        var high: UInt8?
-        for digit in digits {
-            let value: UInt8
-            switch digit {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = digit - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = digit - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = digit - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            if let h = high {
-                out.append(h << 4 | value)
-                high = nil
-            } else {
-                high = value
-            }
+        var i = digits.makeIterator()
+        while let high = i.next() {
+            guard let h = JSONString.hexValue(high), let l = i.next().flatMap(JSONString.hexValue) else { return nil }
+            out.append(UInt8(h << 4 | l))
         }
         return out
     }
