@@ -5,7 +5,7 @@ import Testing
 @Suite struct JSONLCaptureTests {
     private func records(_ text: String, skipBadLines: Bool = false) throws -> [CaptureRecord] {
         let reader = JSONLCaptureReader(bytes: Array(text.utf8), name: "t.jsonl")
-        reader.skipBadLines = skipBadLines
+        reader.malformed = MalformedLines(skip: skipBadLines)
         return try reader.readAll()
     }
 
@@ -80,10 +80,10 @@ import Testing
     @Test func skipsAndCountsBadLinesWhenAsked() throws {
         let text = "oops\n" + #"{"conn":"c","kind":"open"}"# + "\n{\n" + #"{"conn":"c","kind":"end"}"#
         let reader = JSONLCaptureReader(bytes: Array(text.utf8), name: "t.jsonl")
-        reader.skipBadLines = true
+        reader.malformed = MalformedLines(skip: true)
         #expect(try reader.readAll().count == 2)
-        #expect(reader.badLines == 2)
-        #expect(reader.firstBadLine?.hasPrefix("t.jsonl:1: not JSON") == true)
+        #expect(reader.malformed.count == 2)
+        #expect(reader.malformed.first?.text.hasPrefix("t.jsonl:1: not JSON") == true)
     }
 
     @Test func streamsLinesLongerThanTheReadChunkFromAFile() throws {

@@ -5,11 +5,8 @@ public final class JSONLCaptureReader {
     public static let defaultMaxLineLength = 1 << 30
 
     public let name: String
-    /// Count malformed lines and go on, instead of stopping at the first one.
-    public var skipBadLines = false
-    public private(set) var badLines = 0
-    /// The first malformed line that was skipped, for the summary.
-    public private(set) var firstBadLine: String?
+    /// Whether a malformed line stops reading or is counted and passed over, and those passed over.
+    public var malformed = MalformedLines(skip: false)
     private var lines: LineReader
     private var parser = CaptureLineParser()
     private let ownedDescriptor: Int32?
@@ -47,7 +44,7 @@ public final class JSONLCaptureReader {
     }
 
     /// Calls `body` with every record in order. Malformed lines throw `BasetapError.input`
-    /// naming the line, unless `skipBadLines` is set.
+    /// naming the line, unless `malformed` skips them.
     public func forEach(_ body: (CaptureLine) throws -> Void) throws {
         try forEach(progress: nil, body)
     }
@@ -63,22 +60,14 @@ public final class JSONLCaptureReader {
             swap(&lines, &self.lines)
             swap(&parser, &self.parser)
         }
-        var bad = 0
-        var firstBad: String?
-        defer {
-            badLines += bad
-            if firstBadLine == nil { firstBadLine = firstBad }
-        }
-        let skip = skipBadLines
+        var malformed = self.malformed
+        defer { self.malformed = malformed }
         let name = self.name
         while let number = try lines.next({ line, number in
             do {
                 _ = try parser.parse(line, body)
             } catch let problem as LineProblem {
-                let place = "\(name):\(number)"
-                guard skip else { throw BasetapError.input(place: place, message: problem.message) }
-                bad += 1
-                if firstBad == nil { firstBad = "\(place): \(problem.message)" }
+                try malformed.note(problem, file: name, line: number)
             }
             return number
         }) {

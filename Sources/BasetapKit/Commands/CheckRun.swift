@@ -40,10 +40,8 @@ public struct CheckRun {
         if jobs > 1, try paths.allSatisfy({ try CaptureFileKind.isRegularFile($0) && CaptureFileKind.detect(path: $0) == .jsonl }) {
             let parallel = ParallelCheck(jobs: jobs, options: options, filter: filter, formatter: formatter, quiet: quiet, skipBadLines: skipBadLines)
             let outcome = try parallel.run(paths, output: output, progress: progress, messages: messages)
-            var summary = outcome.summary
-            summary.badLines = outcome.badLines
             try output.flush()
-            return try finish(summary, pcapSummaries: [], formatter: formatter)
+            return try finish(outcome, pcapSummaries: [], formatter: formatter)
         }
         var (checker, selection) = FilteredViolations.checker(options: options, filter: filter, report: print)
         var badLines = 0
@@ -52,7 +50,7 @@ public struct CheckRun {
             switch try CaptureFileKind.detect(path: path) {
             case .jsonl:
                 let reader = try JSONLCaptureReader(path: path)
-                reader.skipBadLines = skipBadLines
+                reader.malformed = MalformedLines(skip: skipBadLines)
                 let meter = progress.map { ProgressMeter(output: $0, label: "checking \(path)", total: Self.size(of: path)) }
                 var messageCount = 0
                 try reader.forEach(progress: { meter?.update(done: $0, detail: "\(messageCount) messages") }) { line in
@@ -61,10 +59,8 @@ public struct CheckRun {
                     messageCount = checker.summary.messages
                 }
                 meter?.finish()
-                badLines += reader.badLines
-                if let first = reader.firstBadLine {
-                    try messages.write("basetap: skipped \(reader.badLines) malformed lines; first: \(first)\n")
-                }
+                badLines += reader.malformed.count
+                if let notice = reader.malformed.notice { try messages.write(notice) }
             case .har:
                 let har = try HARReader.read(path: path)
                 for record in har.records {

@@ -33,8 +33,7 @@ struct ParallelCheck {
         var marks: [(line: Int, end: Int)] = []
         var linesRead = 0
         var bytesRead = 0
-        var bad = 0
-        var firstBad: (line: Int, text: String)?
+        var malformed: MalformedLines
         /// The first malformed line when lines are not skipped: checking stops there.
         var failure: (line: Int, error: BasetapError)?
         /// An error reading the file (a line past the length limit, a failed read).
@@ -43,6 +42,7 @@ struct ParallelCheck {
         init(index: Int, run: ParallelCheck) {
             self.index = index
             router = Router(jobs: run.jobs)
+            malformed = MalformedLines(skip: run.skipBadLines)
             let formatter = run.formatter, quiet = run.quiet
             let print: (Violation) -> Void = { [unowned self] violation in
                 if !quiet { formatter.append(violation, into: &out) }
@@ -59,12 +59,12 @@ struct ParallelCheck {
         }
 
         /// Reads the next block of lines and checks those that are this worker's.
-        func checkBlock(name: String, skip: Bool) {
+        func checkBlock(name: String) {
             out.removeAll(keepingCapacity: true)
             marks.removeAll(keepingCapacity: true)
             let end = linesRead + ParallelCheck.blockLines
             do {
-                while linesRead < end, try lines.next({ line, number in check(line, number, name: name, skip: skip) }) != nil {
+                while linesRead < end, try lines.next({ line, number in check(line, number, name: name) }) != nil {
                     linesRead += 1
                 }
             } catch {
@@ -73,7 +73,7 @@ struct ParallelCheck {
             bytesRead = lines.bytesConsumed
         }
 
-        private func check(_ line: UnsafeRawBufferPointer, _ number: Int, name: String, skip: Bool) {
+        private func check(_ line: UnsafeRawBufferPointer, _ number: Int, name: String) {
             guard router.worker(line, number) == index, failure == nil else { return }
             do {
                 _ = try parser.parse(line) { line in
@@ -81,13 +81,12 @@ struct ParallelCheck {
                     if let selection { try selection.checked(try line.record()) }
                 }
             } catch let problem as LineProblem {
-                let place = "\(name):\(number)"
-                guard skip else {
-                    failure = (number, BasetapError.input(place: place, message: problem.message))
+                do {
+                    try malformed.note(problem, file: name, line: number)
+                } catch {
+                    failure = (number, error)
                     return
                 }
-                bad += 1
-                if firstBad == nil { firstBad = (number, "\(place): \(problem.message)") }
             } catch {
                 failure = (number, error as? BasetapError ?? BasetapError.input(place: "\(name):\(number)", message: "\(error)"))
                 return
@@ -101,22 +100,17 @@ struct ParallelCheck {
         }
     }
 
-    struct Outcome {
-        var summary = CheckSummary()
-        var badLines = 0
-    }
-
     /// Checks `paths` (JSONL files) in order, as one checker would across them.
-    func run(_ paths: [String], output: OutputFile, progress: OutputFile?, messages: OutputFile) throws -> Outcome {
+    func run(_ paths: [String], output: OutputFile, progress: OutputFile?, messages: OutputFile) throws -> CheckSummary {
         let workers = (0..<jobs).map { Worker(index: $0, run: self) }
-        var outcome = Outcome()
+        var badLines = 0
         for path in paths {
             for worker in workers { try worker.open(path) }
-            let name = workers[0].file!.name, skip = skipBadLines
+            let name = workers[0].file!.name
             let meter = progress.map { ProgressMeter(output: $0, label: "checking \(path)", total: CheckRun.size(of: path)) }
             while true {
                 let before = workers[0].linesRead
-                DispatchQueue.concurrentPerform(iterations: jobs) { i in workers[i].checkBlock(name: name, skip: skip) }
+                DispatchQueue.concurrentPerform(iterations: jobs) { i in workers[i].checkBlock(name: name) }
                 try write(workers, output: output)
                 if let failure = workers.compactMap(\.failure).min(by: { $0.line < $1.line }) { throw failure.error }
                 if let error = workers[0].readError { throw error }
@@ -124,20 +118,17 @@ struct ParallelCheck {
                 if workers[0].linesRead - before < Self.blockLines { break }
             }
             meter?.finish()
-            let bad = workers.compactMap(\.firstBad).min { $0.line < $1.line }
-            let count = workers.reduce(0) { $0 + $1.bad }
-            outcome.badLines += count
-            if let bad {
-                try messages.write("basetap: skipped \(count) malformed lines; first: \(bad.text)\n")
-            }
+            let malformed = workers.dropFirst().reduce(workers[0].malformed) { $0 + $1.malformed }
+            badLines += malformed.count
+            if let notice = malformed.notice { try messages.write(notice) }
             for worker in workers {
-                worker.bad = 0
-                worker.firstBad = nil
+                worker.malformed = MalformedLines(skip: skipBadLines)
                 worker.file = nil
             }
         }
-        outcome.summary = workers.reduce(CheckSummary()) { $0 + $1.summary }
-        return outcome
+        var summary = workers.reduce(CheckSummary()) { $0 + $1.summary }
+        summary.badLines = badLines
+        return summary
     }
 
     /// The block's findings in line order; a line's findings all come from one worker, in its order.

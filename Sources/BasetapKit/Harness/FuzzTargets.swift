@@ -43,7 +43,7 @@ public enum FuzzTargets {
 
     public static func jsonlCapture(_ bytes: [UInt8]) {
         let reader = JSONLCaptureReader(bytes: bytes, name: "fuzz")
-        reader.skipBadLines = true
+        reader.malformed = MalformedLines(skip: true)
         try? reader.forEach { line in
             var checker = CaptureChecker { _ in }
             try? checker.consume(line)
