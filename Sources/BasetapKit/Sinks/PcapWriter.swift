@@ -102,7 +102,9 @@ public final class PcapWriter {
         case .raw:
             return ip
         case .null:
-            let family: UInt32 = isIPv6 ? 10 : 2  // host byte order, as on Linux
+            // LINKTYPE_NULL names IPv6 by a BSD AF_INET6 (24, 28 or 30); Linux's 10 is not one, and
+            // Wireshark reads such packets as unknown data. 30 is macOS's, where these files come from.
+            let family: UInt32 = isIPv6 ? 30 : 2
             return withUnsafeBytes(of: family.littleEndian, Array.init) + ip
         case .sll:
             return [0, 0, 0x03, 0x04, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0] + etherType + ip  // ARPHRD_LOOPBACK
