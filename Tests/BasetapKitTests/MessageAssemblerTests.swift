@@ -3,39 +3,6 @@ import NIOCore
 import Testing
 @testable import BasetapKit
 
-@Suite struct FrameParserTests {
-    @Test(arguments: [0, 1, 125, 126, 300, 65535, 65536, 70000])
-    func parsesEveryLengthEncodingWholeOrByteByByte(length: Int) throws {
-        let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        let masked = WebSocketFrame(opcode: .binary, maskKey: (1, 2, 3, 4), payload: payload)
-        let plain = WebSocketFrame(fin: false, rsv: 4, opcode: .text, payload: payload)
-        let wire = FrameEncoder.encode(masked) + FrameEncoder.encode(plain)
-
-        var whole = FrameParser()
-        whole.append(wire)
-        let a = try #require(try whole.next())
-        let b = try #require(try whole.next())
-        #expect(try whole.next() == nil)
-        #expect(a.payload == payload && a.masked && a.opcode == 2 && a.fin)
-        #expect(b.payload == payload && !b.masked && b.rsv == 4 && !b.fin)
-        #expect(b.offset == a.wireLength)
-
-        var bytewise = FrameParser()
-        var frames: [WebSocketFrame] = []
-        for byte in wire {
-            bytewise.append([byte])
-            while let frame = try bytewise.next() { frames.append(frame) }
-        }
-        #expect(frames == [a, b])
-    }
-
-    @Test func refusesFramesPastTheLimitWithoutAllocating() {
-        var parser = FrameParser(maxFrameSize: 1000)
-        parser.append([0x82, 127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
-        #expect(throws: FrameParser.Failure.frameTooLarge(length: 0x7FFF_FFFF_FFFF_FFFF, offset: 0)) { try parser.next() }
-    }
-}
-
 @Suite struct MessageAssemblerTests {
     private func rules(_ dir: Direction, _ frames: [WebSocketFrame], deflate: DeflateParameters? = nil, limits: InflateLimits = InflateLimits()) -> [String] {
         var assembler = MessageAssembler(direction: dir, deflate: deflate, limits: limits)
@@ -139,49 +106,5 @@ func deflate(_ messages: [String], takeover: Bool) throws -> [[UInt8]] {
         var bytes = output.readBytes(length: output.readableBytes)!
         if bytes.suffix(4) == [0, 0, 0xFF, 0xFF] { bytes.removeLast(4) }
         return bytes
-    }
-}
-
-@Suite struct PerMessageDeflateTests {
-    @Test func parsesNegotiatedParameters() {
-        let p = DeflateParameters.negotiated("x-other, permessage-deflate; server_no_context_takeover; client_max_window_bits=10")
-        #expect(p?.serverNoContextTakeover == true)
-        #expect(p?.clientNoContextTakeover == false)
-        #expect(p?.clientMaxWindowBits == 10)
-        #expect(DeflateParameters.negotiated("x-webkit-deflate-frame") == nil)
-        #expect(DeflateParameters.negotiated(nil) == nil)
-    }
-
-    /// Found by fuzzing the pcap decoder: an empty parameter (a trailing "; ", or "; ;") trapped
-    /// on an empty split, in `decode` and in the proxy alike, on a server's 101.
-    @Test func emptyParametersArePassedOver() throws {
-        #expect(DeflateParameters.negotiated("permessage-deflate; ") == DeflateParameters())
-        let p = try #require(DeflateParameters.negotiated("permessage-deflate; server_max_window_bits=12; ;client_max_window_bits=9; =; =3"))
-        #expect(p.serverMaxWindowBits == 12 && p.clientMaxWindowBits == 9)
-        let tap = WebSocketTapTests.decoder(), sink = WebSocketTapTests.Sink()
-        try tap.data(.c2s, Array(WebSocketTapTests.request.utf8), timestamp: 0, sink: sink)
-        try tap.data(.s2c, Array(WebSocketTapTests.accept.replacingOccurrences(of: "\r\n\r\n", with: "\r\nSec-WebSocket-Extensions: permessage-deflate; \r\n\r\n").utf8), timestamp: 1, sink: sink)
-        #expect(tap.deflate == DeflateParameters())
-    }
-
-    @Test(arguments: [true, false])
-    func inflatesWithAndWithoutContextTakeover(takeover: Bool) throws {
-        let messages = (0..<5).map { #"{"id":"\#($0)","type":"chat.send","payload":{"text":"hello hello hello"}}"# }
-        let compressed = try deflate(messages, takeover: takeover)
-        let inflater = MessageInflater(noContextTakeover: !takeover)
-        #expect(try compressed.map { String(decoding: try inflater.inflate($0), as: UTF8.self) } == messages)
-        if takeover { #expect(compressed[4].count < compressed[0].count, "later messages reuse the window") }
-    }
-
-    @Test func stopsADeflateBombAtTheLimit() throws {
-        let bomb = try deflate([String(repeating: "0", count: 8 << 20)], takeover: false)[0]
-        var limits = InflateLimits()
-        limits.maxSize = 1 << 20
-        let inflater = MessageInflater(noContextTakeover: true, limits: limits)
-        #expect(throws: MessageInflater.Failure.tooLarge(limit: 1 << 20)) { try inflater.inflate(bomb) }
-        var ratio = InflateLimits()
-        ratio.maxRatio = 50
-        #expect(throws: MessageInflater.Failure.ratio(limit: 50)) { try MessageInflater(noContextTakeover: true, limits: ratio).inflate(bomb) }
-        #expect(throws: MessageInflater.Failure.corrupt) { try MessageInflater(noContextTakeover: true).inflate([0xFF, 0xFF, 0xFF]) }
     }
 }
