@@ -53,6 +53,13 @@ public enum CaptureTime {
 
     /// Seconds since 1970 for a timestamp of the capture format (any fraction length, `Z` or an offset).
     public static func seconds(_ text: String) -> Double? {
+        nanoseconds(text).map { Double($0) / 1e9 }
+    }
+
+    /// Nanoseconds since 1970 for a timestamp of the capture format, exactly: replay paces by the
+    /// differences of these, which a `Double` of seconds since 1970 holds only to a few hundred ns.
+    /// Digits past the ninth of the fraction are passed over.
+    public static func nanoseconds(_ text: String) -> Int64? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t")
         else { return nil }
@@ -68,12 +75,12 @@ public enum CaptureTime {
             let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
         else { return nil }
         var i = 19
-        var fraction = 0.0
+        var fraction: Int64 = 0
         if i < bytes.count && bytes[i] == UInt8(ascii: ".") {
             i += 1
-            var scale = 0.1
+            var scale: Int64 = 100_000_000
             while i < bytes.count, bytes[i] &- UInt8(ascii: "0") < 10 {
-                fraction += Double(bytes[i] - UInt8(ascii: "0")) * scale
+                fraction += Int64(bytes[i] - UInt8(ascii: "0")) * scale
                 scale /= 10
                 i += 1
             }
@@ -92,6 +99,6 @@ public enum CaptureTime {
         parts.tm_hour = Int32(hour)
         parts.tm_min = Int32(minute)
         parts.tm_sec = Int32(second)
-        return Double(timegm(&parts) - offset) + fraction
+        return Int64(timegm(&parts) - offset) * 1_000_000_000 + fraction
     }
 }

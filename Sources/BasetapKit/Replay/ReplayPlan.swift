@@ -107,7 +107,7 @@ public struct ReplayConnection: Sendable {
         return order.compactMap { conn in
             let recorded = byConn[conn]!
             guard let open = recorded.first(where: { $0.kind == .open }) else { return nil }
-            let start = recorded.lazy.filter { $0.dir == .c2s }.compactMap { nanoseconds($0.ts) }.first ?? 0
+            let start = recorded.lazy.filter { $0.dir == .c2s }.compactMap { CaptureTime.nanoseconds($0.ts) }.first ?? 0
             var steps: [Step] = []
             var serverClosed = false
             for record in recorded where record.dir != nil {
@@ -117,7 +117,7 @@ public struct ReplayConnection: Sendable {
                 }
                 // A Close after the server's answers it: replay answers the new server's Close itself.
                 if serverClosed && record.kind == .close { continue }
-                let at = max(0, (nanoseconds(record.ts) ?? start) - start)
+                let at = max(0, (CaptureTime.nanoseconds(record.ts) ?? start) - start)
                 if record.raw {
                     steps.append(Step(action: .raw(record.payload), at: at, mutation: record.mutation))
                     continue
@@ -199,9 +199,5 @@ public struct ReplayConnection: Sendable {
             bytes += FrameEncoder.encode(WebSocketFrame(fin: frame.fin, rsv: frame.rsv, opcode: frame.opcode, maskKey: mask, payload: payload))
         }
         return .raw(bytes)
-    }
-
-    private static func nanoseconds(_ ts: String) -> Int64? {
-        CaptureTime.seconds(ts).map { Int64($0 * 1e9) }
     }
 }
