@@ -4,16 +4,20 @@ import Yams
 /// YAML profiles, turned into the same `JSONValue` a JSON profile gives (member order kept).
 enum YAMLDocument {
     static func parse(_ text: String, source: String) throws -> JSONValue {
+        // The parser lives until the walk is over: nodes hold their anchors weakly, and only the
+        // parser keeps them, so an anchored node is known as one only while it is there.
+        let parser: Parser
         let node: Node?
         do {
-            node = try Yams.compose(yaml: text)
+            parser = try Parser(yaml: text)
+            node = try parser.singleRoot()
         } catch let error as YamlError {
             throw BasetapError.input(place: source, message: "not valid YAML or JSON: \(describe(error))")
         } catch {
             throw BasetapError.input(place: source, message: "not valid YAML or JSON: \(error)")
         }
         guard let node else { throw BasetapError.input(place: source, message: "the profile is empty") }
-        return try value(node, source: source)
+        return try withExtendedLifetime(parser) { try value(node, source: source) }
     }
 
     private static func describe(_ error: YamlError) -> String {
@@ -21,6 +25,11 @@ enum YAMLDocument {
     }
 
     private static func value(_ node: Node, source: String) throws -> JSONValue {
+        // Yams resolves an alias to its anchor's node: walking them as they come would expand a few
+        // lines of nested aliases ("billion laughs") into billions of values.
+        if node.anchor != nil {
+            throw BasetapError.input(place: place(node, source), message: "YAML anchors and aliases are not supported in profiles")
+        }
         switch node {
         case .scalar(let scalar):
             switch Tag.Name(rawValue: node.tag.description) {
@@ -56,7 +65,7 @@ enum YAMLDocument {
             }
             return .object(members)
         case .alias:
-            throw BasetapError.input(place: place(node, source), message: "YAML aliases are not supported in profiles")
+            throw BasetapError.input(place: place(node, source), message: "YAML anchors and aliases are not supported in profiles")
         }
     }
 
