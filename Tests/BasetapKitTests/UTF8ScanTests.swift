@@ -34,15 +34,25 @@ import Testing
         }
     }
 
-    /// A byte is special to the JSON string scan if it ends the run of plain ASCII.
-    @Test func theWordTestFindsEverySpecialByteAtEveryPosition() {
+    /// A byte is special to the JSON string scan if it ends the run of plain ASCII; the scan jumps
+    /// to the lowest flagged byte, so that one must be the first special byte whatever follows it.
+    @Test func theWordTestFindsTheFirstSpecialByteAtEveryPosition() {
         let special: (UInt8) -> Bool = { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 || $0 >= 0x80 }
         for position in 0..<8 {
             for byte in 0...255 {
                 var word = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
                 word[position] = UInt8(byte)
                 let w = word.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-                #expect(JSONReader.hasSpecialByte(w) == special(UInt8(byte)), "byte \(byte) at \(position)")
+                let flagged = JSONReader.specialBytes(UInt64(littleEndian: w))
+                #expect((flagged != 0) == special(UInt8(byte)), "byte \(byte) at \(position)")
+                if flagged != 0 { #expect(flagged.trailingZeroBitCount >> 3 == position, "byte \(byte) at \(position)") }
+                // Whatever comes after a special byte, the first one is still the one found.
+                for after in [0x00, 0x01, 0x1F, 0x20, 0x21, 0x22, 0x5C, 0x5D, 0x7F, 0x80, 0xFF] where position < 7 && special(UInt8(byte)) {
+                    var next = word
+                    for k in position + 1..<8 { next[k] = UInt8(after) }
+                    let w2 = next.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    #expect(JSONReader.specialBytes(UInt64(littleEndian: w2)).trailingZeroBitCount >> 3 == position, "byte \(byte) at \(position), then \(after)")
+                }
             }
         }
     }

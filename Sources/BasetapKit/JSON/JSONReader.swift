@@ -180,8 +180,17 @@ public struct JSONReader: Sendable {
         i += 1
         let base = p.baseAddress!
         while true {
-            // Eight bytes at a time while none is a quote, a backslash, a control byte or non-ASCII.
-            while i + 8 <= n && !Self.hasSpecialByte(base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
+            // Eight bytes at a time while none is a quote, a backslash, a control byte or non-ASCII,
+            // then straight to the first that is; bytes one by one only in the last seven.
+            while i + 8 <= n {
+                let special = Self.specialBytes(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                if special == 0 {
+                    i += 8
+                } else {
+                    i += special.trailingZeroBitCount >> 3
+                    break
+                }
+            }
             while i < n, p[i] >= 0x20, p[i] < 0x80, p[i] != UInt8(ascii: "\""), p[i] != UInt8(ascii: "\\") { i += 1 }
             guard i < n else {
                 return JSONSyntaxError(kind: .syntax, offset: start, message: "unterminated string")
@@ -211,10 +220,11 @@ public struct JSONReader: Sendable {
         return nil
     }
 
-    /// Whether any byte of `w` is `"`, `\\`, below 0x20 or above 0x7F (the classic has-zero-byte trick;
-    /// a false positive can only follow a true one, and the byte loop sorts that out).
+    /// The high bit of every byte of `w` (read little-endian) that is `"`, `\\`, below 0x20 or above
+    /// 0x7F, by the classic has-zero-byte trick: a borrow can flag a byte above a flagged one but
+    /// never below, so the lowest bit set is the first special byte.
     @inline(__always)
-    static func hasSpecialByte(_ w: UInt64) -> Bool {
+    static func specialBytes(_ w: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let quote = w ^ (ones &* 0x22)
@@ -222,7 +232,7 @@ public struct JSONReader: Sendable {
         let control = (w &- ones &* 0x20) & ~w
         let q = (quote &- ones) & ~quote
         let b = (backslash &- ones) & ~backslash
-        return ((w | control | q | b) & highs) != 0
+        return (w | control | q | b) & highs
     }
 
     private static func skipEscape(_ p: UnsafeRawBufferPointer, _ i: inout Int) -> JSONSyntaxError? {

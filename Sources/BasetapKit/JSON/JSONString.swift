@@ -3,11 +3,13 @@ public enum JSONString {
     /// Appends the UTF-8 of a string literal's contents (the bytes between the quotes,
     /// already validated by `JSONReader`) with escapes resolved.
     static func decode(_ p: UnsafeRawBufferPointer, from start: Int, to end: Int, into out: inout [UInt8]) {
-        // Decoded text is never longer than its literal: grow once, write through a pointer, trim.
-        let base = out.count
-        out.append(contentsOf: repeatElement(0, count: end - start))
-        let written = out.withUnsafeMutableBufferPointer { decode(p, from: start, to: end, writingTo: $0.baseAddress! + base) }
-        out.removeLast(end - start - written)
+        // Decoded text is never longer than its literal: room for all of it, written in place, not zeroed first.
+        guard end > start else { return }
+        out.append(addingCapacity: end - start) { room in
+            room.withUnsafeMutableBufferPointer { buffer, written in
+                written = decode(p, from: start, to: end, writingTo: buffer.baseAddress!)
+            }
+        }
     }
 
     /// Writes the decoded bytes to `out`, which has room for `end - start`, and returns how many were written.
@@ -17,14 +19,23 @@ public enum JSONString {
         var o = 0
         let base = p.baseAddress!
         while i < end {
-            // Eight bytes at a time up to the next backslash: escaped JSON inside JSON has runs between them.
+            // Eight bytes at a time up to the next backslash: escaped JSON inside JSON has runs between
+            // them. A word is stored whole (the room ahead is at least as long as the input left) and
+            // the bytes before its first backslash are kept; that one is the lowest flagged byte.
             while i + 8 <= end {
                 let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                let x = w ^ 0x5C5C_5C5C_5C5C_5C5C
-                guard (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 == 0 else { break }
                 UnsafeMutableRawPointer(out + o).storeBytes(of: w, as: UInt64.self)
-                i += 8
-                o += 8
+                let x = UInt64(littleEndian: w) ^ 0x5C5C_5C5C_5C5C_5C5C
+                let backslashes = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+                if backslashes == 0 {
+                    i += 8
+                    o += 8
+                } else {
+                    let plain = backslashes.trailingZeroBitCount >> 3
+                    i += plain
+                    o += plain
+                    break
+                }
             }
             guard i < end else { break }
             let b = p[i]
