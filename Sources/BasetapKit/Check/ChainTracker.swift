@@ -3,27 +3,44 @@
 /// A message whose id matches a request of the other side is a response to it; any other
 /// non-error message is a request of its own side. Memory is bounded: past `limit` remembered
 /// requests the oldest is forgotten, and `evicted` counts how many were.
+///
+/// Requests are kept in a ring in the order they were made, so forgetting the oldest is reading
+/// the ring's head; an open-addressing table finds them by side and id. Checking spends much of
+/// its time here (a capture at the limit touches every remembered request once more when it is
+/// forgotten), which a dictionary plus an order list did with three lookups per request.
 public struct ChainTracker: Sendable {
     public static let defaultLimit = 10_000
 
     struct Request {
+        var hash: Int
+        var id: String
         var type: String
+        var side: Direction
         var answered: Bool
-        var sequence: Int
+        /// False once a newer request of the same side took the id, or once forgotten: the ring
+        /// keeps the place until its head passes it.
+        var live: Bool
     }
 
     public let limit: Int
     public private(set) var evicted = 0
-    private var requests = PerDirection<[String: Request]>(repeating: [:])
-    /// Insertion order for eviction: (side, id, sequence). Entries whose sequence no longer
-    /// matches the dictionary were superseded and are skipped.
-    private var order: [(side: Direction, id: String, sequence: Int)] = []
-    private var orderHead = 0
-    private var sequence = 0
+    /// Requests in the order they were made, from `head` to `tail` (positions count up for ever;
+    /// a request's place in the ring is its position modulo the ring's size).
+    private var ring: [Request] = []
+    private var head = 0
+    private var tail = 0
+    /// Open addressing by hash, linear probing: each slot holds a ring index plus one, or 0.
+    private var slots: [Int32] = []
     private var count = 0
+    /// The largest ring: room for `limit` live requests and a quarter more for superseded ones, so
+    /// that compacting a full ring always frees a good part of it.
+    private let maxRing: Int
 
     public init(limit: Int = ChainTracker.defaultLimit) {
         self.limit = max(1, limit)
+        var size = 16
+        while size < self.limit + self.limit / 4 + 1 { size *= 2 }
+        maxRing = size
     }
 
     /// Observes a message and returns the §5 findings it causes.
@@ -33,61 +50,147 @@ public struct ChainTracker: Sendable {
         case .bareError:
             return nil  // error.bare; nothing to tie
         case .error(answering: let requested):
-            // Each step hashes the id once: a dictionary index is kept rather than looked up again.
-            guard let slot = requests[theirs].index(forKey: id) else {
+            guard let (_, at) = find(theirs, id, Self.hash(theirs, Self.hash(id))) else {
                 return Finding(
                     .chainUnknownID, "/id",
                     "\(JSONString.quoted(type)) answers id \(JSONString.quoted(JSONReader.abbreviate(id))), which the other side never sent as a request")
             }
-            requests[theirs].values[slot].answered = true
-            let request = requests[theirs].values[slot]
-            if request.type != requested {
+            ring[at].answered = true
+            if ring[at].type != requested {
                 return Finding(
                     .chainTypeMismatch, "/type",
-                    "\(JSONString.quoted(type)) answers request \(JSONString.quoted(JSONReader.abbreviate(id))) of type \(JSONString.quoted(request.type))")
+                    "\(JSONString.quoted(type)) answers request \(JSONString.quoted(JSONReader.abbreviate(id))) of type \(JSONString.quoted(ring[at].type))")
             }
             return nil
         case .plain:
             break
         }
-        if let slot = requests[theirs].index(forKey: id) {
-            requests[theirs].values[slot].answered = true
+        let idHash = Self.hash(id)
+        if let (_, at) = find(theirs, id, Self.hash(theirs, idHash)) {
+            ring[at].answered = true
             return nil
         }
         var finding: Finding?
-        sequence += 1
-        if let previous = requests[mine].updateValue(Request(type: type, answered: false, sequence: sequence), forKey: id) {
-            if !previous.answered && previous.type != type {
+        let hash = Self.hash(mine, idHash)
+        let previous = find(mine, id, hash)
+        if let (_, at) = previous {
+            let old = ring[at]
+            if !old.answered && old.type != type {
                 finding = Finding(
                     .chainIDReuse, "/id",
-                    "id \(JSONString.quoted(JSONReader.abbreviate(id))) is reused for \(JSONString.quoted(type)) while the request of type \(JSONString.quoted(previous.type)) is unanswered")
+                    "id \(JSONString.quoted(JSONReader.abbreviate(id))) is reused for \(JSONString.quoted(type)) while the request of type \(JSONString.quoted(old.type)) is unanswered")
             }
-        } else {
-            count += 1
+            ring[at].live = false
         }
-        order.append((mine, id, sequence))
+        let (at, relaid) = append(Request(hash: hash, id: id, type: type, side: mine, answered: false, live: true))
+        if let (slot, _) = previous, !relaid {
+            slots[slot] = Int32(at + 1)  // the id keeps its slot
+        } else {
+            insert(hash, ringIndex: at)
+        }
+        if previous == nil { count += 1 }
         while count > limit { evictOldest() }
-        if orderHead > limit || order.count - orderHead > 2 * limit + 1024 { compactOrder() }
         return finding
     }
 
-    /// Drops superseded and evicted entries, so that an id reused again and again cannot grow the order list.
-    private mutating func compactOrder() {
-        order = order[orderHead...].filter { requests[$0.side][$0.id]?.sequence == $0.sequence }
-        orderHead = 0
+    /// A per-process keyed hash of the id: ids come from the peers, who must not be able to choose
+    /// ids that collide and turn every lookup into a walk.
+    private static func hash(_ id: String) -> Int {
+        var hasher = Hasher()
+        var id = id
+        id.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        return hasher.finalize()
+    }
+
+    /// The id's hash for one side's requests: the two sides' requests of one id land apart.
+    private static func hash(_ side: Direction, _ idHash: Int) -> Int {
+        side == .c2s ? idHash : idHash ^ 0x5BD1_E995_9E37_79B9
+    }
+
+    /// The slot and ring index of the live request of `side` with `id`.
+    private func find(_ side: Direction, _ id: String, _ hash: Int) -> (slot: Int, at: Int)? {
+        guard !slots.isEmpty else { return nil }
+        let mask = slots.count - 1
+        var slot = hash & mask
+        while true {
+            let entry = Int(slots[slot])
+            if entry == 0 { return nil }
+            let request = entry - 1
+            if ring[request].hash == hash && ring[request].side == side && ring[request].id == id { return (slot, request) }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    private mutating func insert(_ hash: Int, ringIndex: Int) {
+        let mask = slots.count - 1
+        var slot = hash & mask
+        while slots[slot] != 0 { slot = (slot + 1) & mask }
+        slots[slot] = Int32(ringIndex + 1)
+    }
+
+    /// Adds a request at the tail, growing or compacting a full ring first (which places every
+    /// live request anew); returns its ring index and whether that happened.
+    private mutating func append(_ request: Request) -> (at: Int, relaid: Bool) {
+        var relaid = false
+        if tail - head == ring.count {
+            // Grow while at least half the ring is live requests; otherwise dropping the superseded ones is enough.
+            relayout(size: ring.isEmpty ? 16 : count * 2 >= ring.count && ring.count < maxRing ? ring.count * 2 : ring.count)
+            relaid = true
+        }
+        let at = tail & (ring.count - 1)
+        ring[at] = request
+        tail += 1
+        return (at, relaid)
+    }
+
+    /// Lays the live requests out from the start of a ring of `size`, in order, and rebuilds the table.
+    private mutating func relayout(size: Int) {
+        var next: [Request] = []
+        next.reserveCapacity(size)
+        if !ring.isEmpty {
+            for position in head..<tail where ring[position & (ring.count - 1)].live { next.append(ring[position & (ring.count - 1)]) }
+        }
+        head = 0
+        tail = next.count
+        let filler = Request(hash: 0, id: "", type: "", side: .c2s, answered: false, live: false)
+        next.append(contentsOf: repeatElement(filler, count: size - next.count))
+        ring = next
+        slots = [Int32](repeating: 0, count: size * 2)
+        for at in 0..<tail { insert(ring[at].hash, ringIndex: at) }
     }
 
     private mutating func evictOldest() {
-        while orderHead < order.count {
-            // The entry's fields are read where they stand: a copy of the entry would retain its id.
-            let k = orderHead, side = order[k].side
-            orderHead += 1
-            if let slot = requests[side].index(forKey: order[k].id), requests[side].values[slot].sequence == order[k].sequence {
-                requests[side].remove(at: slot)
-                count -= 1
-                evicted += 1
-                return
+        while head < tail {
+            let at = head & (ring.count - 1)
+            head += 1
+            guard ring[at].live else { continue }
+            remove(slotOf: at)
+            ring[at].live = false
+            count -= 1
+            evicted += 1
+            return
+        }
+    }
+
+    /// Empties the slot that holds ring index `at`, moving later entries of its probe run back so
+    /// that every lookup still finds them (deletion without tombstones).
+    private mutating func remove(slotOf at: Int) {
+        let mask = slots.count - 1
+        var hole = ring[at].hash & mask
+        while Int(slots[hole]) - 1 != at { hole = (hole + 1) & mask }
+        var next = hole
+        while true {
+            next = (next + 1) & mask
+            let entry = Int(slots[next])
+            if entry == 0 { break }
+            let home = ring[entry - 1].hash & mask
+            // Move the entry into the hole unless its home lies cyclically in (hole, next].
+            let stays = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next)
+            if !stays {
+                slots[hole] = slots[next]
+                hole = next
             }
         }
+        slots[hole] = 0
     }
 }
