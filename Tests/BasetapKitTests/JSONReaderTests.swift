@@ -51,6 +51,16 @@ private func syntaxError(_ text: String) -> JSONSyntaxError? {
         #expect(issues.first?.1 == pointer)
     }
 
+    /// Keys of small objects are told apart by length and first and last bytes before they are
+    /// compared: keys alike in those and different inside are not duplicates, escaped keys still are.
+    @Test func smallObjectsCompareKeysThatLookAlikeInFull() throws {
+        #expect(try read(#"{"abc":1,"axc":2,"ac":3,"abbc":4}"#).get().isEmpty)
+        #expect(try read(#"{"":1,"x":2,"":3}"#).get().map(\.1) == ["/"])
+        #expect(try read(#"{"\u0061bc":1,"q":2,"abc":3}"#).get().map(\.1) == ["/abc"])
+        #expect(try read(#"{"abc":1,"q":2,"a\u0062c":3}"#).get().map(\.1) == ["/abc"])
+        #expect(try read(#"{"k1":1,"k2":2,"k1":3,"k2":4,"k1":5}"#).get().map(\.1) == ["/k1", "/k2", "/k1"])
+    }
+
     @Test func findsDuplicatesInLargeObjectsAndEveryRepeat() throws {
         var members = (0..<100).map { "\"k\($0)\":\($0)" }
         members.append(#""k7":0"#)

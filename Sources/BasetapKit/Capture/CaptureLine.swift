@@ -237,7 +237,7 @@ struct CaptureLineParser {
         // Records of one connection usually follow each other: reuse the last String instead of building one per line.
         let same = view.withStringBytes(index) { bytes in
             bytes.count == lastConnBytes.count
-                && (bytes.isEmpty || lastConnBytes.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 })
+                && (bytes.isEmpty || lastConnBytes.withUnsafeBytes { ByteCompare.equal($0.baseAddress!, bytes.baseAddress!, count: bytes.count) })
         }
         if !same {
             lastConnBytes = view.stringBytes(index)
@@ -279,7 +279,7 @@ extension CaptureLineParser {
             guard let quote = memchr(line.baseAddress! + at, Int32(UInt8(ascii: "\"")), line.count - at) else { return nil }
             at = line.baseAddress!.distance(to: UnsafeRawPointer(quote))
             guard line.count - at > keyLength else { return nil }
-            if memcmp(line.baseAddress! + at, key.utf8Start, keyLength) == 0 { break }
+            if ByteCompare.equal(line.baseAddress! + at, key.utf8Start, count: keyLength) { break }
             at += 1
         }
         // A key follows `{` or `,`; inside a string a quote is always escaped, so a real key is found

@@ -23,7 +23,7 @@ struct EntityIDCache: Sendable {
         let hash = ByteHash.of(id)
         let slot = Int(hash % UInt64(Self.slots))
         if hashes[slot] == hash, lengths[slot] == id.count,
-           bytes.withUnsafeBytes({ memcmp($0.baseAddress! + slot * Self.maxLength, id.baseAddress!, id.count) == 0 }) {
+           bytes.withUnsafeBytes({ ByteCompare.equal($0.baseAddress! + slot * Self.maxLength, id.baseAddress!, count: id.count) }) {
             return .success(infos[slot])
         }
         let result = EntityID.validate(id)

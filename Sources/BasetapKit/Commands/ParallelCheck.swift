@@ -172,7 +172,7 @@ struct ParallelCheck {
 
         mutating func worker(_ line: UnsafeRawBufferPointer, _ number: Int) -> Int {
             if let conn = CaptureLineParser.quickConn(line) {
-                if !conn.isEmpty, conn.count == lastConn.count, lastConn.withUnsafeBytes({ memcmp($0.baseAddress!, conn.baseAddress!, conn.count) == 0 }) {
+                if !conn.isEmpty, conn.count == lastConn.count, lastConn.withUnsafeBytes({ ByteCompare.equal($0.baseAddress!, conn.baseAddress!, count: conn.count) }) {
                     load[lastWorker] += 1
                     return lastWorker
                 }

@@ -90,7 +90,7 @@ public struct JSONReader: Sendable {
                     let (word, kind): (StaticString, JSONKind) =
                         b == UInt8(ascii: "t") ? ("true", .true) : b == UInt8(ascii: "f") ? ("false", .false) : ("null", .null)
                     let len = word.utf8CodeUnitCount
-                    guard i + len <= n, memcmp(p.baseAddress! + i, word.utf8Start, len) == 0 else {
+                    guard i + len <= n, ByteCompare.equal(p.baseAddress! + i, word.utf8Start, count: len) else {
                         return fail("invalid literal, expected \(word)", i)
                     }
                     nodes.append(JSONNode(
@@ -337,18 +337,27 @@ public struct JSONReader: Sendable {
     private mutating func findDuplicateKeys(_ p: UnsafeRawBufferPointer, object: Int, count: Int) {
         var repeated: [Int] = []
         if count <= 16 {
-            // Pairwise over the tape: no allocation unless a duplicate is found.
-            var b = Int(nodes[object + 2].next)
-            for _ in 1..<count {
-                var a = object + 1
-                while a != b {
-                    if keyEquals(p, a, b) {
-                        repeated.append(b)
-                        break
-                    }
-                    a = Int(nodes[a + 1].next)
+            // Pairwise, no allocation unless a duplicate is found. Keys are told apart first by their
+            // length and first and last bytes, held on the stack, so that most pairs cost no call
+            // and no look at the tape; a key with escapes is compared in full with every other.
+            withUnsafeTemporaryAllocation(of: (key: Int, mark: UInt64).self, capacity: count) { keys in
+                var key = object + 1
+                for k in 0..<count {
+                    let node = nodes[key]
+                    let start = Int(node.start) + 1, end = Int(node.end) - 1
+                    let mark: UInt64 = node.hasEscapes ? 0
+                        : end > start ? UInt64(end - start) | UInt64(p[start]) << 32 | UInt64(p[end - 1]) << 40 : 1 << 48
+                    keys[k] = (key, mark)
+                    key = Int(nodes[key + 1].next)
                 }
-                b = Int(nodes[b + 1].next)
+                for b in 1..<count {
+                    for a in 0..<b where keys[a].mark == keys[b].mark || keys[a].mark == 0 || keys[b].mark == 0 {
+                        if keyEquals(p, keys[a].key, keys[b].key) {
+                            repeated.append(keys[b].key)
+                            break
+                        }
+                    }
+                }
             }
         } else {
             var seen = Set<[UInt8]>(minimumCapacity: count)
@@ -373,7 +382,7 @@ public struct JSONReader: Sendable {
         if !na.hasEscapes && !nb.hasEscapes {
             let len = Int(na.end - na.start)
             return len == Int(nb.end - nb.start)
-                && memcmp(p.baseAddress! + Int(na.start), p.baseAddress! + Int(nb.start), len) == 0
+                && ByteCompare.equal(p.baseAddress! + Int(na.start), p.baseAddress! + Int(nb.start), count: len)
         }
         scratchA.removeAll(keepingCapacity: true)
         scratchB.removeAll(keepingCapacity: true)

@@ -29,16 +29,18 @@ public struct JSONView {
         return nil
     }
 
-    /// Whether the string node equals `literal` (compared after decoding escapes).
+    /// Whether the string node equals `literal` (compared after decoding escapes). In line: every
+    /// key of every record and message is matched against a list of names this way.
+    @inline(__always)
     public func stringEquals(_ index: Int, _ literal: StaticString) -> Bool {
         let node = nodes[index]
         let len = literal.utf8CodeUnitCount
         if !node.hasEscapes {
             return Int(node.end - node.start) - 2 == len
-                && memcmp(bytes.baseAddress! + Int(node.start) + 1, literal.utf8Start, len) == 0
+                && ByteCompare.equal(bytes.baseAddress! + Int(node.start) + 1, literal.utf8Start, count: len)
         }
         let decoded = stringBytes(index)
-        return decoded.count == len && decoded.withUnsafeBytes { memcmp($0.baseAddress!, literal.utf8Start, len) == 0 }
+        return decoded.count == len && decoded.withUnsafeBytes { ByteCompare.equal($0.baseAddress!, literal.utf8Start, count: len) }
     }
 
     /// Calls `body` with the decoded UTF-8 of a string node, without copying when it has no escapes.
