@@ -45,12 +45,12 @@ public struct ChainTracker: Sendable {
 
     /// Observes a message and returns the §5 findings it causes.
     public mutating func observe(_ dir: Direction, id: String, type: String) -> Finding? {
-        let (mine, theirs) = (dir, dir.opposite)
-        switch MessageType(type) {
-        case .bareError:
-            return nil  // error.bare; nothing to tie
-        case .error(answering: let requested):
-            guard let (_, at) = find(theirs, id, Self.hash(theirs, Self.hash(id))) else {
+        let kind = MessageType(type)
+        if case .bareError = kind { return nil }  // error.bare; nothing to tie
+        let hash = Self.hash(id)
+        let found = find(id, hash, mine: dir)
+        if case .error(answering: let requested) = kind {
+            guard let at = found.theirs?.at else {
                 return Finding(
                     .chainUnknownID, "/id",
                     "\(JSONString.quoted(type)) answers id \(JSONString.quoted(JSONReader.abbreviate(id))), which the other side never sent as a request")
@@ -62,18 +62,13 @@ public struct ChainTracker: Sendable {
                     "\(JSONString.quoted(type)) answers request \(JSONString.quoted(JSONReader.abbreviate(id))) of type \(JSONString.quoted(ring[at].type))")
             }
             return nil
-        case .plain:
-            break
         }
-        let idHash = Self.hash(id)
-        if let (_, at) = find(theirs, id, Self.hash(theirs, idHash)) {
+        if let at = found.theirs?.at {
             ring[at].answered = true
             return nil
         }
         var finding: Finding?
-        let hash = Self.hash(mine, idHash)
-        let previous = find(mine, id, hash)
-        if let (_, at) = previous {
+        if let at = found.mine?.at {
             let old = ring[at]
             if !old.answered && old.type != type {
                 finding = Finding(
@@ -82,13 +77,14 @@ public struct ChainTracker: Sendable {
             }
             ring[at].live = false
         }
-        let (at, relaid) = append(Request(hash: hash, id: id, type: type, side: mine, answered: false, live: true))
-        if let (slot, _) = previous, !relaid {
-            slots[slot] = Int32(at + 1)  // the id keeps its slot
-        } else {
+        let (at, relaid) = append(Request(hash: hash, id: id, type: type, side: dir, answered: false, live: true))
+        if relaid {
             insert(hash, ringIndex: at)
+        } else {
+            // The id keeps its slot, or takes the empty one its probe ended at.
+            slots[found.mine?.slot ?? found.empty] = Int32(at + 1)
         }
-        if previous == nil { count += 1 }
+        if found.mine == nil { count += 1 }
         while count > limit { evictOldest() }
         return finding
     }
@@ -102,21 +98,20 @@ public struct ChainTracker: Sendable {
         return hasher.finalize()
     }
 
-    /// The id's hash for one side's requests: the two sides' requests of one id land apart.
-    private static func hash(_ side: Direction, _ idHash: Int) -> Int {
-        side == .c2s ? idHash : idHash ^ 0x5BD1_E995_9E37_79B9
-    }
-
-    /// The slot and ring index of the live request of `side` with `id`.
-    private func find(_ side: Direction, _ id: String, _ hash: Int) -> (slot: Int, at: Int)? {
-        guard !slots.isEmpty else { return nil }
+    /// The live requests with `id` of this side and of the other, found in one walk of the id's probe
+    /// run (both sides' requests of an id share it), and the empty slot that ends the run.
+    private func find(_ id: String, _ hash: Int, mine side: Direction) -> (mine: (slot: Int, at: Int)?, theirs: (slot: Int, at: Int)?, empty: Int) {
+        var mine: (slot: Int, at: Int)?, theirs: (slot: Int, at: Int)?
+        guard !slots.isEmpty else { return (nil, nil, 0) }
         let mask = slots.count - 1
         var slot = hash & mask
         while true {
             let entry = Int(slots[slot])
-            if entry == 0 { return nil }
+            if entry == 0 { return (mine, theirs, slot) }
             let request = entry - 1
-            if ring[request].hash == hash && ring[request].side == side && ring[request].id == id { return (slot, request) }
+            if ring[request].hash == hash && ring[request].id == id {
+                if ring[request].side == side { mine = (slot, request) } else { theirs = (slot, request) }
+            }
             slot = (slot + 1) & mask
         }
     }
