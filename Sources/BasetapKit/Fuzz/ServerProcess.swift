@@ -18,7 +18,8 @@ public final class ServerProcess: @unchecked Sendable {
         /// The crash line with numbers and addresses masked, else the exit: equal for the same crash.
         public var signature: String {
             guard let crashLine else { return exit }
-            return crashLine.replacing(/0x[0-9a-fA-F]+/, with: "0x…").replacing(/\d+/, with: "N")
+            // One pass: masking digits after addresses would turn the "0" of "0x…" into "N".
+            return crashLine.replacing(/0x[0-9a-fA-F]+|\d+/) { $0.output.hasPrefix("0x") ? "0x…" : "N" }
         }
 
         /// One sentence: how it ended, and the crash line when there is one.
@@ -30,8 +31,22 @@ public final class ServerProcess: @unchecked Sendable {
     /// Those that end a process by their nature come first; an exception's traceback often ends
     /// only the thread that raised it.
     static let fatalMarkers = ["panic:", "fatal error:", "Fatal error:", "AddressSanitizer", "UndefinedBehaviorSanitizer",
-                               "Segmentation fault", "SIGSEGV", "SIGABRT", "terminate called", "panicked at", "core dumped"]
-    static let exceptionMarkers = ["Traceback (most recent call last)", "Exception in thread"]
+                               "Segmentation fault", "SIGSEGV", "SIGABRT", "terminate called", "panicked at", "core dumped"].map { Array($0.utf8) }
+    static let exceptionMarkers = ["Traceback (most recent call last)", "Exception in thread"].map { Array($0.utf8) }
+
+    private static func contains(_ text: UnsafeRawBufferPointer, _ marker: [UInt8]) -> Bool {
+        guard text.count >= marker.count, let base = text.baseAddress else { return false }
+        let last = text.count - marker.count
+        var at = 0
+        return marker.withUnsafeBytes { m in
+            while at <= last, let hit = memchr(base + at, Int32(marker[0]), last + 1 - at) {
+                at = base.distance(to: UnsafeRawPointer(hit))
+                if ByteCompare.equal(base + at, m.baseAddress!, count: marker.count) { return true }
+                at += 1
+            }
+            return false
+        }
+    }
 
     public let command: String
     private let target: ProxyTarget
@@ -112,34 +127,55 @@ public final class ServerProcess: @unchecked Sendable {
         // on past (a thread's traceback, a recovered panic) gives way to it, except that a thread's
         // traceback printed while a fatal report ends the process does not replace that. A report is
         // kept from its first marker line on; markers within a few lines of that belong to the same report.
-        while let newline = line.firstIndex(of: 0x0A) {
-            let text = String(decoding: line[..<newline], as: UTF8.self)
-            let fatal = Self.fatalMarkers.contains(where: text.contains)
-            if fatal || Self.exceptionMarkers.contains(where: text.contains) {
-                let newReport = linesSinceMarker > 3 || (fatal && !crashIsFatal)  // a fatal line inside a traceback starts its own
-                if newReport && (fatal || !crashIsFatal || CaptureTime.nanoseconds() - crashAt > 2_000_000_000) {
-                    crashLine = text.trimmingCharacters(in: .whitespaces)
-                    crash = []
-                    crashAt = CaptureTime.nanoseconds()
-                    crashIsFatal = fatal
+        // Lines are searched as bytes where they stand: a server that logs every request it gets must
+        // not be slowed by basetap reading its log (it would block on a full pipe and look hung).
+        var start = 0
+        line.withUnsafeBytes { bytes in
+            let base = bytes.baseAddress!
+            while start < bytes.count, let found = memchr(base + start, 0x0A, bytes.count - start) {
+                let newline = base.distance(to: UnsafeRawPointer(found))
+                let text = UnsafeRawBufferPointer(start: base + start, count: newline - start)
+                let fatal = Self.fatalMarkers.contains { Self.contains(text, $0) }
+                if fatal || Self.exceptionMarkers.contains(where: { Self.contains(text, $0) }) {
+                    let newReport = linesSinceMarker > 3 || (fatal && !crashIsFatal)  // a fatal line inside a traceback starts its own
+                    if newReport && (fatal || !crashIsFatal || CaptureTime.nanoseconds() - crashAt > 2_000_000_000) {
+                        crashLine = String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                        crash = []
+                        crashAt = CaptureTime.nanoseconds()
+                        crashIsFatal = fatal
+                    }
+                    linesSinceMarker = 0
+                } else if linesSinceMarker < Int.max {
+                    linesSinceMarker += 1
                 }
-                linesSinceMarker = 0
-            } else if linesSinceMarker < Int.max {
-                linesSinceMarker += 1
+                if crash != nil, crash!.count < Self.keep {
+                    crash! += UnsafeRawBufferPointer(start: base + start, count: newline + 1 - start).prefix(Self.keep - crash!.count)
+                }
+                start = newline + 1
             }
-            if crash != nil, crash!.count < Self.keep { crash! += line[...newline].prefix(Self.keep - crash!.count) }
-            line.removeFirst(newline + 1)
         }
+        line.removeFirst(start)
         if line.count > 4096 { line.removeFirst(line.count - 4096) }
     }
 
     /// nil while running; otherwise how it ended.
     public var exitDescription: String? {
-        guard let process, !process.isRunning else { return nil }
+        guard let process else { return nil }
+        guard !process.isRunning else { return Self.zombieExit(process.processIdentifier) }
         switch process.terminationReason {
         case .uncaughtSignal: return "was killed by signal \(process.terminationStatus)"
         default: return "exited with status \(process.terminationStatus)"
         }
+    }
+
+    /// How process `pid` ended, from /proc while it waits to be reaped. Foundation's `Process` tells
+    /// of an exit only once the output pipe closes, and a child the server started (a worker, a
+    /// script's server) holds it open as long as it lives: the server would be dead and not known to be.
+    static func zombieExit(_ pid: pid_t) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let name = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: name)...].split(whereSeparator: \.isWhitespace)
+        guard fields.first == "Z", let status = fields.last.flatMap({ Int32($0) }) else { return nil }
+        return status & 0x7F == 0 ? "exited with status \((status >> 8) & 0xFF)" : "was killed by signal \(status & 0x7F)"
     }
 
     /// nil while the server runs; once it has exited, how, with its output read to the end (or for a second).
@@ -196,12 +232,14 @@ public final class ServerProcess: @unchecked Sendable {
 
     public func stop() {
         guard let process else { return }
-        if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
+        // The whole process group (Foundation starts the server as the leader of one): what the
+        // server started goes too (`npm start` runs node; a script runs its server as a child). A
+        // child left behind would hold the port, and the output pipe with the wait for its end.
+        let group = -process.processIdentifier
+        kill(group, SIGTERM)
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        kill(group, SIGKILL)
         process.waitUntilExit()
         (process.standardOutput as? Pipe)?.fileHandleForReading.readabilityHandler = nil
         self.process = nil

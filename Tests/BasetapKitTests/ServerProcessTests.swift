@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+@testable import BasetapKit
+
+/// Servers that are real processes and die in the ways servers do, watched by `ServerProcess`.
+@Suite struct ServerProcessTests {
+    static let target = ProxyTarget(host: "127.0.0.1", port: 1)
+
+    /// Starts `script` (a shell script) as the server, counts it ready at once, and waits for it to die.
+    static func death(of script: String) throws -> ServerProcess.Death? {
+        let server = ServerProcess(command: "sh -c '\(script)'", target: target, ready: { true })
+        try server.start(timeout: 10)
+        defer { server.stop() }
+        #expect(server.died(handshake: { false }))
+        return server.death()
+    }
+
+    @Test func aGoPanicIsTheCrashLineAndItsNumbersAreMaskedInTheSignature() throws {
+        let death = try #require(try Self.death(of: """
+            echo listening on :8080
+            echo "panic: runtime error: index out of range [5] with length 3"
+            echo
+            echo "goroutine 1 [running]:"
+            echo "main.handle(0xc000012345)"
+            exit 2
+            """))
+        #expect(death.exit == "exited with status 2")
+        #expect(death.crashLine == "panic: runtime error: index out of range [5] with length 3")
+        #expect(death.signature == "panic: runtime error: index out of range [N] with length N")
+        #expect(death.summary == "the server exited with status 2: panic: runtime error: index out of range [5] with length 3")
+        #expect(death.output.contains("goroutine 1 [running]:") && death.output.contains("main.handle(0xc000012345)"))
+    }
+
+    /// A fatal report inside an exception's traceback is what killed the process; the signal is named.
+    @Test func aSignalAndTheFatalLineWithinATraceback() throws {
+        let death = try #require(try Self.death(of: """
+            echo "Traceback (most recent call last):"
+            echo "  File \\"server.py\\", line 3, in <module>"
+            echo "Fatal Python error: Segmentation fault"
+            kill -SEGV $$
+            """))
+        #expect(death.exit == "was killed by signal 11")
+        #expect(death.crashLine == "Fatal Python error: Segmentation fault")
+        #expect(death.signature == death.crashLine)
+    }
+
+    @Test func aCleanExitWithoutAReportIsGroupedByItsStatus() throws {
+        let death = try #require(try Self.death(of: "echo bye; exit 0"))
+        #expect(death.crashLine == nil)
+        #expect(death.signature == "exited with status 0")
+        #expect(death.output == "bye\n")
+    }
+
+    /// Output is kept in two bounded parts whatever the server prints: the crash report's start and the end.
+    @Test func longOutputKeepsTheReportAndTheEndInBoundedMemory() throws {
+        let death = try #require(try Self.death(of: """
+            i=0; while [ $i -lt 3000 ]; do echo "request $i served fine, nothing to see in this line of the log"; i=$((i+1)); done
+            echo "AddressSanitizer: heap-use-after-free on address 0x602000000010"
+            i=0; while [ $i -lt 3000 ]; do echo "    #$i 0x4f5e3c in frame_$i server.c:$i"; i=$((i+1)); done
+            echo last words
+            exit 1
+            """))
+        #expect(death.crashLine == "AddressSanitizer: heap-use-after-free on address 0x602000000010")
+        #expect(death.signature == "AddressSanitizer: heap-use-after-free on address 0x…")
+        #expect(death.output.hasPrefix("AddressSanitizer: heap-use-after-free"))
+        #expect(death.output.hasSuffix("last words\n"), "\(death.output.suffix(300))")
+        #expect(death.output.contains("the crash output goes on"))
+        #expect(death.output.utf8.count <= 2 * ServerProcess.keep + 200, "\(death.output.utf8.count) bytes kept")
+        #expect(!death.output.contains("request 10 served"), "the log before the report is not kept")
+    }
+
+    @Test func aServerThatDiesBeforeServingIsAnInputErrorWithItsLastWords() throws {
+        let server = ServerProcess(command: "sh -c 'echo starting; echo config.yaml: no such file >&2; exit 3'", target: Self.target, ready: { false })
+        do {
+            try server.start(timeout: 10)
+            Issue.record("started")
+        } catch let error as BasetapError {
+            #expect(error.description.hasPrefix("--exec: 'sh -c"))
+            #expect(error.description.hasSuffix("exited with status 3 before accepting connections: starting | config.yaml: no such file"), "\(error)")
+        }
+    }
+
+    static func running(_ pattern: String) throws -> Bool {
+        let pgrep = Process()
+        pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        pgrep.arguments = ["-f", pattern]
+        pgrep.standardOutput = FileHandle.nullDevice
+        try pgrep.run()
+        pgrep.waitUntilExit()
+        return pgrep.terminationStatus == 0
+    }
+
+    /// Stopping a server stops what it started: a child left behind would hold the port and the
+    /// output pipe (and with it the wait for the server's end).
+    @Test func aServerThatNeverServesIsStoppedWithItsChildrenAndNamed() throws {
+        let seconds = 600 + Int.random(in: 0..<10_000)
+        let command = "sh -c 'sleep \(seconds) & wait'"
+        let server = ServerProcess(command: command, target: Self.target, ready: { false })
+        let started = Date()
+        #expect(throws: BasetapError.input(place: "--exec", message: "'\(command)' did not accept connections on 127.0.0.1:1 within 1 s")) {
+            try server.start(timeout: 1)
+        }
+        #expect(Date().timeIntervalSince(started) < 60, "stopping did not wait for the child")
+        #expect(try !Self.running("sleep \(seconds)"), "the child was stopped with the server")
+    }
+
+    @Test func aCrashedServersChildrenGoBeforeTheRestart() throws {
+        let seconds = 600 + Int.random(in: 0..<10_000)
+        let server = ServerProcess(command: "sh -c 'sleep \(seconds) & echo \"panic: boom\"; exit 2'", target: Self.target, ready: { true })
+        try server.start(timeout: 10)
+        #expect(server.died(handshake: { false }))
+        #expect(try Self.running("sleep \(seconds)"), "the child outlived the server")
+        server.stop()
+        #expect(try !Self.running("sleep \(seconds)"))
+    }
+
+    @Test func aRestartForgetsTheLastDeath() throws {
+        let server = ServerProcess(command: "sh -c 'echo \"panic: once\"; exit 2'", target: Self.target, ready: { true })
+        try server.start(timeout: 10)
+        #expect(server.died(handshake: { false }))
+        #expect(server.death()?.crashLine == "panic: once")
+        try server.restart()
+        defer { server.stop() }
+        #expect(server.restarts == 1)
+        #expect(server.died(handshake: { false }))
+        #expect(server.death()?.crashLine == "panic: once")
+        #expect(server.death()?.output == "panic: once\n", "one report, not the first run's as well")
+    }
+}
