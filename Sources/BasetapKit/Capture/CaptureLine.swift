@@ -285,7 +285,9 @@ extension CaptureLineParser {
         // A key follows `{` or `,`; inside a string a quote is always escaped, so a real key is found
         // first unless an earlier member nests (where another object's "conn" could stand).
         guard at > 0, line[at - 1] == UInt8(ascii: ",") || line[at - 1] == UInt8(ascii: "{") else { return nil }
-        guard !line[1..<at].contains(where: { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "[") }) else { return nil }
+        guard memchr(line.baseAddress! + 1, Int32(UInt8(ascii: "{")), at - 1) == nil,
+            memchr(line.baseAddress! + 1, Int32(UInt8(ascii: "[")), at - 1) == nil
+        else { return nil }
         let start = at + key.utf8CodeUnitCount
         var end = start
         while end < line.count, line[end] != UInt8(ascii: "\"") {

@@ -58,40 +58,52 @@ struct ParallelCheck {
             linesRead = 0
         }
 
-        /// Reads the next block of lines and checks those that are this worker's.
+        /// Reads the next block of lines and checks those that are this worker's. The loop works on
+        /// local copies of the reader, router, parser and checker: each access to a class's stored
+        /// property pays a dynamic exclusivity check, and this runs for every line of the file.
         func checkBlock(name: String) {
             out.removeAll(keepingCapacity: true)
             marks.removeAll(keepingCapacity: true)
-            let end = linesRead + ParallelCheck.blockLines
+            var lines = LineReader(bytes: [], name: ""), router = Router(jobs: 1), parser = CaptureLineParser()
+            var checker: CaptureChecker! = nil
+            swap(&lines, &self.lines)
+            swap(&router, &self.router)
+            swap(&parser, &self.parser)
+            swap(&checker, &self.checker)
+            var malformed = self.malformed, failure = self.failure, linesRead = self.linesRead
+            let index = self.index, selection = self.selection, end = linesRead + ParallelCheck.blockLines
             do {
-                while linesRead < end, try lines.next({ line, number in check(line, number, name: name) }) != nil {
+                while linesRead < end, try lines.next({ (line: UnsafeRawBufferPointer, number: Int) -> Void in
+                    guard router.worker(line, number) == index, failure == nil else { return }
+                    do {
+                        _ = try parser.parse(line) { line in
+                            try checker.consume(line)
+                            if let selection { try selection.checked(try line.record()) }
+                        }
+                    } catch let problem as LineProblem {
+                        do throws(BasetapError) {
+                            try malformed.note(problem, file: name, line: number)
+                        } catch {
+                            failure = (number, error)
+                            return
+                        }
+                    } catch {
+                        failure = (number, error as? BasetapError ?? BasetapError.input(place: "\(name):\(number)", message: "\(error)"))
+                        return
+                    }
+                    if marks.last?.end ?? 0 != out.count { marks.append((number, out.count)) }
+                }) != nil {
                     linesRead += 1
                 }
             } catch {
                 readError = error
             }
             bytesRead = lines.bytesConsumed
-        }
-
-        private func check(_ line: UnsafeRawBufferPointer, _ number: Int, name: String) {
-            guard router.worker(line, number) == index, failure == nil else { return }
-            do {
-                _ = try parser.parse(line) { line in
-                    try checker.consume(line)
-                    if let selection { try selection.checked(try line.record()) }
-                }
-            } catch let problem as LineProblem {
-                do {
-                    try malformed.note(problem, file: name, line: number)
-                } catch {
-                    failure = (number, error)
-                    return
-                }
-            } catch {
-                failure = (number, error as? BasetapError ?? BasetapError.input(place: "\(name):\(number)", message: "\(error)"))
-                return
-            }
-            if marks.last?.end ?? 0 != out.count { marks.append((number, out.count)) }
+            swap(&lines, &self.lines)
+            swap(&router, &self.router)
+            swap(&parser, &self.parser)
+            swap(&checker, &self.checker)
+            (self.malformed, self.failure, self.linesRead) = (malformed, failure, linesRead)
         }
 
         var summary: CheckSummary {
@@ -176,7 +188,8 @@ struct ParallelCheck {
                     load[lastWorker] += 1
                     return lastWorker
                 }
-                lastConn = Array(conn)
+                lastConn.removeAll(keepingCapacity: true)
+                lastConn.append(contentsOf: conn)
                 lastWorker = worker(id: ByteHash.of(conn))
                 return lastWorker
             }
