@@ -6,11 +6,25 @@ import Testing
 @Suite struct ServerProcessTests {
     static let target = ProxyTarget(host: "127.0.0.1", port: 1)
 
-    /// Starts `script` (a shell script) as the server, counts it ready at once, and waits for it to die.
+    /// A server that waits for the test to create `trigger` (and takes it away) before it runs
+    /// `script`: it is surely running when `start` looks, however loaded the machine.
+    static func waiting(_ trigger: String, then script: String) -> String {
+        "sh -c 'while [ ! -e \(trigger) ]; do sleep 0.01; done; rm \(trigger); \(script)'"
+    }
+
+    static func pull(_ trigger: String) {
+        FileManager.default.createFile(atPath: trigger, contents: nil)
+    }
+
+    /// Starts `script` (a shell script) as the server, lets it run, and waits for it to die.
     static func death(of script: String) throws -> ServerProcess.Death? {
-        let server = ServerProcess(command: "sh -c '\(script)'", target: target, ready: { true })
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let trigger = directory.appendingPathComponent("go").path
+        let server = ServerProcess(command: waiting(trigger, then: script), target: target, ready: { true })
         try server.start(timeout: 10)
         defer { server.stop() }
+        pull(trigger)
         #expect(server.died(handshake: { false }))
         return server.death()
     }
@@ -106,8 +120,12 @@ import Testing
 
     @Test func aCrashedServersChildrenGoBeforeTheRestart() throws {
         let seconds = 600 + Int.random(in: 0..<10_000)
-        let server = ServerProcess(command: "sh -c 'sleep \(seconds) & echo \"panic: boom\"; exit 2'", target: Self.target, ready: { true })
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let trigger = directory.appendingPathComponent("go").path
+        let server = ServerProcess(command: Self.waiting(trigger, then: "sleep \(seconds) & echo \"panic: boom\"; exit 2"), target: Self.target, ready: { true })
         try server.start(timeout: 10)
+        Self.pull(trigger)
         #expect(server.died(handshake: { false }))
         #expect(try Self.running("sleep \(seconds)"), "the child outlived the server")
         server.stop()
@@ -115,13 +133,19 @@ import Testing
     }
 
     @Test func aRestartForgetsTheLastDeath() throws {
-        let server = ServerProcess(command: "sh -c 'echo \"panic: once\"; exit 2'", target: Self.target, ready: { true })
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let trigger = directory.appendingPathComponent("go").path
+        let server = ServerProcess(command: Self.waiting(trigger, then: #"echo "panic: once"; exit 2"#), target: Self.target, ready: { true })
         try server.start(timeout: 10)
+        Self.pull(trigger)
         #expect(server.died(handshake: { false }))
         #expect(server.death()?.crashLine == "panic: once")
         try server.restart()
         defer { server.stop() }
         #expect(server.restarts == 1)
+        #expect(server.death() == nil, "the new server runs")
+        Self.pull(trigger)
         #expect(server.died(handshake: { false }))
         #expect(server.death()?.crashLine == "panic: once")
         #expect(server.death()?.output == "panic: once\n", "one report, not the first run's as well")

@@ -68,6 +68,8 @@ public final class ServerProcess: @unchecked Sendable {
     private var line: [UInt8] = []
     private var exitedAt: Int64?
     private var drained = false
+    /// Bytes of output read so far: while it grows, the end of the output is still coming.
+    private var received = 0
     public private(set) var restarts = 0
 
     public init(command: String, target: ProxyTarget, ready: @escaping () -> Bool) {
@@ -84,10 +86,6 @@ public final class ServerProcess: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            self?.take(Array(data))
-        }
         process.terminationHandler = { [weak self] _ in
             guard let self else { return }
             lock.lock()
@@ -100,6 +98,22 @@ public final class ServerProcess: @unchecked Sendable {
             throw BasetapError.input(place: "--exec", message: "cannot start '\(command)': \(error.localizedDescription)")
         }
         self.process = process
+        // A thread of its own reads the output to its end: Foundation's readability handler lost
+        // the last part of a long crash report now and then when the process ended.
+        let output = pipe.fileHandleForReading
+        Thread.detachNewThread { [weak self] in
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = read(output.fileDescriptor, &chunk, chunk.count)
+                if n < 0 && errno == EINTR { continue }
+                guard let self else { return }
+                guard n > 0 else {
+                    take([])
+                    return
+                }
+                take(Array(chunk[..<n]))
+            }
+        }
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if !process.isRunning {
@@ -120,6 +134,7 @@ public final class ServerProcess: @unchecked Sendable {
             drained = true
             return
         }
+        received += data.count
         tail += data
         if tail.count > 2 * Self.keep { tail.removeFirst(tail.count - Self.keep) }
         line += data
@@ -178,15 +193,23 @@ public final class ServerProcess: @unchecked Sendable {
         return status & 0x7F == 0 ? "exited with status \((status >> 8) & 0xFF)" : "was killed by signal \(status & 0x7F)"
     }
 
-    /// nil while the server runs; once it has exited, how, with its output read to the end (or for a second).
+    /// nil while the server runs; once it has exited, how, with its output read to the end: until
+    /// the pipe closes, or while output still comes (a busy machine reads a long crash report late),
+    /// or for a second without any (a child the server started can hold the pipe open for ever).
     public func death() -> Death? {
         guard let exit = exitDescription else { return nil }
-        let deadline = Date().addingTimeInterval(1)
-        while Date() < deadline {
+        let giveUp = Date().addingTimeInterval(30)
+        var seen = -1, quietSince = Date()
+        while Date() < giveUp {
             lock.lock()
-            let done = drained
+            let (done, total) = (drained, received)
             lock.unlock()
             if done { break }
+            if total != seen {
+                (seen, quietSince) = (total, Date())
+            } else if Date().timeIntervalSince(quietSince) > 1 {
+                break
+            }
             usleep(10_000)
         }
         lock.lock()
@@ -225,6 +248,7 @@ public final class ServerProcess: @unchecked Sendable {
         line.removeAll()
         exitedAt = nil
         drained = false
+        received = 0
         lock.unlock()
         restarts += 1
         try start()
@@ -241,7 +265,6 @@ public final class ServerProcess: @unchecked Sendable {
         while process.isRunning && Date() < deadline { usleep(20_000) }
         kill(group, SIGKILL)
         process.waitUntilExit()
-        (process.standardOutput as? Pipe)?.fileHandleForReading.readabilityHandler = nil
         self.process = nil
     }
 
