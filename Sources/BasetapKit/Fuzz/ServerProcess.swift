@@ -70,6 +70,8 @@ public final class ServerProcess: @unchecked Sendable {
     private var drained = false
     /// Bytes of output read so far: while it grows, the end of the output is still coming.
     private var received = 0
+    /// How many times the server was started: each start's output is told from the last one's.
+    private var generation = 0
     public private(set) var restarts = 0
 
     public init(command: String, target: ProxyTarget, ready: @escaping () -> Bool) {
@@ -101,6 +103,10 @@ public final class ServerProcess: @unchecked Sendable {
         // A thread of its own reads the output to its end: Foundation's readability handler lost
         // the last part of a long crash report now and then when the process ended.
         let output = pipe.fileHandleForReading
+        lock.lock()
+        generation += 1
+        let run = generation
+        lock.unlock()
         Thread.detachNewThread { [weak self] in
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
             while true {
@@ -108,10 +114,10 @@ public final class ServerProcess: @unchecked Sendable {
                 if n < 0 && errno == EINTR { continue }
                 guard let self else { return }
                 guard n > 0 else {
-                    take([])
+                    take([], from: run)
                     return
                 }
-                take(Array(chunk[..<n]))
+                take(Array(chunk[..<n]), from: run)
             }
         }
         let deadline = Date().addingTimeInterval(timeout)
@@ -127,9 +133,12 @@ public final class ServerProcess: @unchecked Sendable {
         throw BasetapError.input(place: "--exec", message: "'\(command)' did not accept connections on \(target.authority) within \(Int(timeout)) s")
     }
 
-    private func take(_ data: [UInt8]) {
+    /// Output of run `run` (the server as started for the `run`-th time): a stopped run's reader can
+    /// still be draining its pipe, and what it reads belongs to no later run.
+    private func take(_ data: [UInt8], from run: Int) {
         lock.lock()
         defer { lock.unlock() }
+        guard run == generation else { return }
         guard !data.isEmpty else {
             drained = true
             return
