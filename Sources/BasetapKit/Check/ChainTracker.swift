@@ -29,8 +29,10 @@ public struct ChainTracker: Sendable {
     private var ring: [Request] = []
     private var head = 0
     private var tail = 0
-    /// Open addressing by hash, linear probing: each slot holds a ring index plus one, or 0.
-    private var slots: [Int32] = []
+    /// Open addressing by hash, linear probing: each slot holds the low 32 bits of its request's
+    /// hash above its ring index plus one, or 0. A probe reads only the table until a hash matches,
+    /// not the requests: at the open-id limit those are megabytes, and every read of one a cache miss.
+    private var slots: [UInt64] = []
     private var count = 0
     /// The largest ring: room for `limit` live requests and a quarter more for superseded ones, so
     /// that compacting a full ring always frees a good part of it.
@@ -82,7 +84,7 @@ public struct ChainTracker: Sendable {
             insert(hash, ringIndex: at)
         } else {
             // The id keeps its slot, or takes the empty one its probe ended at.
-            slots[found.mine?.slot ?? found.empty] = Int32(at + 1)
+            slots[found.mine?.slot ?? found.empty] = Self.slot(hash, at)
         }
         if found.mine == nil { count += 1 }
         while count > limit { evictOldest() }
@@ -106,21 +108,25 @@ public struct ChainTracker: Sendable {
         let mask = slots.count - 1
         var slot = hash & mask
         while true {
-            let entry = Int(slots[slot])
+            let entry = slots[slot]
             if entry == 0 { return (mine, theirs, slot) }
-            let request = entry - 1
-            if ring[request].hash == hash && ring[request].id == id {
+            let request = Int(entry & 0xFFFF_FFFF) - 1
+            if entry >> 32 == UInt64(UInt32(truncatingIfNeeded: hash)) && ring[request].hash == hash && ring[request].id == id {
                 if ring[request].side == side { mine = (slot, request) } else { theirs = (slot, request) }
             }
             slot = (slot + 1) & mask
         }
     }
 
+    private static func slot(_ hash: Int, _ ringIndex: Int) -> UInt64 {
+        UInt64(UInt32(truncatingIfNeeded: hash)) << 32 | UInt64(ringIndex + 1)
+    }
+
     private mutating func insert(_ hash: Int, ringIndex: Int) {
         let mask = slots.count - 1
         var slot = hash & mask
         while slots[slot] != 0 { slot = (slot + 1) & mask }
-        slots[slot] = Int32(ringIndex + 1)
+        slots[slot] = Self.slot(hash, ringIndex)
     }
 
     /// Adds a request at the tail, growing or compacting a full ring first (which places every
@@ -150,7 +156,7 @@ public struct ChainTracker: Sendable {
         let filler = Request(hash: 0, id: "", type: "", side: .c2s, answered: false, live: false)
         next.append(contentsOf: repeatElement(filler, count: size - next.count))
         ring = next
-        slots = [Int32](repeating: 0, count: size * 2)
+        slots = [UInt64](repeating: 0, count: size * 2)
         for at in 0..<tail { insert(ring[at].hash, ringIndex: at) }
     }
 
@@ -172,13 +178,13 @@ public struct ChainTracker: Sendable {
     private mutating func remove(slotOf at: Int) {
         let mask = slots.count - 1
         var hole = ring[at].hash & mask
-        while Int(slots[hole]) - 1 != at { hole = (hole + 1) & mask }
+        while Int(slots[hole] & 0xFFFF_FFFF) - 1 != at { hole = (hole + 1) & mask }
         var next = hole
         while true {
             next = (next + 1) & mask
-            let entry = Int(slots[next])
+            let entry = slots[next]
             if entry == 0 { break }
-            let home = ring[entry - 1].hash & mask
+            let home = Int(entry >> 32) & mask
             // Move the entry into the hole unless its home lies cyclically in (hole, next].
             let stays = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next)
             if !stays {
