@@ -88,10 +88,11 @@ public final class ServerProcess: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
+        let run = beginRun()
         process.terminationHandler = { [weak self] _ in
             guard let self else { return }
             lock.lock()
-            exitedAt = CaptureTime.nanoseconds()
+            if run == generation { exitedAt = CaptureTime.nanoseconds() }
             lock.unlock()
         }
         do {
@@ -103,10 +104,6 @@ public final class ServerProcess: @unchecked Sendable {
         // A thread of its own reads the output to its end: Foundation's readability handler lost
         // the last part of a long crash report now and then when the process ended.
         let output = pipe.fileHandleForReading
-        lock.lock()
-        generation += 1
-        let run = generation
-        lock.unlock()
         Thread.detachNewThread { [weak self] in
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
             while true {
@@ -133,8 +130,26 @@ public final class ServerProcess: @unchecked Sendable {
         throw BasetapError.input(place: "--exec", message: "'\(command)' did not accept connections on \(target.authority) within \(Int(timeout)) s")
     }
 
-    /// Output of run `run` (the server as started for the `run`-th time): a stopped run's reader can
+    /// Forgets what the last run printed and how it ended, and numbers the new run. Everything a
+    /// run's reader and termination handler report carries its number: a stopped run's reader can
     /// still be draining its pipe, and what it reads belongs to no later run.
+    private func beginRun() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        generation += 1
+        tail.removeAll()
+        crash = nil
+        crashLine = nil
+        linesSinceMarker = Int.max
+        crashIsFatal = false
+        line.removeAll()
+        exitedAt = nil
+        drained = false
+        received = 0
+        return generation
+    }
+
+    /// Output of run `run`; see `beginRun`.
     private func take(_ data: [UInt8], from run: Int) {
         lock.lock()
         defer { lock.unlock() }
@@ -248,17 +263,6 @@ public final class ServerProcess: @unchecked Sendable {
 
     public func restart() throws {
         stop()
-        lock.lock()
-        tail.removeAll()
-        crash = nil
-        crashLine = nil
-        linesSinceMarker = Int.max
-        crashIsFatal = false
-        line.removeAll()
-        exitedAt = nil
-        drained = false
-        received = 0
-        lock.unlock()
         restarts += 1
         try start()
     }

@@ -27,9 +27,7 @@ enum YAMLDocument {
     private static func value(_ node: Node, source: String) throws -> JSONValue {
         // Yams resolves an alias to its anchor's node: walking them as they come would expand a few
         // lines of nested aliases ("billion laughs") into billions of values.
-        if node.anchor != nil {
-            throw BasetapError.input(place: place(node, source), message: "YAML anchors and aliases are not supported in profiles")
-        }
+        if node.anchor != nil { throw anchorRefused(node, source) }
         switch node {
         case .scalar(let scalar):
             switch Tag.Name(rawValue: node.tag.description) {
@@ -65,8 +63,12 @@ enum YAMLDocument {
             }
             return .object(members)
         case .alias:
-            throw BasetapError.input(place: place(node, source), message: "YAML anchors and aliases are not supported in profiles")
+            throw anchorRefused(node, source)  // an alias has its anchor: refused above already
         }
+    }
+
+    private static func anchorRefused(_ node: Node, _ source: String) -> BasetapError {
+        BasetapError.input(place: place(node, source), message: "YAML anchors and aliases are not supported in profiles")
     }
 
     /// A YAML 1.1 base-60 integer (`-1:30:00`, underscores allowed), or nil when it overflows Int.
