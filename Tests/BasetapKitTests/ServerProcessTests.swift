@@ -6,21 +6,32 @@ import Testing
 @Suite struct ServerProcessTests {
     static let target = ProxyTarget(host: "127.0.0.1", port: 1)
 
-    /// A server that waits for the test to create `trigger` (and takes it away) before it runs
-    /// `script`: it is surely running when `start` looks, however loaded the machine.
-    static func waiting(_ trigger: String, then script: String) -> String {
-        "sh -c 'while [ ! -e \(trigger) ]; do sleep 0.01; done; rm \(trigger); \(script)'"
+    /// A FIFO in `directory`: reading one blocks until the test writes it, and a `cat` of one that
+    /// is never written lives until it is killed (a child that outlives its server).
+    static func fifo(_ name: String, in directory: URL) -> String {
+        let path = directory.appendingPathComponent(name).path
+        #expect(mkfifo(path, 0o600) == 0)
+        return path
     }
 
+    /// A server that reads a line from the FIFO `trigger` before it runs `script`: it is surely
+    /// running when `start` looks, however loaded the machine, and goes on at the test's word.
+    static func waiting(_ trigger: String, then script: String) -> String {
+        "sh -c 'read go < \(trigger); \(script)'"
+    }
+
+    /// Tells a server made by `waiting` to go on (opening the FIFO waits for the server to open it).
     static func pull(_ trigger: String) {
-        FileManager.default.createFile(atPath: trigger, contents: nil)
+        let handle = FileHandle(forWritingAtPath: trigger)
+        handle?.write(Data("go\n".utf8))
+        try? handle?.close()
     }
 
     /// Starts `script` (a shell script) as the server, lets it run, and waits for it to die.
     static func death(of script: String) throws -> ServerProcess.Death? {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let trigger = directory.appendingPathComponent("go").path
+        let trigger = fifo("go", in: directory)
         let server = ServerProcess(command: waiting(trigger, then: script), target: target, ready: { true })
         try server.start(timeout: 10)
         defer { server.stop() }
@@ -107,35 +118,36 @@ import Testing
     /// Stopping a server stops what it started: a child left behind would hold the port and the
     /// output pipe (and with it the wait for the server's end).
     @Test func aServerThatNeverServesIsStoppedWithItsChildrenAndNamed() throws {
-        let seconds = 600 + Int.random(in: 0..<10_000)
-        let command = "sh -c 'sleep \(seconds) & wait'"
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let hold = Self.fifo("hold", in: directory)
+        let command = "sh -c 'cat \(hold) & wait'"
         let server = ServerProcess(command: command, target: Self.target, ready: { false })
         let started = Date()
         #expect(throws: BasetapError.input(place: "--exec", message: "'\(command)' did not accept connections on 127.0.0.1:1 within 1 s")) {
             try server.start(timeout: 1)
         }
         #expect(Date().timeIntervalSince(started) < 60, "stopping did not wait for the child")
-        #expect(try !Self.running("sleep \(seconds)"), "the child was stopped with the server")
+        #expect(try !Self.running("^cat \(hold)"), "the child was stopped with the server")
     }
 
     @Test func aCrashedServersChildrenGoBeforeTheRestart() throws {
-        let seconds = 600 + Int.random(in: 0..<10_000)
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let trigger = directory.appendingPathComponent("go").path
-        let server = ServerProcess(command: Self.waiting(trigger, then: "sleep \(seconds) & echo \"panic: boom\"; exit 2"), target: Self.target, ready: { true })
+        let trigger = Self.fifo("go", in: directory), hold = Self.fifo("hold", in: directory)
+        let server = ServerProcess(command: Self.waiting(trigger, then: "cat \(hold) & echo \"panic: boom\"; exit 2"), target: Self.target, ready: { true })
         try server.start(timeout: 10)
         Self.pull(trigger)
         #expect(server.died(handshake: { false }))
-        #expect(try Self.running("sleep \(seconds)"), "the child outlived the server")
+        #expect(try Self.running("^cat \(hold)"), "the child outlived the server")
         server.stop()
-        #expect(try !Self.running("sleep \(seconds)"))
+        #expect(try !Self.running("^cat \(hold)"))
     }
 
     @Test func aRestartForgetsTheLastDeath() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let trigger = directory.appendingPathComponent("go").path
+        let trigger = Self.fifo("go", in: directory)
         let server = ServerProcess(command: Self.waiting(trigger, then: #"echo "panic: once"; exit 2"#), target: Self.target, ready: { true })
         try server.start(timeout: 10)
         Self.pull(trigger)
