@@ -149,4 +149,55 @@ private func syntaxError(_ text: String) -> JSONSyntaxError? {
             #expect(count == [6, 1, 5][[#"{"a":[1,2,3]}"#, "true", #"{"b":{"c":{}}}"#].firstIndex(of: text)!])
         }
     }
+
+    /// A member's string decoded in the scan that validates it must be what decoding it afterwards
+    /// gives, and every error must be the one the plain parse reports, at the same offset: random
+    /// strings of escapes, multibyte and invalid UTF-8, control bytes and quotes, at every offset of a word.
+    @Test func decodingAMemberAsItIsReadAgreesWithDecodingItAfter() {
+        let pieces: [[UInt8]] = [
+            Array("plain".utf8), Array(#"\""#.utf8), Array(#"\\"#.utf8), Array(#"\/"#.utf8), Array(#"\n\t\r\b\f"#.utf8),
+            Array(#"\u00e9"#.utf8), Array(#"\uD834\uDD1E"#.utf8), Array("é€𝄞".utf8), Array(#"{\"id\":\"m1\"}"#.utf8),
+            Array(#"\u12"#.utf8), Array(#"\uDC00"#.utf8), Array(#"\uD800x"#.utf8), Array(#"\x"#.utf8),
+            [0x01], [0xFF], [0xC0, 0xAF], [0xE2, 0x82], [UInt8(ascii: "\"")],
+        ]
+        var random = FuzzRandom(seed: 13)
+        var reader = JSONReader()
+        var checked = 0
+        for round in 0..<20_000 {
+            var string = [UInt8](repeating: UInt8(ascii: "x"), count: round % 19)
+            for _ in 0..<Int(random.next() % 5) {
+                // Mostly valid pieces, so that most documents parse and their decoding is compared.
+                let valid = Int(random.next() % 4) != 0
+                string += pieces[Int(random.next() % UInt64(valid ? 9 : pieces.count))]
+            }
+            let layouts = [
+                #"{"a":1,"text":"S","b":"S"}"#, #"{"text":"S","text":"other"}"#, #"{"o":{"text":"S"},"text":"S"}"#,
+                #"{"text":["S"],"b":"S"}"#, #"["S"]"#, #"{"text":"S""#,
+            ]
+            let layout = Array(layouts[round % layouts.count].utf8)
+            var document: [UInt8] = []
+            for b in layout { if b == UInt8(ascii: "S") { document += string } else { document.append(b) } }
+            document.withUnsafeBytes { raw in
+                var plainReader = JSONReader()
+                let plain = plainReader.parse(raw)
+                var decoded: [UInt8] = [1, 2]
+                let fused = reader.parse(raw, decoding: "text", into: &decoded)
+                #expect(fused == plain, "\(document)")
+                guard fused == nil else { return }
+                #expect(reader.nodes.count == plainReader.nodes.count)
+                reader.nodes.withUnsafeBufferPointer { nodes in
+                    let view = JSONView(bytes: raw, nodes: nodes)
+                    let expected = view[0].kind == .object ? view.member(0, "text").flatMap { view[$0].kind == .string ? $0 : nil } : nil
+                    #expect(reader.decodedNode == (expected ?? -1), "\(document)")
+                    if let expected {
+                        #expect(decoded == [1, 2] + view.stringBytes(expected), "\(document)")
+                        checked += 1
+                    } else {
+                        #expect(decoded == [1, 2])
+                    }
+                }
+            }
+        }
+        #expect(checked > 5_000)
+    }
 }

@@ -16,6 +16,8 @@ public struct JSONReader: Sendable {
     public private(set) var nodes: [JSONNode] = []
     /// Duplicate keys and unsafe integers found by the last `parse`.
     public private(set) var issues: [JSONIssue] = []
+    /// The tape index of the string `parse(_:decoding:into:)` decoded as it read it, or -1.
+    public private(set) var decodedNode = -1
     private var frames: [Frame] = []
     private var scratchA: [UInt8] = []
     private var scratchB: [UInt8] = []
@@ -35,6 +37,15 @@ public struct JSONReader: Sendable {
 
     /// Parses one complete document. Returns nil on success, the first error otherwise.
     public mutating func parse(_ p: UnsafeRawBufferPointer) -> JSONSyntaxError? {
+        var unused: [UInt8] = []
+        return parse(p, decoding: nil, into: &unused)
+    }
+
+    /// Parses one complete document and appends to `decoded` the contents of the string that is the
+    /// value of the root object's first member named `member`, in the same scan that validates it
+    /// (`decodedNode` says which, if any). A capture record holds its message as such a string: this
+    /// way its bytes are read once, not validated and then decoded.
+    public mutating func parse(_ p: UnsafeRawBufferPointer, decoding member: StaticString?, into decoded: inout [UInt8]) -> JSONSyntaxError? {
         nodes.removeAll(keepingCapacity: true)
         issues.removeAll(keepingCapacity: true)
         frames.removeAll(keepingCapacity: true)
@@ -44,6 +55,9 @@ public struct JSONReader: Sendable {
         let n = p.count
         var i = 0
         var state = State.value
+        decodedNode = -1
+        var decodeNext = false
+        var decodeWanted = member != nil
 
         // Static helpers taking the cursor explicitly: a nested function capturing `i` would box it
         // and put a dynamic exclusivity check on every access in this loop.
@@ -59,6 +73,8 @@ public struct JSONReader: Sendable {
                     return fail(nodes.isEmpty ? "empty document" : "unexpected end of document, expected a value", i)
                 }
                 let b = p[i]
+                let decodeThis = decodeNext
+                decodeNext = false
                 switch b {
                 case UInt8(ascii: "{"), UInt8(ascii: "["):
                     let isObject = b == UInt8(ascii: "{")
@@ -81,7 +97,13 @@ public struct JSONReader: Sendable {
                         frames[frames.count - 1].count += 1
                     }
                 case UInt8(ascii: "\""):
-                    if let error = parseString(p, &i) { return error }
+                    if decodeThis {
+                        decodedNode = nodes.count
+                        decodeWanted = false
+                        if let error = parseString(p, &i, decodingInto: &decoded) { return error }
+                    } else if let error = parseString(p, &i) {
+                        return error
+                    }
                     state = .afterValue
                 case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                     if let error = parseNumber(p, &i) { return error }
@@ -111,6 +133,7 @@ public struct JSONReader: Sendable {
                 }
                 let keyIndex = Int32(nodes.count)
                 if let error = parseString(p, &i) { return error }
+                decodeNext = decodeWanted && frames.count == 1 && Self.keyIs(p, nodes[Int(keyIndex)], member!)
                 frames[frames.count - 1].count += 1
                 frames[frames.count - 1].lastKey = keyIndex
                 Self.skipSpace(p, &i)
@@ -174,50 +197,102 @@ public struct JSONReader: Sendable {
     // MARK: Strings
 
     private mutating func parseString(_ p: UnsafeRawBufferPointer, _ i: inout Int) -> JSONSyntaxError? {
+        var skip = SkippedString()
+        return parseString(p, &i, &skip)
+    }
+
+    /// `parseString` that also appends the decoded contents to `out`: the room reserved is the rest
+    /// of the document, never less than what is left to write.
+    private mutating func parseString(_ p: UnsafeRawBufferPointer, _ i: inout Int, decodingInto out: inout [UInt8]) -> JSONSyntaxError? {
+        var failure: JSONSyntaxError?
+        out.append(addingCapacity: p.count - i) { room in
+            room.withUnsafeMutableBufferPointer { buffer, written in
+                var sink = DecodedString(out: buffer.baseAddress!)
+                failure = parseString(p, &i, &sink)
+                written = sink.count
+            }
+        }
+        return failure
+    }
+
+    private mutating func parseString<Sink: StringSink>(_ p: UnsafeRawBufferPointer, _ i: inout Int, _ sink: inout Sink) -> JSONSyntaxError? {
         let start = i
-        let n = p.count
         var flags: UInt8 = 0
-        i += 1
+        switch Self.scanString(p, from: start, &sink, &flags) {
+        case .success(let end): i = end
+        case .failure(let error): return error
+        }
+        nodes.append(JSONNode(
+            kind: .string, flags: flags, start: Int32(start), end: Int32(i), next: Int32(nodes.count + 1), count: 0))
+        return nil
+    }
+
+    /// Scans the string literal whose quote is at `start`, validating it, and gives its contents to
+    /// `sink`; returns the offset past the closing quote.
+    @inline(__always)
+    private static func scanString<Sink: StringSink>(
+        _ p: UnsafeRawBufferPointer, from start: Int, _ sink: inout Sink, _ flags: inout UInt8
+    ) -> Result<Int, JSONSyntaxError> {
+        let n = p.count
         let base = p.baseAddress!
+        var i = start + 1
         while true {
             // Eight bytes at a time while none is a quote, a backslash, a control byte or non-ASCII,
             // then straight to the first that is; bytes one by one only in the last seven.
-            while i + 8 <= n {
-                let special = Self.specialBytes(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            let b: UInt8
+            if i + 8 <= n {
+                let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                sink.write(word)
+                let special = specialBytes(UInt64(littleEndian: word))
                 if special == 0 {
                     i += 8
-                } else {
-                    i += special.trailingZeroBitCount >> 3
-                    break
+                    sink.advance(8)
+                    continue
+                }
+                let plain = special.trailingZeroBitCount >> 3
+                i += plain
+                sink.advance(plain)
+                b = p[i]
+            } else {
+                guard i < n else {
+                    return .failure(JSONSyntaxError(kind: .syntax, offset: start, message: "unterminated string"))
+                }
+                b = p[i]
+                if b >= 0x20, b < 0x80, b != UInt8(ascii: "\""), b != UInt8(ascii: "\\") {
+                    sink.append(b)
+                    i += 1
+                    continue
                 }
             }
-            while i < n, p[i] >= 0x20, p[i] < 0x80, p[i] != UInt8(ascii: "\""), p[i] != UInt8(ascii: "\\") { i += 1 }
-            guard i < n else {
-                return JSONSyntaxError(kind: .syntax, offset: start, message: "unterminated string")
-            }
-            let b = p[i]
-            if b == UInt8(ascii: "\"") { break }
+            if b == UInt8(ascii: "\"") { return .success(i + 1) }
             if b == UInt8(ascii: "\\") {
                 flags |= JSONNode.hasEscapes
                 // Escaped JSON inside JSON (a capture's "text") is mostly \" and \\: keep those out of the call.
                 if i + 1 < n, p[i + 1] == UInt8(ascii: "\"") || p[i + 1] == UInt8(ascii: "\\") {
+                    sink.append(p[i + 1])
                     i += 2
-                } else if let error = Self.skipEscape(p, &i) {
-                    return error
+                } else {
+                    let escape = i
+                    if let error = skipEscape(p, &i) { return .failure(error) }
+                    sink.decode(p, from: escape, to: i)
                 }
             } else if b < 0x20 {
-                return JSONSyntaxError(
-                    kind: .syntax, offset: i, message: "control character \(Self.describe(b)) in a string must be escaped")
+                return .failure(JSONSyntaxError(
+                    kind: .syntax, offset: i, message: "control character \(describe(b)) in a string must be escaped"))
             } else if let len = UTF8Scan.sequenceLength(p, at: i, end: n) {
+                sink.copy(base + i, count: len)
                 i += len
             } else {
-                return JSONSyntaxError(kind: .syntax, offset: i, message: "invalid UTF-8 byte 0x\(Self.hex(b))")
+                return .failure(JSONSyntaxError(kind: .syntax, offset: i, message: "invalid UTF-8 byte 0x\(hex(b))"))
             }
         }
-        i += 1
-        nodes.append(JSONNode(
-            kind: .string, flags: flags, start: Int32(start), end: Int32(i), next: Int32(nodes.count + 1), count: 0))
-        return nil
+    }
+
+    @inline(__always)
+    private static func keyIs(_ p: UnsafeRawBufferPointer, _ key: JSONNode, _ name: StaticString) -> Bool {
+        let len = name.utf8CodeUnitCount
+        return !key.hasEscapes && Int(key.end - key.start) - 2 == len
+            && ByteCompare.equal(p.baseAddress! + Int(key.start) + 1, name.utf8Start, count: len)
     }
 
     /// The high bit of every byte of `w` (read little-endian) that is `"`, `\\`, below 0x20 or above
@@ -434,5 +509,48 @@ public struct JSONReader: Sendable {
 
     static func describe(_ b: UInt8) -> String {
         b >= 0x21 && b < 0x7F ? "'\(String(UnicodeScalar(b)))'" : "byte 0x\(hex(b))"
+    }
+}
+
+/// What a string scan does with the contents it reads: `scanString` is specialized for each, so
+/// that a scan that keeps nothing pays for nothing.
+private protocol StringSink {
+    /// Stores a word at the write position without moving it (the scan moves it past the plain bytes).
+    mutating func write(_ word: UInt64)
+    mutating func advance(_ count: Int)
+    mutating func append(_ byte: UInt8)
+    mutating func copy(_ bytes: UnsafeRawPointer, count: Int)
+    /// Writes the decoding of the (valid) escape at `start..<end`.
+    mutating func decode(_ p: UnsafeRawBufferPointer, from start: Int, to end: Int)
+}
+
+private struct SkippedString: StringSink {
+    @inline(__always) func write(_ word: UInt64) {}
+    @inline(__always) func advance(_ count: Int) {}
+    @inline(__always) func append(_ byte: UInt8) {}
+    @inline(__always) func copy(_ bytes: UnsafeRawPointer, count: Int) {}
+    @inline(__always) func decode(_ p: UnsafeRawBufferPointer, from start: Int, to end: Int) {}
+}
+
+/// Writes to memory with room for at least the rest of the document: a word stored whole at the
+/// write position never passes the end, since no byte decodes to more than it took to write.
+private struct DecodedString: StringSink {
+    let out: UnsafeMutablePointer<UInt8>
+    var count = 0
+
+    @inline(__always) func write(_ word: UInt64) {
+        UnsafeMutableRawPointer(out + count).storeBytes(of: word, as: UInt64.self)
+    }
+    @inline(__always) mutating func advance(_ count: Int) { self.count += count }
+    @inline(__always) mutating func append(_ byte: UInt8) {
+        out[count] = byte
+        count += 1
+    }
+    @inline(__always) mutating func copy(_ bytes: UnsafeRawPointer, count: Int) {
+        (out + self.count).update(from: bytes.assumingMemoryBound(to: UInt8.self), count: count)
+        self.count += count
+    }
+    mutating func decode(_ p: UnsafeRawBufferPointer, from start: Int, to end: Int) {
+        count += JSONString.decode(p, from: start, to: end, writingTo: out + count)
     }
 }

@@ -1,0 +1,52 @@
+import Testing
+@testable import BasetapKit
+
+@Suite struct CaptureLineTests {
+    /// Parses a one-member record and returns which field its key was taken for.
+    static func field(ofKey key: String) -> RecordField? {
+        var reader = JSONReader()
+        let document = Array("{\(key):1}".utf8)
+        return document.withUnsafeBytes { raw in
+            #expect(reader.parse(raw) == nil)
+            return reader.nodes.withUnsafeBufferPointer { RecordField.lookup(JSONView(bytes: raw, nodes: $0), 1) }
+        }
+    }
+
+    /// Each name has a slot of its own: were two to share one, the later would hide the earlier.
+    @Test func everyFieldNameIsFoundAsItself() {
+        for field in RecordField.allCases {
+            let name = "\(RecordField.names[field.rawValue])"
+            #expect(Self.field(ofKey: JSONString.quoted(name)) == field, "\(name)")
+        }
+    }
+
+    @Test(arguments: [#""texts""#, #""Text""#, #""""#, #""t""#, #""conm""#, #""codes""#, #""verison""#])
+    func otherKeysAreNoField(key: String) {
+        #expect(Self.field(ofKey: key) == nil)
+    }
+
+    @Test func keysWithEscapesAreComparedDecoded() {
+        #expect(Self.field(ofKey: #""t\u0065xt""#) == .text)
+        #expect(Self.field(ofKey: #""con\u006e""#) == .conn)
+    }
+
+    /// The message is decoded as the record is read; a record whose first "text" is no string
+    /// still gets the error, and a binary record's base64 is not mixed with it.
+    @Test func readsTheMessageOfTextAndBinaryRecords() throws {
+        var parser = CaptureLineParser()
+        let lines = [
+            #"{"ts":"2026-11-24T10:00:00Z","conn":"c","dir":"c2s","kind":"text","text":"{\"id\":\"\u00e9\"}"}"#,
+            #"{"ts":"2026-11-24T10:00:00Z","conn":"c","dir":"c2s","kind":"binary","text":"ignored","base64":"AAE="}"#,
+            #"{"conn":"c","dir":"s2c","kind":"text","text":"a","text":"b"}"#,
+        ]
+        let payloads = try lines.map { line in
+            try Array(line.utf8).withUnsafeBytes { raw in
+                guard case .record(let payload) = try parser.parse(raw, { Array($0.payload) }) else { return [UInt8]() }
+                return payload
+            }
+        }
+        #expect(payloads == [Array(#"{"id":"é"}"#.utf8), [0, 1], Array("a".utf8)])
+        let wrong = Array(#"{"conn":"c","dir":"s2c","kind":"text","text":1,"text":"b"}"#.utf8)
+        #expect(throws: LineProblem.self) { try wrong.withUnsafeBytes { try parser.parse($0) { _ in } } }
+    }
+}
