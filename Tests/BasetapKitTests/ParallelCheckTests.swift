@@ -85,4 +85,18 @@ import Testing
         try Self.expectSame([path], jobs: [3])
         try Self.expectSame(["--skip-bad-lines", path], jobs: [2, 3])
     }
+
+    /// CRLF endings, blank lines, a header in the middle of nowhere and a last line without a
+    /// newline: the lines the workers split are those one reader reads.
+    @Test func lineEndingsSplitAsWithOneJob() throws {
+        let session = try String(contentsOfFile: capturePath("typical-mistakes.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        let text = session.enumerated().map { $0.offset % 3 == 1 ? $0.element + "\r\n\n" : $0.element + "\n" }.joined()
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = try writeFile(String(text.dropLast()), named: "endings.jsonl", in: directory)
+        let one = try runBasetap(["check", "--jobs", "1", path])
+        #expect(one.stdout.contains("Checked 13 messages in 1 connection: 16 errors, 7 warnings."), "\(one.stdout)")
+        try Self.expectSame([path], jobs: [2, 3])
+    }
 }

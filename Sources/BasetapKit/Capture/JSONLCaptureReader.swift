@@ -75,14 +75,6 @@ public final class JSONLCaptureReader {
         }
     }
 
-    /// Hands the rest of the file's lines to a caller that parses them itself (`check --jobs`); the
-    /// reader keeps the file open until it goes.
-    func takeLines() -> LineReader {
-        var lines = LineReader(bytes: [], name: name)
-        swap(&lines, &self.lines)
-        return lines
-    }
-
     /// Every record as a value (for small captures: replay, fuzz seeds, tests).
     public func readAll() throws -> [CaptureRecord] {
         var records: [CaptureRecord] = []

@@ -60,10 +60,13 @@ struct LineReader {
         bytesConsumed += next - start
         start = next
         scanFrom = next
-        var upper = range.upperBound
-        if upper > range.lowerBound && buffer[upper - 1] == 0x0D { upper -= 1 }
         let number = lineNumber
-        return try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range.lowerBound..<upper]), number) }
+        return try buffer.withUnsafeBytes { try body(Self.withoutCR(UnsafeRawBufferPointer(rebasing: $0[range])), number) }
+    }
+
+    /// A line without the `\r` of a CRLF ending.
+    static func withoutCR(_ line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        line.last == 0x0D ? UnsafeRawBufferPointer(rebasing: line.dropLast()) : line
     }
 
     private mutating func fill() throws {

@@ -35,7 +35,7 @@ public struct CheckRun {
         let print: (Violation) throws -> Void = { violation in
             if !quiet { try output.append { formatter.append(violation, into: &$0) } }
         }
-        // Every worker reads the file itself: only regular files can be read more than once (not
+        // The workers share the file through a memory map: only regular files can be mapped (not
         // standard input, a pipe or a process substitution).
         if jobs > 1, try paths.allSatisfy({ try CaptureFileKind.isRegularFile($0) && CaptureFileKind.detect(path: $0) == .jsonl }) {
             let parallel = ParallelCheck(jobs: jobs, options: options, filter: filter, formatter: formatter, quiet: quiet, skipBadLines: skipBadLines)

@@ -1,11 +1,12 @@
 import Foundation
 
 /// `check --jobs N` on JSONL captures. Connections are independent, so each connection's lines go
-/// to one of N workers (always the same one, so that its lines stay in order in one checker). Every
-/// worker reads the whole file itself and routes every line the same way, checking its own and
-/// passing over the rest: no thread reads for the others, and no line is copied. The workers go
-/// through the file a block of lines at a time, and their findings are written in line order after
-/// each block: the output, the summary and the errors are byte for byte what a single checker gives.
+/// to one of N workers (always the same one, so that its lines stay in order in one checker). The
+/// file is mapped a block at a time. Each worker first splits its share of the block into lines and
+/// finds each line's connection; then every worker walks all the block's lines in order, routing
+/// each the same way (so all agree on who checks it), and checks its own: no line is copied, split
+/// or searched twice. After each block the findings are written in line order: the output, the
+/// summary and the errors are byte for byte what a single checker gives.
 struct ParallelCheck {
     let jobs: Int
     let options: CheckOptions
@@ -14,30 +15,34 @@ struct ParallelCheck {
     let quiet: Bool
     let skipBadLines: Bool
 
-    /// Lines per block: enough to keep the workers busy between two writes, few enough that their
-    /// findings wait in little memory.
-    static let blockLines = 16_384
+    /// The mapped block, which the workers only read, and only until the calls that get it return.
+    private struct SharedBlock: @unchecked Sendable {
+        let bytes: UnsafeRawBufferPointer
+    }
 
-    /// One job's reader, router and checker, and what it found in the current block; only its own
-    /// thread touches it while a block is checked.
+    /// A line of the block as a worker's split found it: where it is, and its connection's hash
+    /// (nil for a line that is no record, which goes anywhere and whose worker reports it).
+    private struct SplitLine {
+        var start: Int
+        var length: Int
+        var conn: UInt64?
+    }
+
+    /// One job's router and checker, its share of the block's lines, and what it found in the
+    /// current block; only its own thread writes to it while a block is worked on.
     private final class Worker: @unchecked Sendable {
         let index: Int
-        var file: JSONLCaptureReader?
-        var lines = LineReader(bytes: [], name: "")
         var router: Router
         var parser = CaptureLineParser()
         var checker: CaptureChecker!
         var selection: FilteredViolations?
+        var split: [SplitLine] = []
         /// Formatted findings of the block, and after each line that had some, (line number, end offset).
         var out: [UInt8] = []
         var marks: [(line: Int, end: Int)] = []
-        var linesRead = 0
-        var bytesRead = 0
         var malformed: MalformedLines
         /// The first malformed line when lines are not skipped: checking stops there.
         var failure: (line: Int, error: BasetapError)?
-        /// An error reading the file (a line past the length limit, a failed read).
-        var readError: Error?
 
         init(index: Int, run: ParallelCheck) {
             self.index = index
@@ -50,32 +55,42 @@ struct ParallelCheck {
             (checker, selection) = FilteredViolations.checker(options: run.options, filter: run.filter, report: print)
         }
 
-        func open(_ path: String) throws {
-            let file = try JSONLCaptureReader(path: path)
-            self.file = file
-            lines = file.takeLines()
-            router = Router(jobs: router.jobs)
-            linesRead = 0
+        /// Splits this worker's share of `block` (from a line's start to just past a newline, or
+        /// the block's end) into lines and finds their connections.
+        func split(_ block: UnsafeRawBufferPointer, _ range: Range<Int>) {
+            var split = self.split, parser = self.parser
+            split.removeAll(keepingCapacity: true)
+            var at = range.lowerBound
+            while at < range.upperBound {
+                let rest = UnsafeRawBufferPointer(rebasing: block[at..<range.upperBound])
+                let length = memchr(rest.baseAddress!, 0x0A, rest.count).map { rest.baseAddress!.distance(to: UnsafeRawPointer($0)) } ?? rest.count
+                let line = LineReader.withoutCR(UnsafeRawBufferPointer(rebasing: rest[..<length]))
+                split.append(SplitLine(start: at, length: line.count, conn: Router.conn(line, &parser)))
+                at += length + 1
+            }
+            self.split = split
+            self.parser = parser
         }
 
-        /// Reads the next block of lines and checks those that are this worker's. The loop works on
-        /// local copies of the reader, router, parser and checker: each access to a class's stored
-        /// property pays a dynamic exclusivity check, and this runs for every line of the file.
-        func checkBlock(name: String) {
+        /// Checks this worker's lines of the block; `parts` are every worker's split, in file order.
+        /// The loop works on local copies of the router, parser and checker: each access to a
+        /// class's stored property pays a dynamic exclusivity check, and this runs for every line.
+        func check(_ block: UnsafeRawBufferPointer, parts: [[SplitLine]], firstLine: Int, name: String) {
             out.removeAll(keepingCapacity: true)
             marks.removeAll(keepingCapacity: true)
-            var lines = LineReader(bytes: [], name: ""), router = Router(jobs: 1), parser = CaptureLineParser()
+            var router = Router(jobs: 1), parser = CaptureLineParser()
             var checker: CaptureChecker! = nil
-            swap(&lines, &self.lines)
             swap(&router, &self.router)
             swap(&parser, &self.parser)
             swap(&checker, &self.checker)
-            var malformed = self.malformed, failure = self.failure, linesRead = self.linesRead
-            let index = self.index, selection = self.selection, end = linesRead + ParallelCheck.blockLines
-            do {
-                while linesRead < end, try lines.next({ (line: UnsafeRawBufferPointer, number: Int) -> Void in
-                    guard router.worker(line, number) == index, failure == nil else { return }
+            var malformed = self.malformed, failure = self.failure, number = firstLine - 1
+            let index = self.index, selection = self.selection
+            for part in parts {
+                for split in part {
+                    number += 1
+                    guard router.worker(split.conn, number) == index, failure == nil else { continue }
                     do {
+                        let line = UnsafeRawBufferPointer(rebasing: block[split.start..<split.start + split.length])
                         _ = try parser.parse(line) { line in
                             try checker.consume(line)
                             if let selection { try selection.checked(try line.record()) }
@@ -85,25 +100,19 @@ struct ParallelCheck {
                             try malformed.note(problem, file: name, line: number)
                         } catch {
                             failure = (number, error)
-                            return
+                            continue
                         }
                     } catch {
                         failure = (number, error as? BasetapError ?? BasetapError.input(place: "\(name):\(number)", message: "\(error)"))
-                        return
+                        continue
                     }
                     if marks.last?.end ?? 0 != out.count { marks.append((number, out.count)) }
-                }) != nil {
-                    linesRead += 1
                 }
-            } catch {
-                readError = error
             }
-            bytesRead = lines.bytesConsumed
-            swap(&lines, &self.lines)
             swap(&router, &self.router)
             swap(&parser, &self.parser)
             swap(&checker, &self.checker)
-            (self.malformed, self.failure, self.linesRead) = (malformed, failure, linesRead)
+            (self.malformed, self.failure) = (malformed, failure)
         }
 
         var summary: CheckSummary {
@@ -117,30 +126,48 @@ struct ParallelCheck {
         let workers = (0..<jobs).map { Worker(index: $0, run: self) }
         var badLines = 0
         for path in paths {
-            for worker in workers { try worker.open(path) }
-            let name = workers[0].file!.name
+            let file = try MappedLineBlocks(path: path)
             let meter = progress.map { ProgressMeter(output: $0, label: "checking \(path)", total: CheckRun.size(of: path)) }
-            while true {
-                let before = workers[0].linesRead
-                DispatchQueue.concurrentPerform(iterations: jobs) { i in workers[i].checkBlock(name: name) }
+            var lines = 0
+            while let mapped = try file.next(linesBefore: lines) {
+                let block = SharedBlock(bytes: mapped), firstLine = lines + 1
+                let shares = Self.shares(of: mapped, count: jobs)
+                DispatchQueue.concurrentPerform(iterations: jobs) { i in workers[i].split(block.bytes, shares[i]) }
+                let parts = workers.map(\.split)
+                DispatchQueue.concurrentPerform(iterations: jobs) { i in
+                    workers[i].check(block.bytes, parts: parts, firstLine: firstLine, name: path)
+                }
+                lines += parts.reduce(0) { $0 + $1.count }
                 try write(workers, output: output)
                 if let failure = workers.compactMap(\.failure).min(by: { $0.line < $1.line }) { throw failure.error }
-                if let error = workers[0].readError { throw error }
-                meter?.update(done: workers[0].bytesRead, detail: "\(workers.reduce(0) { $0 + $1.checker.summary.messages }) messages")
-                if workers[0].linesRead - before < Self.blockLines { break }
+                meter?.update(done: file.position, detail: "\(workers.reduce(0) { $0 + $1.checker.summary.messages }) messages")
             }
             meter?.finish()
             let malformed = workers.dropFirst().reduce(workers[0].malformed) { $0 + $1.malformed }
             badLines += malformed.count
             if let notice = malformed.notice { try messages.write(notice) }
-            for worker in workers {
-                worker.malformed = MalformedLines(skip: skipBadLines)
-                worker.file = nil
-            }
+            for worker in workers { worker.malformed = MalformedLines(skip: skipBadLines) }
         }
         var summary = workers.reduce(CheckSummary()) { $0 + $1.summary }
         summary.badLines = badLines
         return summary
+    }
+
+    /// `count` consecutive ranges of the block, each from a line's start to just past a newline
+    /// (or the block's end), of about equal size; some may be empty.
+    private static func shares(of block: UnsafeRawBufferPointer, count: Int) -> [Range<Int>] {
+        var bounds = [0]
+        for k in 1..<count {
+            var cut = max(bounds.last!, block.count * k / count)
+            if cut > 0 && cut < block.count {
+                // Past the newline that ends the line the cut falls in.
+                let rest = UnsafeRawBufferPointer(rebasing: block[(cut - 1)...])
+                cut = memchr(rest.baseAddress!, 0x0A, rest.count).map { rest.baseAddress!.distance(to: UnsafeRawPointer($0)) + cut } ?? block.count
+            }
+            bounds.append(min(cut, block.count))
+        }
+        bounds.append(block.count)
+        return (0..<count).map { bounds[$0]..<bounds[$0 + 1] }
     }
 
     /// The block's findings in line order; a line's findings all come from one worker, in its order.
@@ -161,51 +188,51 @@ struct ParallelCheck {
         }
     }
 
-    /// Picks each line's worker: by its connection id, found quickly in most lines and by a parse
-    /// in the rest; a line that is no record goes anywhere (its worker reports it). Every worker
-    /// keeps one and shows it the same lines in the same order, so all of them pick alike.
+    /// Picks each line's worker from the hash of its connection id, found quickly in most lines and
+    /// by a parse in the rest. Every worker keeps one and shows it the same lines in the same order,
+    /// so all of them pick alike.
     private struct Router {
         let jobs: Int
-        private var parser = CaptureLineParser()
-        /// Each connection's worker, by a hash of its id: a new one goes to the worker with the
+        /// Each connection's worker, by the hash of its id: a new one goes to the worker with the
         /// fewest lines so far, so that a few connections still share the work evenly. Past
-        /// `maxRemembered` connections the hash alone picks.
+        /// `maxRemembered` connections the hash alone picks. (Two ids of one hash share a worker,
+        /// which costs balance, never a wrong result.)
         private var assigned: [UInt64: Int] = [:]
         private var load: [Int]
         private static let maxRemembered = 1 << 18
-        /// The last line's connection id and worker: a connection's lines often come in runs.
-        private var lastConn: [UInt8] = []
-        private var lastWorker = 0
+        /// The last connections' workers, by their hash's low bits: a capture interleaves a few
+        /// connections at a time, and this spares the dictionary for most lines.
+        private var recent = [(conn: UInt64, worker: Int)](repeating: (0, -1), count: 64)
 
         init(jobs: Int) {
             self.jobs = jobs
             load = Array(repeating: 0, count: jobs)
         }
 
-        mutating func worker(_ line: UnsafeRawBufferPointer, _ number: Int) -> Int {
-            if let conn = CaptureLineParser.quickConn(line) {
-                if !conn.isEmpty, conn.count == lastConn.count, lastConn.withUnsafeBytes({ ByteCompare.equal($0.baseAddress!, conn.baseAddress!, count: conn.count) }) {
-                    load[lastWorker] += 1
-                    return lastWorker
-                }
-                lastConn.removeAll(keepingCapacity: true)
-                lastConn.append(contentsOf: conn)
-                lastWorker = worker(id: ByteHash.of(conn))
-                return lastWorker
-            }
+        /// The hash of the line's connection id, or nil when the line is no record.
+        static func conn(_ line: UnsafeRawBufferPointer, _ parser: inout CaptureLineParser) -> UInt64? {
+            if let conn = CaptureLineParser.quickConn(line) { return ByteHash.of(conn) }
             if case .record(let conn)? = try? parser.parse(line, { $0.conn }) {
-                return worker(id: Array(conn.utf8).withUnsafeBytes { ByteHash.of($0) })
+                return Array(conn.utf8).withUnsafeBytes { ByteHash.of($0) }
             }
-            return number % jobs
+            return nil
         }
 
-        private mutating func worker(id: UInt64) -> Int {
-            let worker = assigned[id] ?? {
-                guard assigned.count < Self.maxRemembered else { return Int(id % UInt64(jobs)) }
-                let least = load.indices.min { load[$0] < load[$1] }!
-                assigned[id] = least
-                return least
-            }()
+        mutating func worker(_ conn: UInt64?, _ number: Int) -> Int {
+            guard let conn else { return number % jobs }
+            let slot = Int(truncatingIfNeeded: conn & 63)
+            let worker: Int
+            if recent[slot].worker >= 0 && recent[slot].conn == conn {
+                worker = recent[slot].worker
+            } else {
+                worker = assigned[conn] ?? {
+                    guard assigned.count < Self.maxRemembered else { return Int(conn % UInt64(jobs)) }
+                    let least = load.indices.min { load[$0] < load[$1] }!
+                    assigned[conn] = least
+                    return least
+                }()
+                recent[slot] = (conn, worker)
+            }
             load[worker] += 1
             return worker
         }

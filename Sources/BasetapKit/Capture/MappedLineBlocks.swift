@@ -1,0 +1,90 @@
+import Foundation
+
+/// A regular file read through a memory map, a block of whole lines at a time, for readers that
+/// share a block between threads (`check --jobs`): nothing is copied, and a block is unmapped when
+/// the next is taken, so memory stays flat whatever the size of the file.
+final class MappedLineBlocks {
+    /// About this much of the file per block: lines of more are taken whole.
+    static let blockBytes = 2 << 20
+
+    let name: String
+    let size: Int
+    private let fd: Int32
+    private let maxLineLength: Int
+    private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+    /// The file offset of the next block.
+    private(set) var position = 0
+    private var mapping: (base: UnsafeMutableRawPointer, length: Int)?
+
+    init(path: String, maxLineLength: Int = JSONLCaptureReader.defaultMaxLineLength) throws {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw BasetapError.input(place: path, message: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let message = String(cString: strerror(errno))
+            close(fd)
+            throw BasetapError.input(place: path, message: "cannot read: \(message)")
+        }
+        name = path
+        size = Int(info.st_size)
+        self.maxLineLength = maxLineLength
+    }
+
+    deinit {
+        unmap()
+        close(fd)
+    }
+
+    /// The next block (whole lines, each with its `\n` but a last one without), or nil at the end.
+    /// A line of `maxLineLength` bytes or more is an error that names it: `linesBefore` is the
+    /// number of lines in the blocks taken so far.
+    func next(linesBefore: Int) throws -> UnsafeRawBufferPointer? {
+        unmap()
+        guard position < size else { return nil }
+        // A window no longer than the limit: a line with its newline inside one is shorter.
+        var want = min(Self.blockBytes, maxLineLength)
+        while true {
+            let start = position - position % pageSize
+            let end = min(size, position + want)
+            guard let base = mmap(nil, end - start, PROT_READ, MAP_PRIVATE, fd, off_t(start)), base != MAP_FAILED else {
+                throw BasetapError.input(place: name, message: "cannot map: \(String(cString: strerror(errno)))")
+            }
+            mapping = (base, end - start)
+            let content = base + (position - start)
+            let length = end - position
+            let lastNewline = Self.lastNewline(UnsafeRawBufferPointer(start: content, count: length))
+            let tail = length - (lastNewline.map { $0 + 1 } ?? 0)
+            // Whole lines up to the last newline; the line after it is whole only at the end of the
+            // file, and then taken unless it is too long (reported when the next block is asked for).
+            if end == size && tail < maxLineLength {
+                position = end
+                return UnsafeRawBufferPointer(start: content, count: length)
+            }
+            if let lastNewline {
+                position += lastNewline + 1
+                return UnsafeRawBufferPointer(start: content, count: lastNewline + 1)
+            }
+            if length >= maxLineLength {
+                throw BasetapError.input(place: "\(name):\(linesBefore + 1)", message: "line is longer than \(maxLineLength) bytes")
+            }
+            unmap()
+            want = min(want * 2, maxLineLength)
+        }
+    }
+
+    private func unmap() {
+        if let mapping { munmap(mapping.base, mapping.length) }
+        mapping = nil
+    }
+
+    private static func lastNewline(_ p: UnsafeRawBufferPointer) -> Int? {
+        var i = p.count
+        while i > 0 {
+            i -= 1
+            if p[i] == 0x0A { return i }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+@testable import BasetapKit
+
+@Suite struct MappedLineBlocksTests {
+    /// The blocks of a file, each as its bytes, and the error that ended them, if any.
+    static func blocks(of contents: [UInt8], maxLineLength: Int = JSONLCaptureReader.defaultMaxLineLength) throws -> (blocks: [[UInt8]], error: String?) {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("capture.jsonl").path
+        FileManager.default.createFile(atPath: path, contents: Data(contents))
+        let file = try MappedLineBlocks(path: path, maxLineLength: maxLineLength)
+        var blocks: [[UInt8]] = []
+        var lines = 0
+        do {
+            while let block = try file.next(linesBefore: lines) {
+                blocks.append(Array(block))
+                lines += block.filter { $0 == 0x0A }.count
+            }
+        } catch {
+            return (blocks, "\(error)")
+        }
+        return (blocks, nil)
+    }
+
+    /// Lines of every length around the block size, the block size itself being no multiple of a
+    /// page: the blocks are the file, in order, each ending with a newline but for a last line without one.
+    @Test func blocksAreTheFileCutAfterNewlines() throws {
+        var random = FuzzRandom(seed: 5)
+        var contents: [UInt8] = []
+        while contents.count < 3 * MappedLineBlocks.blockBytes {
+            let length = Int(random.next() % 3 == 0 ? random.next() % UInt64(MappedLineBlocks.blockBytes + 9000) : random.next() % 400)
+            contents += [UInt8](repeating: UInt8(ascii: "a") + UInt8(contents.count % 26), count: length) + [0x0A]
+        }
+        for ending: [UInt8] in [[], Array("last line without a newline\r".utf8)] {
+            let (blocks, error) = try Self.blocks(of: contents + ending)
+            #expect(error == nil)
+            #expect(blocks.count > 3)
+            #expect(Array(blocks.joined()) == contents + ending)
+            for block in blocks.dropLast() { #expect(block.last == 0x0A) }
+        }
+    }
+
+    @Test func anEmptyFileHasNoBlock() throws {
+        let (blocks, error) = try Self.blocks(of: [])
+        #expect(blocks.isEmpty && error == nil)
+    }
+
+    /// The lines before a line past the limit are all read; then the error names it, as `LineReader`'s does.
+    @Test func aLinePastTheLimitEndsTheBlocksNamingIt() throws {
+        let lines = Array((1...3).map { "line \($0)\n" }.joined().utf8)
+        for tooLong: [UInt8] in [[UInt8](repeating: 0x78, count: 100) + [0x0A, 0x7B, 0x7D, 0x0A], [UInt8](repeating: 0x78, count: 100)] {
+            let (blocks, error) = try Self.blocks(of: lines + tooLong, maxLineLength: 64)
+            #expect(Array(blocks.joined()) == lines)
+            #expect(error?.hasSuffix(":4: line is longer than 64 bytes") == true, "\(error ?? "")")
+        }
+    }
+}
