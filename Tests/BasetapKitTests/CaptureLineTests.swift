@@ -49,4 +49,21 @@ import Testing
         let wrong = Array(#"{"conn":"c","dir":"s2c","kind":"text","text":1,"text":"b"}"#.utf8)
         #expect(throws: LineProblem.self) { try wrong.withUnsafeBytes { try parser.parse($0) { _ in } } }
     }
+
+    /// Connection ids are kept as Strings from line to line: ids that share a slot of that memory,
+    /// lines that alternate between them, the empty id, and escapes must all come out as written.
+    @Test func connectionIdsOfInterleavedRecordsComeOutAsWritten() throws {
+        var parser = CaptureLineParser()
+        var random = FuzzRandom(seed: 3)
+        let ids = (0..<100).map { "10.0.0.\($0):4000>10.0.0.1:80" } + ["", "c", "é", "with \\\"quote\\\""]
+        for _ in 0..<5_000 {
+            let id = ids[Int(random.next() % UInt64(ids.count))]
+            let line = Array(#"{"conn":"\#(id)","kind":"open"}"#.utf8)
+            let conn = try line.withUnsafeBytes { raw -> String? in
+                guard case .record(let conn) = try parser.parse(raw, { $0.conn }) else { return nil }
+                return conn
+            }
+            #expect(conn == id.replacingOccurrences(of: "\\\"", with: "\""))
+        }
+    }
 }

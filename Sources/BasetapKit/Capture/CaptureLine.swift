@@ -172,8 +172,9 @@ struct CaptureLineParser {
     private var reader = JSONReader()
     private var fields = [Int](repeating: -1, count: RecordField.allCases.count)
     private var payload: [UInt8] = []
-    private var lastConnBytes: [UInt8] = []
-    private var lastConn = ""
+    /// Recent connection ids as Strings, by a hash of their bytes: records of a few connections
+    /// interleave, and a String made for each would cost an allocation per line.
+    private var conns = [(bytes: [UInt8], string: String)](repeating: ([], ""), count: 32)
 
     enum Outcome<R> {
         case record(R)
@@ -253,16 +254,13 @@ struct CaptureLineParser {
         let index = fields[RecordField.conn.rawValue]
         guard index >= 0 else { throw LineProblem(message: "record has no \"conn\"") }
         guard view[index].kind == .string else { throw LineProblem(message: "\"conn\" must be a string") }
-        // Records of one connection usually follow each other: reuse the last String instead of building one per line.
-        let same = view.withStringBytes(index) { bytes in
-            bytes.count == lastConnBytes.count
-                && (bytes.isEmpty || lastConnBytes.withUnsafeBytes { ByteCompare.equal($0.baseAddress!, bytes.baseAddress!, count: bytes.count) })
+        return view.withStringBytes(index) { bytes in
+            let slot = Int(truncatingIfNeeded: ByteHash.of(bytes) & 31)
+            let cached = conns[slot].bytes.count == bytes.count
+                && (bytes.isEmpty || conns[slot].bytes.withUnsafeBytes { ByteCompare.equal($0.baseAddress!, bytes.baseAddress!, count: bytes.count) })
+            if !cached { conns[slot] = (Array(bytes), String(decoding: bytes, as: UTF8.self)) }
+            return conns[slot].string
         }
-        if !same {
-            lastConnBytes = view.stringBytes(index)
-            lastConn = String(decoding: lastConnBytes, as: UTF8.self)
-        }
-        return lastConn
     }
 
     /// `decoded`: the string the reader has already decoded into `payload`, if any.
