@@ -33,6 +33,15 @@ func message(_ members: [(String, String)] = [], drop: [String] = []) -> String 
         #expect(findings(message([("payload", "{}")])) == [])
     }
 
+    /// Members are known by their decoded names, escapes or not, and names that only look alike are unknown.
+    @Test func membersAreKnownByTheirDecodedNames() {
+        let escaped = #"{"\u0069d":"r1","typ\u0065":"chat.send","fr\u006fm":"","t\u006f":"","\u006fk":true,"p\u0061yload":{}}"#
+        #expect(findings(escaped) == [])
+        #expect(findings(message([("iD", "1"), ("payloads", "{}"), ("", "1")])) == [
+            "envelope.unknown-member /iD", "envelope.unknown-member /payloads", "envelope.unknown-member /",
+        ])
+    }
+
     /// Every rule of PROTOCOL.md §1-§4: a message that breaks it, and the exact findings.
     @Test(arguments: [
         // json.syntax

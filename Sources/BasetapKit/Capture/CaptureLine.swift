@@ -169,7 +169,7 @@ public struct CaptureLine {
 
 /// Parses lines into `CaptureLine`s, reusing its buffers from line to line.
 struct CaptureLineParser {
-    private var reader = JSONReader()
+    private var reader = { var reader = JSONReader(); reader.findsDuplicateKeys = false; return reader }()
     private var fields = [Int](repeating: -1, count: RecordField.allCases.count)
     private var payload: [UInt8] = []
     /// Recent connection ids as Strings, by a hash of their bytes: records of a few connections

@@ -25,8 +25,9 @@ public struct CaptureChecker {
     public mutating func consume(_ line: CaptureLine) throws {
         guard !line.isRaw else { return }  // bytes as sent, not a message
         // A decoder reports invalid UTF-8 in a text message as it assembles the frames; a JSONL
-        // record (kept as base64) was never through one, so it is reported here, the same rule.
-        if line.kind == .text, let dir = line.dir, let bad = UTF8Scan.firstInvalid(line.payload) {
+        // record kept as base64 was never through one, so it is reported here, the same rule. (One
+        // kept as a JSON string is valid UTF-8, or the line would not have been read.)
+        if line.kind == .text, line.field(.text) == nil, let dir = line.dir, let bad = UTF8Scan.firstInvalid(line.payload) {
             try reportWire(conn: line.conn, dir: dir, rule: .wsInvalidUTF8, message: MessageAssembler.invalidUTF8(at: bad), offset: nil)
         }
         try consume(conn: line.conn, dir: line.dir, kind: line.kind, payload: line.payload)

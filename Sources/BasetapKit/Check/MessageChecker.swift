@@ -169,13 +169,20 @@ struct EnvelopeRules {
     }
 
     static func member(_ view: JSONView, _ key: Int) -> Member? {
-        // Compare raw bytes first: almost every key is one of six short ASCII names without escapes.
-        if view.stringEquals(key, "id") { return .id }
-        if view.stringEquals(key, "type") { return .type }
-        if view.stringEquals(key, "from") { return .from }
-        if view.stringEquals(key, "to") { return .to }
-        if view.stringEquals(key, "ok") { return .ok }
-        if view.stringEquals(key, "payload") { return .payload }
+        // Almost every key is one of six short ASCII names without escapes: its length picks the
+        // candidates (a key with escapes is longer than it reads, and tries them all).
+        let node = view[key]
+        let length = node.hasEscapes ? 0 : Int(node.end - node.start) - 2
+        if length == 2 || length == 0 {
+            if view.stringEquals(key, "id") { return .id }
+            if view.stringEquals(key, "to") { return .to }
+            if view.stringEquals(key, "ok") { return .ok }
+        }
+        if length == 4 || length == 0 {
+            if view.stringEquals(key, "type") { return .type }
+            if view.stringEquals(key, "from") { return .from }
+        }
+        if (length == 7 || length == 0) && view.stringEquals(key, "payload") { return .payload }
         return nil
     }
 

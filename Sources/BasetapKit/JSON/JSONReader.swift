@@ -12,6 +12,9 @@ public struct JSONReader: Sendable {
     public static let defaultMaxDepth = 512
 
     public var maxDepth: Int
+    /// Whether `parse` looks for duplicate keys; off for documents whose reader takes the first of
+    /// each member and reports none (a capture's record lines).
+    public var findsDuplicateKeys = true
     /// The parsed document, root first (valid after a successful `parse`).
     public private(set) var nodes: [JSONNode] = []
     /// Duplicate keys and unsafe integers found by the last `parse`.
@@ -190,7 +193,7 @@ public struct JSONReader: Sendable {
         nodes[index].end = Int32(i + 1)
         nodes[index].next = Int32(nodes.count)
         nodes[index].count = frame.count
-        if frame.isObject && frame.count > 1 { findDuplicateKeys(p, object: index, count: Int(frame.count)) }
+        if frame.isObject && frame.count > 1 && findsDuplicateKeys { findDuplicateKeys(p, object: index, count: Int(frame.count)) }
         frames.removeLast()
     }
 
