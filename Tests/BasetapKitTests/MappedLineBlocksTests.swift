@@ -14,8 +14,8 @@ import Testing
         var lines = 0
         do {
             while let block = try file.next(linesBefore: lines) {
-                blocks.append(Array(block))
-                lines += block.filter { $0 == 0x0A }.count
+                blocks.append(Array(block.bytes))
+                lines += block.bytes.filter { $0 == 0x0A }.count
             }
         } catch {
             return (blocks, "\(error)")

@@ -1,9 +1,23 @@
 import Foundation
 
 /// A regular file read through a memory map, a block of whole lines at a time, for readers that
-/// share a block between threads (`check --jobs`): nothing is copied, and a block is unmapped when
-/// the next is taken, so memory stays flat whatever the size of the file.
+/// share a block between threads (`check --jobs`): nothing is copied, and a block is unmapped as
+/// soon as its holder lets it go, so memory stays flat whatever the size of the file.
 final class MappedLineBlocks {
+    /// Whole lines, each with its `\n` but a last one without; mapped while this is held. Only read,
+    /// so threads may share it.
+    final class Block: @unchecked Sendable {
+        let bytes: UnsafeRawBufferPointer
+        private let mapping: (base: UnsafeMutableRawPointer, length: Int)
+
+        fileprivate init(_ bytes: UnsafeRawBufferPointer, mapping: (base: UnsafeMutableRawPointer, length: Int)) {
+            self.bytes = bytes
+            self.mapping = mapping
+        }
+
+        deinit { munmap(mapping.base, mapping.length) }
+    }
+
     /// About this much of the file per block: lines of more are taken whole.
     static let blockBytes = 2 << 20
 
@@ -14,7 +28,6 @@ final class MappedLineBlocks {
     private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
     /// The file offset of the next block.
     private(set) var position = 0
-    private var mapping: (base: UnsafeMutableRawPointer, length: Int)?
 
     init(path: String, maxLineLength: Int = JSONLCaptureReader.defaultMaxLineLength) throws {
         fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -32,16 +45,12 @@ final class MappedLineBlocks {
         self.maxLineLength = maxLineLength
     }
 
-    deinit {
-        unmap()
-        close(fd)
-    }
+    deinit { close(fd) }
 
-    /// The next block (whole lines, each with its `\n` but a last one without), or nil at the end.
+    /// The next block, or nil at the end.
     /// A line of `maxLineLength` bytes or more is an error that names it: `linesBefore` is the
     /// number of lines in the blocks taken so far.
-    func next(linesBefore: Int) throws -> UnsafeRawBufferPointer? {
-        unmap()
+    func next(linesBefore: Int) throws -> Block? {
         guard position < size else { return nil }
         // A window no longer than the limit: a line with its newline inside one is shorter.
         var want = min(Self.blockBytes, maxLineLength)
@@ -51,7 +60,7 @@ final class MappedLineBlocks {
             guard let base = mmap(nil, end - start, PROT_READ, MAP_PRIVATE, fd, off_t(start)), base != MAP_FAILED else {
                 throw BasetapError.input(place: name, message: "cannot map: \(String(cString: strerror(errno)))")
             }
-            mapping = (base, end - start)
+            let mapping = (base: base, length: end - start)
             let content = base + (position - start)
             let length = end - position
             let lastNewline = Self.lastNewline(UnsafeRawBufferPointer(start: content, count: length))
@@ -60,23 +69,19 @@ final class MappedLineBlocks {
             // file, and then taken unless it is too long (reported when the next block is asked for).
             if end == size && tail < maxLineLength {
                 position = end
-                return UnsafeRawBufferPointer(start: content, count: length)
+                return Block(UnsafeRawBufferPointer(start: content, count: length), mapping: mapping)
             }
             if let lastNewline {
                 position += lastNewline + 1
-                return UnsafeRawBufferPointer(start: content, count: lastNewline + 1)
+                return Block(UnsafeRawBufferPointer(start: content, count: lastNewline + 1), mapping: mapping)
             }
             if length >= maxLineLength {
+                munmap(base, mapping.length)
                 throw BasetapError.input(place: "\(name):\(linesBefore + 1)", message: "line is longer than \(maxLineLength) bytes")
             }
-            unmap()
+            munmap(base, mapping.length)
             want = min(want * 2, maxLineLength)
         }
-    }
-
-    private func unmap() {
-        if let mapping { munmap(mapping.base, mapping.length) }
-        mapping = nil
     }
 
     private static func lastNewline(_ p: UnsafeRawBufferPointer) -> Int? {

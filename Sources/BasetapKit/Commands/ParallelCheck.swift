@@ -15,11 +15,6 @@ struct ParallelCheck {
     let quiet: Bool
     let skipBadLines: Bool
 
-    /// The mapped block, which the workers only read, and only until the calls that get it return.
-    private struct SharedBlock: @unchecked Sendable {
-        let bytes: UnsafeRawBufferPointer
-    }
-
     /// A line of the block as a worker's split found it: where it is, and its connection's hash
     /// (nil for a line that is no record, which goes anywhere and whose worker reports it).
     private struct SplitLine {
@@ -128,19 +123,31 @@ struct ParallelCheck {
         for path in paths {
             let file = try MappedLineBlocks(path: path)
             let meter = progress.map { ProgressMeter(output: $0, label: "checking \(path)", total: CheckRun.size(of: path)) }
+            // Each round splits the next block while it checks the one split in the round before:
+            // one wait for all workers per block. An error taking the next block waits until the
+            // lines before it are checked and written.
             var lines = 0
-            while let mapped = try file.next(linesBefore: lines) {
-                let block = SharedBlock(bytes: mapped), firstLine = lines + 1
-                let shares = Self.shares(of: mapped, count: jobs)
-                DispatchQueue.concurrentPerform(iterations: jobs) { i in workers[i].split(block.bytes, shares[i]) }
-                let parts = workers.map(\.split)
-                DispatchQueue.concurrentPerform(iterations: jobs) { i in
-                    workers[i].check(block.bytes, parts: parts, firstLine: firstLine, name: path)
+            var split: (block: MappedLineBlocks.Block, parts: [[SplitLine]], firstLine: Int)?
+            while true {
+                var next: MappedLineBlocks.Block?, failedNext: Error?
+                do { next = try file.next(linesBefore: lines) } catch { failedNext = error }
+                if next == nil && split == nil { break }
+                let shares = next.map { Self.shares(of: $0.bytes, count: jobs) }
+                DispatchQueue.concurrentPerform(iterations: jobs) { [next, split] i in
+                    if let next, let shares { workers[i].split(next.bytes, shares[i]) }
+                    if let split { workers[i].check(split.block.bytes, parts: split.parts, firstLine: split.firstLine, name: path) }
                 }
-                lines += parts.reduce(0) { $0 + $1.count }
-                try write(workers, output: output)
-                if let failure = workers.compactMap(\.failure).min(by: { $0.line < $1.line }) { throw failure.error }
-                meter?.update(done: file.position, detail: "\(workers.reduce(0) { $0 + $1.checker.summary.messages }) messages")
+                if split != nil {
+                    try write(workers, output: output)
+                    if let failure = workers.compactMap(\.failure).min(by: { $0.line < $1.line }) { throw failure.error }
+                    meter?.update(done: file.position, detail: "\(workers.reduce(0) { $0 + $1.checker.summary.messages }) messages")
+                }
+                if let failedNext { throw failedNext }
+                split = next.map { next in
+                    let parts = workers.map(\.split)
+                    defer { lines += parts.reduce(0) { $0 + $1.count } }
+                    return (next, parts, lines + 1)
+                }
             }
             meter?.finish()
             let malformed = workers.dropFirst().reduce(workers[0].malformed) { $0 + $1.malformed }
