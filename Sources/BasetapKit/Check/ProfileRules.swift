@@ -10,7 +10,7 @@ enum ProfileRules {
                 findings.append(Finding(.schemaViolation, "/payload" + failure.pointer, failure.message))
             }
         }
-        guard let request = profile.messages[requested] else {
+        guard let request = requested == type ? explicit : profile.messages[requested] else {
             if explicit == nil && profile.unknownTypes != .ignore {
                 let what = isError
                     ? "\(JSONString.quoted(type)) answers \(JSONString.quoted(requested)), which no extension of the profile declares"

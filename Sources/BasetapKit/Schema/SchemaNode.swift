@@ -33,7 +33,11 @@ struct SchemaPattern: @unchecked Sendable {
 
 /// One compiled (sub)schema. Subschemas are referred to by index into `CompiledSchema.nodes`,
 /// which lets `$ref` cycles exist without reference cycles.
-struct SchemaNode: Sendable {
+///
+/// A class: validating reads a node for every value, and a struct of this many collections
+/// would be copied, each of them retained and released, every time. Only the compiler changes a
+/// node, before the schema is shared; from then on nodes are only read, from any thread.
+final class SchemaNode: @unchecked Sendable {
     /// `false` (or a schema that can never pass).
     var rejectsAll = false
     var types: JSONTypeSet?
@@ -76,6 +80,8 @@ struct SchemaNode: Sendable {
     var oneOf: [Int] = []
     var not: Int?
     var ifThenElse: (condition: Int, then: Int?, else: Int?)?
+
+    init() {}
 }
 
 /// The `format` values PROTOCOL.md §6 asserts: Entity ID kinds (§3). Other formats are annotations.

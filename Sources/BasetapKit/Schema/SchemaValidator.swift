@@ -177,21 +177,24 @@ public struct SchemaValidator: Sendable {
         mutating func validateObject(_ node: Int, _ s: SchemaNode, depth: Int) -> Bool {
             var ok = bounds(Int(view[node].count), s.minProperties, s.maxProperties, ("minProperties", "maxProperties"), "members")
             if !ok && !collect { return false }
-            var names: Set<String>?
-            if !s.required.isEmpty || !s.dependentRequired.isEmpty || !s.dependentSchemas.isEmpty {
-                names = Set(view.members(node).map { view.string($0.key) })
+            // Names are compared as the bytes they are (JSON Schema compares code points, not
+            // canonically equivalent strings); a small object is searched, a large one indexed.
+            var index: Set<[UInt8]>?
+            if view[node].count > 16 && (!s.required.isEmpty || !s.dependentRequired.isEmpty || !s.dependentSchemas.isEmpty) {
+                index = Set(view.members(node).map { view.stringBytes($0.key) })
             }
-            for name in s.required where !names!.contains(name) {
+            let names = MemberNames(view: view, object: node, index: index)
+            for name in s.required where !names.contains(name) {
                 ok = fail("required", "required member \(JSONString.quoted(name)) is missing")
                 if !collect { return false }
             }
-            for (name, needed) in s.dependentRequired where names!.contains(name) {
-                for other in needed where !names!.contains(other) {
+            for (name, needed) in s.dependentRequired where names.contains(name) {
+                for other in needed where !names.contains(other) {
                     ok = fail("dependentRequired", "\(JSONString.quoted(other)) is required when \(JSONString.quoted(name)) is present")
                     if !collect { return false }
                 }
             }
-            for (name, sub) in s.dependentSchemas where names!.contains(name) {
+            for (name, sub) in s.dependentSchemas where names.contains(name) {
                 if !validate(node, sub, depth: depth + 1) { ok = false; if !collect { return false } }
             }
             let needsMembers = !s.properties.isEmpty || !s.patternProperties.isEmpty || s.additionalProperties != nil
@@ -327,6 +330,23 @@ enum JSONEquality {
             }
         default:
             return false
+        }
+    }
+}
+
+/// The member names of an object, asked one name at a time.
+private struct MemberNames {
+    let view: JSONView
+    let object: Int
+    let index: Set<[UInt8]>?
+
+    func contains(_ name: String) -> Bool {
+        if let index { return index.contains(Array(name.utf8)) }
+        var name = name
+        return name.withUTF8 { wanted in
+            view.members(object).contains { key, _ in
+                view.withStringBytes(key) { $0.count == wanted.count && (wanted.isEmpty || memcmp($0.baseAddress!, wanted.baseAddress!, wanted.count) == 0) }
+            }
         }
     }
 }
