@@ -12,10 +12,9 @@ import Testing
         }
     }
 
-    /// Each name has a slot of its own: were two to share one, the later would hide the earlier.
     @Test func everyFieldNameIsFoundAsItself() {
         for field in RecordField.allCases {
-            let name = "\(RecordField.names[field.rawValue])"
+            let name = "\(field.name)"
             #expect(Self.field(ofKey: JSONString.quoted(name)) == field, "\(name)")
         }
     }

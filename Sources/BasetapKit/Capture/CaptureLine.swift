@@ -2,35 +2,72 @@ import Foundation
 
 /// Members of a capture record that version 1 defines.
 enum RecordField: Int, CaseIterable {
-    // Most frequent first: lookup tries them in this order.
     case ts, conn, dir, kind, text, base64, frames, code, reason, url, headers, subprotocol, extensions
     case client, server, error, mutation, raw, request, finding, control, format, version
 
-    static let names: [StaticString] = [
-        "ts", "conn", "dir", "kind", "text", "base64", "frames", "code", "reason", "url", "headers", "subprotocol",
-        "extensions", "client", "server", "error", "mutation", "raw", "request", "finding", "control", "format", "version",
-    ]
-
-    /// Each name's slot by its length and first and last bytes, which tell all of them apart (a test
-    /// holds every name to its own slot): a key costs one comparison, not one per name before it.
-    private static let slots: [Int8] = {
-        var slots = [Int8](repeating: -1, count: 256)
-        for (i, name) in names.enumerated() {
-            let bytes = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-            slots[slot(bytes)] = Int8(i)
+    var name: StaticString {
+        switch self {
+        case .ts: "ts"
+        case .conn: "conn"
+        case .dir: "dir"
+        case .kind: "kind"
+        case .text: "text"
+        case .base64: "base64"
+        case .frames: "frames"
+        case .code: "code"
+        case .reason: "reason"
+        case .url: "url"
+        case .headers: "headers"
+        case .subprotocol: "subprotocol"
+        case .extensions: "extensions"
+        case .client: "client"
+        case .server: "server"
+        case .error: "error"
+        case .mutation: "mutation"
+        case .raw: "raw"
+        case .request: "request"
+        case .finding: "finding"
+        case .control: "control"
+        case .format: "format"
+        case .version: "version"
         }
-        return slots
-    }()
-
-    @inline(__always)
-    static func slot(_ key: UnsafeRawBufferPointer) -> Int {
-        key.isEmpty ? 0 : Int(UInt8(truncatingIfNeeded: key.count &+ Int(key[0]) &* 7 &+ Int(key[key.count - 1])))
     }
 
     static func lookup(_ view: JSONView, _ key: Int) -> RecordField? {
-        let candidate = view.withStringBytes(key) { slots[slot($0)] }
-        guard candidate >= 0, view.stringEquals(key, names[Int(candidate)]) else { return nil }
-        return RecordField(rawValue: Int(candidate))
+        view.withStringBytes(key) { named($0) }
+    }
+
+    /// The field a key's decoded bytes name. Length and first byte pick the one candidate (the last
+    /// byte where two share them), and one comparison confirms it: no table, no loop over the names.
+    @inline(__always)
+    static func named(_ key: UnsafeRawBufferPointer) -> RecordField? {
+        guard let first = key.first, let last = key.last else { return nil }
+        let candidate: RecordField
+        switch (key.count, first) {
+        case (2, UInt8(ascii: "t")): candidate = .ts
+        case (3, UInt8(ascii: "d")): candidate = .dir
+        case (3, UInt8(ascii: "u")): candidate = .url
+        case (3, UInt8(ascii: "r")): candidate = .raw
+        case (4, UInt8(ascii: "c")): candidate = last == UInt8(ascii: "n") ? .conn : .code
+        case (4, UInt8(ascii: "k")): candidate = .kind
+        case (4, UInt8(ascii: "t")): candidate = .text
+        case (5, UInt8(ascii: "e")): candidate = .error
+        case (6, UInt8(ascii: "b")): candidate = .base64
+        case (6, UInt8(ascii: "f")): candidate = last == UInt8(ascii: "s") ? .frames : .format
+        case (6, UInt8(ascii: "r")): candidate = .reason
+        case (6, UInt8(ascii: "c")): candidate = .client
+        case (6, UInt8(ascii: "s")): candidate = .server
+        case (7, UInt8(ascii: "h")): candidate = .headers
+        case (7, UInt8(ascii: "r")): candidate = .request
+        case (7, UInt8(ascii: "f")): candidate = .finding
+        case (7, UInt8(ascii: "c")): candidate = .control
+        case (7, UInt8(ascii: "v")): candidate = .version
+        case (8, UInt8(ascii: "m")): candidate = .mutation
+        case (10, UInt8(ascii: "e")): candidate = .extensions
+        case (11, UInt8(ascii: "s")): candidate = .subprotocol
+        default: return nil
+        }
+        return ByteCompare.equal(key.baseAddress!, candidate.name.utf8Start, count: key.count) ? candidate : nil
     }
 }
 
@@ -233,16 +270,14 @@ struct CaptureLineParser {
         guard v == 1 else { throw LineProblem(message: "capture version \(v) is not supported (this basetap reads version 1)") }
     }
 
-    private static let kindNames: [(StaticString, CaptureRecord.Kind)] = [
-        ("text", .text), ("binary", .binary), ("open", .open), ("end", .end), ("close", .close), ("ping", .ping), ("pong", .pong),
-    ]
-
     /// Static, like every helper called while the reader's nodes are borrowed: a method of the parser
     /// would have it copied, buffers and all, for each line.
     private static func kind(_ view: JSONView, _ index: Int) throws -> CaptureRecord.Kind {
         guard index >= 0 else { throw LineProblem(message: "record has no \"kind\"") }
         guard view[index].kind == .string else { throw LineProblem(message: "\"kind\" must be a string") }
-        for (literal, kind) in kindNames where view.stringEquals(index, literal) { return kind }
+        // The two kinds nearly every line has, by literal: no String is made for them.
+        if view.stringEquals(index, "text") { return .text }
+        if view.stringEquals(index, "open") { return .open }
         let name = view.string(index)
         guard let kind = CaptureRecord.Kind(rawValue: name) else {
             throw LineProblem(message: "unknown kind \(JSONString.quoted(name)) (expected open, text, binary, ping, pong, close or end)")
