@@ -12,10 +12,6 @@ import Testing
         #expect(MessageType("error") == .plain("error"))
         #expect(MessageType("chat.send:Error") == .plain("chat.send:Error"), "the suffix is case-sensitive")
         #expect(MessageType("") == .plain(""))
-        // Characters as written, not grapheme clusters: a Prepend character joins the colon into one cluster.
-        #expect(MessageType("\u{0600}:error") == .error(answering: "\u{0600}"))
-        #expect(MessageType("é:error") == .error(answering: "é"))
-        #expect(MessageType("x:erro\u{0301}r") == .plain("x:erro\u{0301}r"))
     }
 
     @Test func saysWhatItAnswersAndWhetherItIsAnError() {

@@ -9,15 +9,12 @@ public enum MessageType: Equatable, Sendable {
     case bareError
 
     public init(_ type: String) {
-        // By bytes: the convention is about the characters a peer wrote, and `hasSuffix` would
-        // compare grapheme clusters (a Prepend character before the colon would hide the suffix).
-        let utf8 = type.utf8
-        if utf8.count < 6 || !utf8.suffix(6).elementsEqual(":error".utf8) {
-            self = .plain(type)
-        } else if utf8.count == 6 {
+        if type == ":error" {
             self = .bareError
+        } else if type.hasSuffix(":error") {
+            self = .error(answering: String(type.dropLast(6)))
         } else {
-            self = .error(answering: String(decoding: utf8.dropLast(6), as: UTF8.self))
+            self = .plain(type)
         }
     }
 
