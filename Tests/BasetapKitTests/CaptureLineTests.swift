@@ -65,4 +65,35 @@ import Testing
             #expect(conn == id.replacingOccurrences(of: "\\\"", with: "\""))
         }
     }
+
+    /// What the quick search says a line's connection is, the parse says too; where the search
+    /// cannot be sure it says nothing.
+    @Test(arguments: [
+        (#"{"ts":"2026-11-24T10:00:00.000012Z","conn":"10.0.0.8:40006>10.0.0.1:8080","kind":"open"}"#, true),
+        (#"{"conn":"c1","kind":"open"}"#, true),
+        (#"{"ts":"t","dir":"c2s","conn":"c1","kind":"open"}"#, true),
+        (#"{"ts":"","conn":"","kind":"open"}"#, true),
+        (#"{"ts":"a\",\"conn\":\"evil","conn":"real","kind":"open"}"#, true),
+        (#"{"ts":"a\\","conn":"c1","kind":"open"}"#, true),
+        (#"{"ts":"a\nb","conn":"c1","kind":"open"}"#, true),
+        (#"{"ts":"t","conn":"c\u0031","kind":"open"}"#, false),
+        (#"{"ts": "t", "conn": "c1", "kind": "open"}"#, false),
+        (#"{"frames":[{"conn":"x"}],"conn":"c1","kind":"open"}"#, false),
+        (#"{"ts":"t","conn":1,"kind":"open"}"#, false),
+        (#"{"ts":"t","kind":"open"}"#, false),
+        (#"{"ts":"t","conn":"unterminated"#, false),
+    ])
+    func theQuickConnectionIsTheParsedOne(line: String, quick: Bool) throws {
+        var parser = CaptureLineParser()
+        let bytes = Array(line.utf8)
+        let found = bytes.withUnsafeBytes { CaptureLineParser.quickConn($0).map { Array($0) } }
+        let parsed = try? bytes.withUnsafeBytes { raw -> String? in
+            guard case .record(let conn) = try parser.parse(raw, { $0.conn }) else { return nil }
+            return conn
+        }
+        if let found {
+            #expect(String(decoding: found, as: UTF8.self) == parsed, "\(line)")
+        }
+        #expect((found != nil) == quick || (quick && found == nil && parsed == nil), "\(line)")
+    }
 }

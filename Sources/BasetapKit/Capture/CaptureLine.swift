@@ -332,6 +332,7 @@ extension CaptureLineParser {
         let key: StaticString = "\"conn\":\""
         let keyLength = key.utf8CodeUnitCount
         guard line.count > keyLength, line[0] == UInt8(ascii: "{") else { return nil }
+        if let conn = afterTimestamp(line) { return conn }
         var at = 1
         while true {
             guard let quote = memchr(line.baseAddress! + at, Int32(UInt8(ascii: "\"")), line.count - at) else { return nil }
@@ -346,12 +347,31 @@ extension CaptureLineParser {
         guard memchr(line.baseAddress! + 1, Int32(UInt8(ascii: "{")), at - 1) == nil,
             memchr(line.baseAddress! + 1, Int32(UInt8(ascii: "[")), at - 1) == nil
         else { return nil }
-        let start = at + key.utf8CodeUnitCount
-        var end = start
-        while end < line.count, line[end] != UInt8(ascii: "\"") {
-            if line[end] == UInt8(ascii: "\\") { return nil }
-            end += 1
-        }
-        return end < line.count ? UnsafeRawBufferPointer(rebasing: line[start..<end]) : nil
+        return plainString(line, from: at + keyLength)
+    }
+
+    /// The connection of a line laid out as basetap writes it, `{"ts":"…","conn":"…"`, found with
+    /// two searches for a quote (a quote in the timestamp is escaped, and then the layout is not
+    /// taken for sure).
+    private static func afterTimestamp(_ line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        let head: StaticString = "{\"ts\":\"", between: StaticString = ",\"conn\":\""
+        let base = line.baseAddress!
+        guard line.count > head.utf8CodeUnitCount, ByteCompare.equal(base, head.utf8Start, count: head.utf8CodeUnitCount),
+            let quote = memchr(base + head.utf8CodeUnitCount, Int32(UInt8(ascii: "\"")), line.count - head.utf8CodeUnitCount)
+        else { return nil }
+        let at = base.distance(to: UnsafeRawPointer(quote))
+        guard line[at - 1] != UInt8(ascii: "\\"), line.count - at > between.utf8CodeUnitCount + 1,
+            ByteCompare.equal(base + at + 1, between.utf8Start, count: between.utf8CodeUnitCount)
+        else { return nil }
+        return plainString(line, from: at + 1 + between.utf8CodeUnitCount)
+    }
+
+    /// The contents of the string starting at `start` (past its quote), when it has no escape.
+    private static func plainString(_ line: UnsafeRawBufferPointer, from start: Int) -> UnsafeRawBufferPointer? {
+        let base = line.baseAddress!
+        guard start < line.count, let quote = memchr(base + start, Int32(UInt8(ascii: "\"")), line.count - start) else { return nil }
+        let end = base.distance(to: UnsafeRawPointer(quote))
+        guard memchr(base + start, Int32(UInt8(ascii: "\\")), end - start) == nil else { return nil }
+        return UnsafeRawBufferPointer(rebasing: line[start..<end])
     }
 }
