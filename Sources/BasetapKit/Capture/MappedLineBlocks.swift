@@ -19,7 +19,7 @@ final class MappedLineBlocks {
     }
 
     /// About this much of the file per block: lines of more are taken whole.
-    static let blockBytes = 2 << 20
+    static let blockBytes = 4 << 20
 
     let name: String
     let size: Int
