@@ -56,4 +56,85 @@ import Testing
             }
         }
     }
+
+    /// A JSON string literal read one byte at a time: the offset past its closing quote, or the
+    /// offset of the first error. The reader's word-at-a-time scan must say the same of every input.
+    enum ScanEnd: Equatable {
+        case end(Int)
+        case error(at: Int)
+    }
+
+    static func scalarStringEnd(_ bytes: [UInt8]) -> ScanEnd {
+        bytes.withUnsafeBytes { p in
+            var i = 1
+            while i < p.count {
+                let b = p[i]
+                if b == UInt8(ascii: "\"") { return .end(i + 1) }
+                if b < 0x20 { return .error(at: i) }
+                if b == UInt8(ascii: "\\") {
+                    guard i + 1 < p.count else { return .error(at: i) }
+                    switch p[i + 1] {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                        UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        i += 2
+                    case UInt8(ascii: "u"):
+                        func unit(_ at: Int) -> UInt32? {
+                            guard at + 4 <= p.count else { return nil }
+                            return UInt32(String(decoding: UnsafeRawBufferPointer(rebasing: p[at..<at + 4]), as: UTF8.self), radix: 16)
+                        }
+                        guard let u = unit(i + 2), !(0xDC00..<0xE000).contains(u) else { return .error(at: i) }
+                        if (0xD800..<0xDC00).contains(u) {
+                            guard i + 7 < p.count, p[i + 6] == UInt8(ascii: "\\"), p[i + 7] == UInt8(ascii: "u"),
+                                let low = unit(i + 8), (0xDC00..<0xE000).contains(low)
+                            else { return .error(at: i) }
+                            i += 12
+                        } else {
+                            i += 6
+                        }
+                    default:
+                        return .error(at: i)
+                    }
+                    continue
+                }
+                if b < 0x80 { i += 1; continue }
+                guard let n = UTF8Scan.sequenceLength(p, at: i, end: p.count) else { return .error(at: i) }
+                i += n
+            }
+            return .error(at: 0)  // unterminated: reported at the opening quote
+        }
+    }
+
+    /// Strings of plain runs of every length around the word size, with a special, invalid or
+    /// escaped piece at every offset of a word, closed or not, followed by more of the document.
+    @Test func theStringScanAgreesWithTheScalarOneOnRandomInput() {
+        let pieces: [[UInt8]] = Self.pieces + [
+            [0x00], [0x1F], [0x7F], Array(#"\""#.utf8), Array(#"\\"#.utf8), Array(#"\u00e9"#.utf8), Array(#"\uD834\uDD1E"#.utf8),
+            Array(#"\uDC00"#.utf8), Array(#"\u12g4"#.utf8), Array(#"\q"#.utf8), [UInt8(ascii: "\\")], [UInt8(ascii: "\"")],
+        ]
+        var random = FuzzRandom(seed: 99)
+        var reader = JSONReader()
+        var ends = 0, errors = 0
+        for round in 0..<40_000 {
+            var string: [UInt8] = [UInt8(ascii: "\"")] + [UInt8](repeating: UInt8(ascii: "a"), count: round % 21)
+            for _ in 0..<Int(random.next() % 4) {
+                string += pieces[Int(random.next() % UInt64(pieces.count))]
+                string += [UInt8](repeating: UInt8(ascii: "b"), count: Int(random.next() % 10))
+            }
+            if random.next() % 4 != 0 { string.append(UInt8(ascii: "\"")) }
+            let tail = [UInt8](repeating: UInt8(ascii: " "), count: Int(random.next() % 12))
+            let document = string + tail
+            let expected = Self.scalarStringEnd(document)
+            let found: ScanEnd = document.withUnsafeBytes { raw in
+                if let error = reader.parse(raw) {
+                    // A string that ends early leaves bytes after it that are no JSON: that error is past its end.
+                    if case .end(let end) = expected, error.offset >= end { return .end(end) }
+                    return .error(at: error.offset)
+                }
+                return .end(Int(reader.nodes[0].end))
+            }
+            #expect(found == expected, "\(document)")
+            if case .end = expected { ends += 1 } else { errors += 1 }
+        }
+        #expect(ends > 10_000 && errors > 10_000)
+    }
 }
