@@ -99,4 +99,16 @@ import Testing
         #expect(one.stdout.contains("Checked 13 messages in 1 connection: 16 errors, 7 warnings."), "\(one.stdout)")
         try Self.expectSame([path], jobs: [2, 3])
     }
+
+    /// Runs of empty lines make blocks small (a line split ahead of its check costs memory whatever
+    /// its length); records among them check as with one job, with their line numbers.
+    @Test func runsOfEmptyLinesCheckTheSame() throws {
+        let path = try Self.interleavedCapture(connections: 600, badLines: true)
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let padded = lines.enumerated().map { $0.offset % 7 == 3 ? $0.element + String(repeating: "\n", count: 3_000) : String($0.element) }
+        try padded.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try Self.expectSame(["--skip-bad-lines", path], jobs: [2, 3])
+        try Self.expectSame([path], jobs: [2])
+    }
 }

@@ -18,8 +18,8 @@ final class MappedLineBlocks {
         deinit { munmap(mapping.base, mapping.length) }
     }
 
-    /// About this much of the file per block: lines of more are taken whole.
-    static let blockBytes = 4 << 20
+    /// The most of the file a block holds, unless one line is longer (it is taken whole).
+    static let blockBytes = 2 << 20
 
     let name: String
     let size: Int
@@ -47,13 +47,13 @@ final class MappedLineBlocks {
 
     deinit { close(fd) }
 
-    /// The next block, or nil at the end.
+    /// The next block, of about `bytes` (at most `blockBytes`), or nil at the end.
     /// A line of `maxLineLength` bytes or more is an error that names it: `linesBefore` is the
     /// number of lines in the blocks taken so far.
-    func next(linesBefore: Int) throws -> Block? {
+    func next(linesBefore: Int, bytes: Int = MappedLineBlocks.blockBytes) throws -> Block? {
         guard position < size else { return nil }
         // A window no longer than the limit: a line with its newline inside one is shorter.
-        var want = min(Self.blockBytes, maxLineLength)
+        var want = min(max(1, min(bytes, Self.blockBytes)), maxLineLength)
         while true {
             let start = position - position % pageSize
             let end = min(size, position + want)

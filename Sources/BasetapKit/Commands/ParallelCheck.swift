@@ -15,12 +15,23 @@ struct ParallelCheck {
     let quiet: Bool
     let skipBadLines: Bool
 
-    /// A line of the block as a worker's split found it: where it is, and its connection's hash
-    /// (nil for a line that is no record, which goes anywhere and whose worker reports it).
+    /// Lines a block should hold, about: a block of short lines is made smaller, so that the lines
+    /// split ahead of their check stay a few megabytes whatever the file holds.
+    static let blockLines = 65_536
+
+    /// A line of the block as a worker's split found it: where it starts (it ends where the next
+    /// begins), and its connection's hash, 0 for a line that is no record (it goes anywhere, and
+    /// its worker reports it). Eight bytes: a block of empty lines has as many as it has bytes.
     private struct SplitLine {
-        var start: Int
-        var length: Int
-        var conn: UInt64?
+        var start: UInt32
+        var conn: UInt32
+    }
+
+    /// One worker's share of a block, split.
+    private struct Part {
+        var lines: [SplitLine] = []
+        /// Where the share ends (past the last line's newline, or the end of the block).
+        var end = 0
     }
 
     /// One job's router and checker, its share of the block's lines, and what it found in the
@@ -31,7 +42,7 @@ struct ParallelCheck {
         var parser = CaptureLineParser()
         var checker: CaptureChecker!
         var selection: FilteredViolations?
-        var split: [SplitLine] = []
+        var split = Part()
         /// Formatted findings of the block, and after each line that had some, (line number, end offset).
         var out: [UInt8] = []
         var marks: [(line: Int, end: Int)] = []
@@ -54,13 +65,14 @@ struct ParallelCheck {
         /// the block's end) into lines and finds their connections.
         func split(_ block: UnsafeRawBufferPointer, _ range: Range<Int>) {
             var split = self.split, parser = self.parser
-            split.removeAll(keepingCapacity: true)
+            split.lines.removeAll(keepingCapacity: true)
+            split.end = range.upperBound
             var at = range.lowerBound
             while at < range.upperBound {
                 let rest = UnsafeRawBufferPointer(rebasing: block[at..<range.upperBound])
                 let length = memchr(rest.baseAddress!, 0x0A, rest.count).map { rest.baseAddress!.distance(to: UnsafeRawPointer($0)) } ?? rest.count
-                let line = LineReader.withoutCR(UnsafeRawBufferPointer(rebasing: rest[..<length]))
-                split.append(SplitLine(start: at, length: line.count, conn: Router.conn(line, &parser)))
+                let conn = Router.conn(LineReader.withoutCR(UnsafeRawBufferPointer(rebasing: rest[..<length])), &parser)
+                split.lines.append(SplitLine(start: UInt32(at), conn: conn))
                 at += length + 1
             }
             self.split = split
@@ -70,7 +82,7 @@ struct ParallelCheck {
         /// Checks this worker's lines of the block; `parts` are every worker's split, in file order.
         /// The loop works on local copies of the router, parser and checker: each access to a
         /// class's stored property pays a dynamic exclusivity check, and this runs for every line.
-        func check(_ block: UnsafeRawBufferPointer, parts: [[SplitLine]], firstLine: Int, name: String) {
+        func check(_ block: UnsafeRawBufferPointer, parts: [Part], firstLine: Int, name: String) {
             out.removeAll(keepingCapacity: true)
             marks.removeAll(keepingCapacity: true)
             var router = Router(jobs: 1), parser = CaptureLineParser()
@@ -81,11 +93,14 @@ struct ParallelCheck {
             var malformed = self.malformed, failure = self.failure, number = firstLine - 1
             let index = self.index, selection = self.selection
             for part in parts {
-                for split in part {
+                for k in part.lines.indices {
                     number += 1
-                    guard router.worker(split.conn, number) == index, failure == nil else { continue }
+                    guard router.worker(part.lines[k].conn, number) == index, failure == nil else { continue }
                     do {
-                        let line = UnsafeRawBufferPointer(rebasing: block[split.start..<split.start + split.length])
+                        let start = Int(part.lines[k].start)
+                        var end = k + 1 < part.lines.count ? Int(part.lines[k + 1].start) : part.end
+                        if end > start && block[end - 1] == 0x0A { end -= 1 }
+                        let line = LineReader.withoutCR(UnsafeRawBufferPointer(rebasing: block[start..<end]))
                         _ = try parser.parse(line) { line in
                             try checker.consume(line)
                             if let selection { try selection.checked(try line.record()) }
@@ -127,10 +142,11 @@ struct ParallelCheck {
             // one wait for all workers per block. An error taking the next block waits until the
             // lines before it are checked and written.
             var lines = 0
-            var split: (block: MappedLineBlocks.Block, parts: [[SplitLine]], firstLine: Int)?
+            var split: (block: MappedLineBlocks.Block, parts: [Part], firstLine: Int)?
+            var bytes = MappedLineBlocks.blockBytes
             while true {
                 var next: MappedLineBlocks.Block?, failedNext: Error?
-                do { next = try file.next(linesBefore: lines) } catch { failedNext = error }
+                do { next = try file.next(linesBefore: lines, bytes: bytes) } catch { failedNext = error }
                 if next == nil && split == nil { break }
                 let shares = next.map { Self.shares(of: $0.bytes, count: jobs) }
                 DispatchQueue.concurrentPerform(iterations: jobs) { [next, split] i in
@@ -145,7 +161,9 @@ struct ParallelCheck {
                 if let failedNext { throw failedNext }
                 split = next.map { next in
                     let parts = workers.map(\.split)
-                    defer { lines += parts.reduce(0) { $0 + $1.count } }
+                    let count = parts.reduce(0) { $0 + $1.lines.count }
+                    defer { lines += count }
+                    bytes = next.bytes.count / max(count, 1) * Self.blockLines
                     return (next, parts, lines + 1)
                 }
             }
@@ -204,36 +222,40 @@ struct ParallelCheck {
         /// fewest lines so far, so that a few connections still share the work evenly. Past
         /// `maxRemembered` connections the hash alone picks. (Two ids of one hash share a worker,
         /// which costs balance, never a wrong result.)
-        private var assigned: [UInt64: Int] = [:]
+        private var assigned: [UInt32: Int] = [:]
         private var load: [Int]
         private static let maxRemembered = 1 << 18
         /// The last connections' workers, by their hash's low bits: a capture interleaves a few
         /// connections at a time, and this spares the dictionary for most lines.
-        private var recent = [(conn: UInt64, worker: Int)](repeating: (0, -1), count: 64)
+        private var recent = [(conn: UInt32, worker: Int)](repeating: (0, -1), count: 64)
 
         init(jobs: Int) {
             self.jobs = jobs
             load = Array(repeating: 0, count: jobs)
         }
 
-        /// The hash of the line's connection id, or nil when the line is no record.
-        static func conn(_ line: UnsafeRawBufferPointer, _ parser: inout CaptureLineParser) -> UInt64? {
-            if let conn = CaptureLineParser.quickConn(line) { return ByteHash.of(conn) }
-            if case .record(let conn)? = try? parser.parse(line, { $0.conn }) {
-                return Array(conn.utf8).withUnsafeBytes { ByteHash.of($0) }
+        /// The hash of the line's connection id (never 0), or 0 when the line is no record.
+        static func conn(_ line: UnsafeRawBufferPointer, _ parser: inout CaptureLineParser) -> UInt32 {
+            let hash: UInt64
+            if let conn = CaptureLineParser.quickConn(line) {
+                hash = ByteHash.of(conn)
+            } else if case .record(let conn)? = try? parser.parse(line, { $0.conn }) {
+                hash = Array(conn.utf8).withUnsafeBytes { ByteHash.of($0) }
+            } else {
+                return 0
             }
-            return nil
+            return max(1, UInt32(truncatingIfNeeded: hash ^ hash >> 32))
         }
 
-        mutating func worker(_ conn: UInt64?, _ number: Int) -> Int {
-            guard let conn else { return number % jobs }
+        mutating func worker(_ conn: UInt32, _ number: Int) -> Int {
+            guard conn != 0 else { return number % jobs }
             let slot = Int(truncatingIfNeeded: conn & 63)
             let worker: Int
             if recent[slot].worker >= 0 && recent[slot].conn == conn {
                 worker = recent[slot].worker
             } else {
                 worker = assigned[conn] ?? {
-                    guard assigned.count < Self.maxRemembered else { return Int(conn % UInt64(jobs)) }
+                    guard assigned.count < Self.maxRemembered else { return Int(conn % UInt32(jobs)) }
                     let least = load.indices.min { load[$0] < load[$1] }!
                     assigned[conn] = least
                     return least
