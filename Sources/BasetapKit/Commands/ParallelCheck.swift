@@ -142,7 +142,7 @@ struct ParallelCheck {
             // one wait for all workers per block. An error taking the next block waits until the
             // lines before it are checked and written.
             var lines = 0
-            var split: (block: MappedLineBlocks.Block, parts: [Part], firstLine: Int)?
+            var split: (block: MappedLineBlocks.Block, parts: [Part], firstLine: Int, end: Int)?
             var bytes = MappedLineBlocks.blockBytes
             while true {
                 var next: MappedLineBlocks.Block?, failedNext: Error?
@@ -153,10 +153,10 @@ struct ParallelCheck {
                     if let next, let shares { workers[i].split(next.bytes, shares[i]) }
                     if let split { workers[i].check(split.block.bytes, parts: split.parts, firstLine: split.firstLine, name: path) }
                 }
-                if split != nil {
+                if let checked = split {
                     try write(workers, output: output)
                     if let failure = workers.compactMap(\.failure).min(by: { $0.line < $1.line }) { throw failure.error }
-                    meter?.update(done: file.position, detail: "\(workers.reduce(0) { $0 + $1.checker.summary.messages }) messages")
+                    meter?.update(done: checked.end, detail: "\(workers.reduce(0) { $0 + $1.checker.summary.messages }) messages")
                 }
                 if let failedNext { throw failedNext }
                 split = next.map { next in
@@ -164,7 +164,7 @@ struct ParallelCheck {
                     let count = parts.reduce(0) { $0 + $1.lines.count }
                     defer { lines += count }
                     bytes = next.bytes.count / max(count, 1) * Self.blockLines
-                    return (next, parts, lines + 1)
+                    return (next, parts, lines + 1, file.position)
                 }
             }
             meter?.finish()
