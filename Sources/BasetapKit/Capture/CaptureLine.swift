@@ -291,8 +291,7 @@ struct CaptureLineParser {
         guard view[index].kind == .string else { throw LineProblem(message: "\"conn\" must be a string") }
         return view.withStringBytes(index) { bytes in
             let slot = Int(truncatingIfNeeded: ByteHash.of(bytes) & 31)
-            let cached = conns[slot].bytes.count == bytes.count
-                && (bytes.isEmpty || conns[slot].bytes.withUnsafeBytes { ByteCompare.equal($0.baseAddress!, bytes.baseAddress!, count: bytes.count) })
+            let cached = conns[slot].bytes.withUnsafeBytes { ByteCompare.equal($0, bytes) }
             if !cached { conns[slot] = (Array(bytes), String(decoding: bytes, as: UTF8.self)) }
             return conns[slot].string
         }

@@ -20,4 +20,10 @@ enum ByteCompare {
         for i in 0..<n where a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
         return true
     }
+
+    /// Whether two runs are the same bytes (either may be empty, with no address).
+    @inline(__always)
+    static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && (a.isEmpty || equal(a.baseAddress!, b.baseAddress!, count: a.count))
+    }
 }

@@ -137,10 +137,8 @@ public struct JSONReader: Sendable {
                 let keyIndex = Int32(nodes.count)
                 if let error = parseString(p, &i) { return error }
                 decodeNext = decodeWanted && frames.count == 1 && Self.keyIs(p, nodes[Int(keyIndex)], member!)
-                frames.withUnsafeMutableBufferPointer { frames in
-                    frames[frames.count - 1].count += 1
-                    frames[frames.count - 1].lastKey = keyIndex
-                }
+                frames[frames.count - 1].count += 1
+                frames[frames.count - 1].lastKey = keyIndex
                 Self.skipSpace(p, &i)
                 guard i < n, p[i] == UInt8(ascii: ":") else { return Self.unexpected(p, i, "':' after a member name") }
                 i += 1
@@ -176,10 +174,8 @@ public struct JSONReader: Sendable {
     private static func skipSpace(_ p: UnsafeRawBufferPointer, _ i: inout Int) {
         let n = p.count
         while i < n {
-            // One comparison rejects nearly every byte that comes here (quotes, brackets, digits);
-            // the four white-space bytes are bits 9, 10, 13 and 32 of the mask.
             let b = p[i]
-            guard b <= 0x20, (0x1_0000_2600 as UInt64) >> b & 1 != 0 else { return }
+            guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return }
             i += 1
         }
     }
@@ -295,11 +291,10 @@ public struct JSONReader: Sendable {
         }
     }
 
+    /// Whether a key is `name` as written (a key with escapes is not taken: the caller decodes later).
     @inline(__always)
     private static func keyIs(_ p: UnsafeRawBufferPointer, _ key: JSONNode, _ name: StaticString) -> Bool {
-        let len = name.utf8CodeUnitCount
-        return !key.hasEscapes && Int(key.end - key.start) - 2 == len
-            && ByteCompare.equal(p.baseAddress! + Int(key.start) + 1, name.utf8Start, count: len)
+        !key.hasEscapes && JSONView.plainStringEquals(p, key, name)
     }
 
     /// The high bit of every byte of `w` (read little-endian) that is `"`, `\\`, below 0x20 or above

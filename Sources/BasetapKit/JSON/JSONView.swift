@@ -34,13 +34,16 @@ public struct JSONView {
     @inline(__always)
     public func stringEquals(_ index: Int, _ literal: StaticString) -> Bool {
         let node = nodes[index]
+        if !node.hasEscapes { return Self.plainStringEquals(bytes, node, literal) }
+        return stringBytes(index).withUnsafeBytes { ByteCompare.equal($0, UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)) }
+    }
+
+    /// Whether a string node without escapes, in `bytes`, equals `literal`.
+    @inline(__always)
+    static func plainStringEquals(_ bytes: UnsafeRawBufferPointer, _ node: JSONNode, _ literal: StaticString) -> Bool {
         let len = literal.utf8CodeUnitCount
-        if !node.hasEscapes {
-            return Int(node.end - node.start) - 2 == len
-                && ByteCompare.equal(bytes.baseAddress! + Int(node.start) + 1, literal.utf8Start, count: len)
-        }
-        let decoded = stringBytes(index)
-        return decoded.count == len && decoded.withUnsafeBytes { ByteCompare.equal($0.baseAddress!, literal.utf8Start, count: len) }
+        return Int(node.end - node.start) - 2 == len
+            && ByteCompare.equal(bytes.baseAddress! + Int(node.start) + 1, literal.utf8Start, count: len)
     }
 
     /// Calls `body` with the decoded UTF-8 of a string node, without copying when it has no escapes.

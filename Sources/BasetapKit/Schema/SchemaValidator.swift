@@ -345,7 +345,7 @@ private struct MemberNames {
         var name = name
         return name.withUTF8 { wanted in
             view.members(object).contains { key, _ in
-                view.withStringBytes(key) { $0.count == wanted.count && (wanted.isEmpty || memcmp($0.baseAddress!, wanted.baseAddress!, wanted.count) == 0) }
+                view.withStringBytes(key) { ByteCompare.equal($0, UnsafeRawBufferPointer(wanted)) }
             }
         }
     }
