@@ -41,11 +41,7 @@ public final class PcapDecoder {
         var finished = PerDirection(repeating: false)
         /// The side whose FIN came first: it ended the connection.
         var firstToEnd: Direction?
-        var decoder: WebSocketTap?
-        /// Set when the connection is TLS and a key log was given: the tap is fed what it decrypts.
-        var tls: TLSDecryptor?
-        /// The client's first bytes were looked at for a TLS handshake.
-        var tlsChecked = false
+        var tap: FlowTap?
         /// A mid-stream connection whose first bytes were not HTTP.
         var skipped = false
         /// Not one of the connections asked for: passed over, and not counted.
@@ -60,7 +56,16 @@ public final class PcapDecoder {
     }
 
     public let options: Options
-    private let sink: TapSink
+    /// Where the connections' work runs: at once on the one worker, or, with several, gathered
+    /// per worker for `takeWork()` (see `ParallelPcap`).
+    private let workers: [TapWorker]
+    private var gathered: [[TapWorker.Work]]?
+    /// Each connection's worker, by its id: an id met again in a later file goes where its
+    /// checker's memory is; a new one to the worker with the fewest connections. Past
+    /// `maxAssigned` ids, a hash of the id picks.
+    private var assigned: [String: Int] = [:]
+    private var load: [Int]
+    private static let maxAssigned = 1 << 18
     private var flows: [FlowKey: Flow] = [:]
     /// Connections closed by FIN both ways or a reset: what comes after on the same addresses and
     /// ports without a SYN (a retransmitted FIN, a late copy of data) is theirs, not a new
@@ -71,47 +76,121 @@ public final class PcapDecoder {
     private static let closedMemory = 65_536
     private var connectionNumbers: [String: Int] = [:]
     private var reader = PacketReader()
-    private let inflaters: InflaterBudget
     private var keyLog: TLSKeyLog
     public private(set) var summary = DecodeSummary()
     private var lastTimestamp: Int64 = 0
+    private var file: PcapFile?
 
-    public init(sink: TapSink, options: Options = Options()) {
-        self.sink = sink
+    public convenience init(sink: TapSink, options: Options = Options()) {
+        self.init(workers: [TapWorker(sink: sink, maxAwakeInflaters: options.maxAwakeInflaters)], options: options)
+    }
+
+    /// A decoder whose connections are shared among `workers`; with more than one, their work is
+    /// gathered, not run (`takeWork()`).
+    init(workers: [TapWorker], options: Options) {
+        self.workers = workers
         self.options = options
-        inflaters = InflaterBudget(limit: options.maxAwakeInflaters)
         keyLog = options.tlsKeyLog
+        load = Array(repeating: 0, count: workers.count)
+        if workers.count > 1 { gathered = Array(repeating: [], count: workers.count) }
+    }
+
+    private func worker(for conn: String) -> Int {
+        guard workers.count > 1 else { return 0 }
+        let worker = assigned[conn] ?? {
+            guard assigned.count < Self.maxAssigned else {
+                return Int(Array(conn.utf8).withUnsafeBytes { ByteHash.of($0) } % UInt64(workers.count))
+            }
+            let least = load.indices.min { load[$0] < load[$1] }!
+            assigned[conn] = least
+            return least
+        }()
+        load[worker] += 1
+        return worker
     }
 
     /// Decodes a whole file. A damaged file is decoded up to the damage, which `summary.truncation`
     /// then names; a file with no readable packet at all throws.
     public func decode(path: String, progress: ((Int) -> Void)? = nil) throws -> DecodeSummary {
+        try open(path: path)
+        while try read(packets: Int.max, progress: progress) {}
+        try finishAll()
+        return finishedSummary()
+    }
+
+    /// Starts on a file, as a new decoder would (one decoder can read files one after another).
+    func open(path: String) throws {
         let file = try PcapFile(path: path)
+        keyLog = options.tlsKeyLog
         keyLog.merge(try PcapngSecrets.keyLog(path: path))
-        while true {
+        summary = DecodeSummary()
+        flows = [:]
+        closed = []
+        closedOrder = []
+        closedOrderHead = 0
+        connectionNumbers = [:]
+        reader = PacketReader()
+        lastTimestamp = 0
+        self.file = file
+    }
+
+    /// Reads up to `packets` packets of the open file; false once it is all read (or damaged).
+    func read(packets: Int, progress: ((Int) -> Void)? = nil) throws -> Bool {
+        guard let file else { return false }
+        for _ in 0..<packets {
             let packet: PcapFile.Packet?
             do {
                 packet = try file.next()
             } catch let error as BasetapError {
                 if summary.packets == 0 { throw error }
                 summary.truncation = error.description
-                break
+                return false
             }
-            guard let packet else { break }
+            guard let packet else { return false }
             summary.packets += 1
             lastTimestamp = packet.timestamp
             try handle(packet, linkType: file.linkType)
             if summary.packets & 0x3FFF == 0 { progress?(summary.packets) }
         }
-        try finishAll()
-        summary.clampedTimestamps = file.clampedTimestamps
+        return true
+    }
+
+    /// The work gathered for each worker since the last call, in the order it was made.
+    func takeWork() -> [[TapWorker.Work]] {
+        defer { gathered = Array(repeating: [], count: workers.count) }
+        return gathered ?? []
+    }
+
+    /// The file's summary, the workers' counts merged in, once every connection has ended and its
+    /// work has run.
+    func finishedSummary() -> DecodeSummary {
+        var summary = self.summary
+        for worker in workers {
+            summary.merge(worker.summary)
+            worker.summary = DecodeSummary()
+        }
+        summary.clampedTimestamps = file?.clampedTimestamps ?? 0
         summary.selection = options.connections
         if options.connections == nil {  // packets that are no connection's, or any connection's
             summary.unreadPackets = reader.unread
             summary.tunnelledPackets = reader.tunnelled
         }
+        file = nil
         return summary
     }
+
+    private func dispatch(_ tap: FlowTap, _ step: TapWorker.Work.Step, timestamp: Int64) throws {
+        let work = TapWorker.Work(sequence: sequence, tap: tap, step: step, timestamp: timestamp)
+        if gathered != nil {
+            gathered![tap.worker].append(work)
+        } else {
+            try workers[tap.worker].run(work)
+        }
+    }
+
+    /// Orders the work: the packet being handled, then the connections the file's end finishes.
+    private var sequence: Int { summary.packets + finishing }
+    private var finishing = 0
 
     private func handle(_ packet: PcapFile.Packet, linkType: Int32) throws {
         guard let segment = reader.segment(packet.data, linkType: linkType) else { return }
@@ -139,12 +218,13 @@ public final class PcapDecoder {
             flow = newFlow(key, client: segment.source, server: segment.destination, midstream: true)
         }
         guard let flow else { return }
-        if flow.midstream && flow.decoder == nil && !segment.payload.isEmpty { settleRoles(flow, sender: segment.source, payload: segment.payload) }
+        if flow.midstream && flow.tap == nil && !segment.payload.isEmpty { settleRoles(flow, sender: segment.source, payload: segment.payload) }
         let dir: Direction = segment.source == flow.client ? .c2s : .s2c
-        if let decoder = flow.decoder, decoder.phase != .ignored {
-            for event in flow.streams[dir].segment(segment.sequence, segment.payload) {
-                try deliver(event, dir, flow, decoder, timestamp: packet.timestamp)
-            }
+        // A tap that gave up is asked no more, unless it runs elsewhere (it is then told, and counts
+        // the bytes as not followed, as this does for connections without a tap).
+        if let tap = flow.tap, gathered != nil || tap.decoder.phase != .ignored {
+            let events = flow.streams[dir].segment(segment.sequence, segment.payload)
+            try dispatch(tap, .segment(dir, events, payloadBytes: segment.payload.count), timestamp: packet.timestamp)
         } else if !flow.unselected {
             summary.skippedBytes += segment.payload.count
         }
@@ -197,9 +277,11 @@ public final class PcapDecoder {
         } else if !flow.midstream {
             summary.tcpStreams += 1
         }
-        flow.decoder = WebSocketTap(
+        let worker = self.worker(for: conn)
+        let decoder = WebSocketTap(
             conn: conn, client: flow.client, server: flow.server, limits: options.inflate,
-            maxFrameSize: options.maxFrameSize, maxHeadSize: options.maxHeadSize, inflaters: inflaters)
+            maxFrameSize: options.maxFrameSize, maxHeadSize: options.maxHeadSize, inflaters: workers[worker].inflaters)
+        flow.tap = FlowTap(decoder: decoder, worker: worker, keyLog: keyLog)
     }
 
     /// A connection already running when the capture began: its first bytes say who is the client.
@@ -218,49 +300,21 @@ public final class PcapDecoder {
         select(flow)
     }
 
-    private func deliver(_ event: TCPStreamReassembler.Event, _ dir: Direction, _ flow: Flow, _ decoder: WebSocketTap, timestamp: Int64) throws {
-        if dir == .c2s, !flow.tlsChecked, case .data(let bytes) = event, !bytes.isEmpty {
-            flow.tlsChecked = true
-            if !keyLog.isEmpty && TLSDecryptor.startsHandshake(bytes) { flow.tls = TLSDecryptor(keyLog: keyLog) }
-        }
-        // Data of a decrypted direction goes through the decryptor, changed in place (through the
-        // flow) so that its buffers are never copied; gaps and conflicts are the TCP stream's.
-        if case .data(let bytes) = event, flow.tls?.decrypts(dir) == true {
-            for action in flow.tls!.feed(dir, bytes) {
-                switch action {
-                case .plaintext(let dir, let bytes): try decoder.data(dir, bytes, timestamp: timestamp, sink: sink)
-                case .decrypting(let how): decoder.summary.tlsDecrypted[how, default: 0] += 1
-                case .notDecrypted(let why): decoder.notDecrypted(because: why)
-                case .lost(let dir, let past): decoder.undecryptable(dir, past: past)
-                }
-            }
-            return
-        }
-        if case .gap = event { flow.tls?.gap(dir) }  // record boundaries are lost with the bytes
-        switch event {
-        case .data(let bytes): try decoder.data(dir, bytes, timestamp: timestamp, sink: sink)
-        case .gap(let offset, let missing): try decoder.gap(dir, missing: missing, offset: offset, sink: sink)
-        case .conflict(let offset, let length): try decoder.conflict(dir, offset: offset, length: length, sink: sink)
-        }
-    }
-
     private func finish(_ key: FlowKey, _ flow: Flow, error: String?, droppedBy: Direction? = nil, timestamp: Int64) throws {
         flows[key] = nil
-        guard let decoder = flow.decoder else { return }
-        for dir in Direction.allCases {
-            for event in flow.streams[dir].finish() {
-                try deliver(event, dir, flow, decoder, timestamp: timestamp)
-            }
-        }
-        try decoder.end(error: error, droppedBy: droppedBy, timestamp: timestamp, sink: sink)
-        summary.merge(decoder.summary)
+        guard let tap = flow.tap else { return }
+        let rest = PerDirection(c2s: flow.streams.c2s.finish(), s2c: flow.streams.s2c.finish())
+        try dispatch(tap, .end(rest, error: error, droppedBy: droppedBy), timestamp: timestamp)
     }
 
-    private func finishAll() throws {
-        for (key, flow) in flows.sorted(by: { $0.value.decoder?.conn ?? "" < $1.value.decoder?.conn ?? "" }) {
+    /// Ends every connection still open at the end of the file.
+    func finishAll() throws {
+        for (key, flow) in flows.sorted(by: { $0.value.tap?.decoder.conn ?? "" < $1.value.tap?.decoder.conn ?? "" }) {
             let ended = flow.finished.c2s || flow.finished.s2c
+            finishing += 1
             try finish(key, flow, error: ended ? nil : "the capture ended before the connection closed", droppedBy: flow.firstToEnd, timestamp: lastTimestamp)
         }
+        finishing = 0
     }
 }
 
