@@ -36,14 +36,10 @@ struct Check: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only the summary.")
     var quiet = false
 
-    @Option(help: ArgumentHelp(
-        "Checkers at work at once on JSONL files, each with its share of the connections (default: one per core). The output is the same whatever the number; standard input, pcap and HAR are checked by one.",
-        valueName: "n"))
-    var jobs: Int?
+    @OptionGroup var jobs: JobOptions
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one capture file, or '-' for standard input") }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
     func run() throws {
@@ -54,7 +50,7 @@ struct Check: ParsableCommand {
         run.style = report.style(for: .standardOutput)
         run.skipBadLines = skipBadLines
         run.quiet = quiet
-        run.jobs = jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        run.jobs = jobs.count
         do {
             run.filter = try filter.map { try MessageFilter($0) }
         } catch {

@@ -63,9 +63,11 @@ struct Decode: ParsableCommand {
 
     @OptionGroup var wire: WireOptions
     @OptionGroup var ruleOptions: RuleOptions
+    @OptionGroup var jobs: JobOptions
 
     func run() throws {
         var run = DecodeRun(path: file)
+        run.jobs = jobs.count
         run.output = output
         run.format = format
         run.connFilter = conn

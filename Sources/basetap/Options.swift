@@ -138,3 +138,17 @@ enum DurationFlag {
         return value * scale
     }
 }
+
+/// How many workers share a capture's connections; shared by `check` and `decode`.
+struct JobOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Workers at once, each with its share of the connections (default: one per core). The output is the same whatever the number; standard input and HAR files are read by one.",
+        valueName: "n"))
+    var jobs: Int?
+
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    var count: Int { jobs ?? ProcessInfo.processInfo.activeProcessorCount }
+}

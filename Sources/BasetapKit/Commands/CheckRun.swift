@@ -18,7 +18,7 @@ public struct CheckRun {
     public var pcapOptions = PcapDecoder.Options()
     /// Report (and count) only the violations of messages that match (`--filter`).
     public var filter: MessageFilter?
-    /// Checkers working at once on JSONL captures, each on its share of the connections (`--jobs`).
+    /// Checkers working at once, each on its share of the connections (`--jobs`).
     public var jobs = 1
 
     public init(paths: [String], output: OutputFile = .standardOutput, messages: OutputFile = .standardError) {
@@ -35,13 +35,16 @@ public struct CheckRun {
         let print: (Violation) throws -> Void = { violation in
             if !quiet { try output.append { formatter.append(violation, into: &$0) } }
         }
-        // The workers share the file through a memory map: only regular files can be mapped (not
+        // The workers share a JSONL file through a memory map: only regular files can be mapped (not
         // standard input, a pipe or a process substitution).
         if jobs > 1, try paths.allSatisfy({ try CaptureFileKind.isRegularFile($0) && CaptureFileKind.detect(path: $0) == .jsonl }) {
             let parallel = ParallelCheck(jobs: jobs, options: options, filter: filter, formatter: formatter, quiet: quiet, skipBadLines: skipBadLines)
             let outcome = try parallel.run(paths, output: output, progress: progress, messages: messages)
             try output.flush()
             return try finish(outcome, pcapSummaries: [], formatter: formatter)
+        }
+        if jobs > 1, try paths.allSatisfy({ try CaptureFileKind.isRegularFile($0) && [.pcap, .pcapng].contains(CaptureFileKind.detect(path: $0)) }) {
+            return try checkPcapsInParallel(formatter: formatter)
         }
         var (checker, selection) = FilteredViolations.checker(options: options, filter: filter, report: print)
         var badLines = 0
@@ -78,15 +81,54 @@ public struct CheckRun {
                 }
                 meter?.finish()
                 checker = sink.checker
-                if let truncation = decoded.truncation {
-                    try messages.write("basetap: \(truncation); what came before was checked\n")
-                }
-                pcapSummaries.append(decoded)
+                try checked(decoded, into: &pcapSummaries)
             }
         }
         checker.finish()
         var summary = selection?.summary(checker.summary) ?? checker.summary
         summary.badLines = badLines
+        summary.damagedFiles = pcapSummaries.filter { $0.truncation != nil }.count
+        try output.flush()
+        return try finish(summary, pcapSummaries: pcapSummaries, formatter: formatter)
+    }
+
+    private func checked(_ decoded: DecodeSummary, into pcapSummaries: inout [DecodeSummary]) throws {
+        if let truncation = decoded.truncation {
+            try messages.write("basetap: \(truncation); what came before was checked\n")
+        }
+        pcapSummaries.append(decoded)
+    }
+
+    /// Pcap and pcapng files with `jobs` checkers, each on its share of the connections; the
+    /// output is what one checker writes.
+    private func checkPcapsInParallel(formatter: ViolationFormatter) throws -> CheckSummary {
+        let outputs = (0..<jobs).map { _ in ParallelPcap.Output() }
+        let quiet = self.quiet
+        let sinks = outputs.map { out in
+            let (checker, selection) = FilteredViolations.checker(options: options, filter: filter) { violation in
+                if !quiet { formatter.append(violation, into: &out.bytes) }
+            }
+            return CheckingSink(checker: checker, selection: selection)
+        }
+        let workers = sinks.map { TapWorker(sink: $0, maxAwakeInflaters: max(1, pcapOptions.maxAwakeInflaters / jobs)) }
+        var pcapSummaries: [DecodeSummary] = []
+        var meter: (path: String, meter: ProgressMeter)?
+        try ParallelPcap(options: pcapOptions, workers: workers, outputs: outputs).run(
+            paths, write: { bytes in try output.append { $0.append(contentsOf: bytes) } },
+            progress: { path, packets in
+                guard let progress else { return }
+                if meter?.path != path { meter = (path, ProgressMeter(output: progress, label: "checking \(path)", total: nil)) }
+                meter?.meter.update(done: packets, detail: "\(sinks.reduce(0) { $0 + $1.checker.summary.messages }) messages")
+            },
+            done: { _, decoded in
+                meter?.meter.finish()
+                meter = nil
+                try checked(decoded, into: &pcapSummaries)
+            })
+        var summary = sinks.reduce(CheckSummary()) { sum, sink in
+            sink.checker.finish()
+            return sum + (sink.selection?.summary(sink.checker.summary) ?? sink.checker.summary)
+        }
         summary.damagedFiles = pcapSummaries.filter { $0.truncation != nil }.count
         try output.flush()
         return try finish(summary, pcapSummaries: pcapSummaries, formatter: formatter)

@@ -19,6 +19,9 @@ public struct DecodeRun {
     public var options = PcapDecoder.Options()
     public var messages: OutputFile = .standardError
     public var progress: OutputFile?
+    /// Decoders at once on a pcap or pcapng file written as JSONL, each following its share of the
+    /// connections (`--jobs`).
+    public var jobs = 1
 
     public init(path: String) {
         self.path = path
@@ -30,17 +33,21 @@ public struct DecodeRun {
             throw BasetapError.input(place: path, message: "not a pcap, pcapng or HAR file (JSONL captures need no decoding; --format har writes one as a HAR)")
         }
         let writer: RecordWriter = format == .har ? try HARWriter(path: output) : try JSONLCaptureWriter(path: output)
-        let sink = WriterSink(writer: writer, messages: filter, check: check)
+        var sinks = [WriterSink(writer: writer, messages: filter, check: check)]
         var summary = DecodeSummary()
         do {
             switch kind {
             case .pcap, .pcapng:
-                summary = try decodePcap(into: sink)
+                if jobs > 1, let jsonl = writer as? JSONLCaptureWriter, CaptureFileKind.isRegularFile(path) {
+                    (summary, sinks) = try decodePcapInParallel(into: jsonl)
+                } else {
+                    summary = try decodePcap(into: sinks[0])
+                }
             case .har, .jsonl:
                 // Already messages: they go to the writer as they are, through the same filters.
                 let records = kind == .har ? try HARReader.read(path: path).records : try JSONLCaptureReader(path: path).readAll()
                 for record in records where connFilter.map(record.conn.contains) ?? true {
-                    try sink.record(record)
+                    try sinks[0].record(record)
                     if record.kind == .open { summary.webSocketConnections += 1 }
                     if record.kind.isMessage { summary.messages += 1 }
                     if record.kind.hasDirection && !record.kind.isMessage { summary.controlFrames += 1 }
@@ -53,8 +60,9 @@ public struct DecodeRun {
         try writer.close()
         var text = kind == .pcap || kind == .pcapng ? Self.describe(summary)
             : "Read \(ViolationFormatter.count(summary.webSocketConnections, "WebSocket connection")), \(ViolationFormatter.count(summary.messages, "message")), \(ViolationFormatter.count(summary.controlFrames, "control frame"))"
-        if sink.violations > 0 {
-            text += "\n\(ViolationFormatter.count(sink.violations, "WebSocket or TCP finding")) on the wire; 'basetap check \(path)' lists them"
+        let violations = sinks.reduce(0) { $0 + $1.violations }
+        if violations > 0 {
+            text += "\n\(ViolationFormatter.count(violations, "WebSocket or TCP finding")) on the wire; 'basetap check \(path)' lists them"
         }
         try messages.write(text + "\n")
         if let truncation = summary.truncation {
@@ -66,11 +74,39 @@ public struct DecodeRun {
 
     private func decodePcap(into sink: WriterSink) throws -> DecodeSummary {
         let meter = progress.map { ProgressMeter(output: $0, label: "decoding \(path)", total: nil) }
-        var options = self.options
-        options.connections = connFilter
-        let summary = try PcapDecoder(sink: sink, options: options).decode(path: path) { meter?.update(done: $0, detail: "\(sink.records) records") }
+        let summary = try PcapDecoder(sink: sink, options: pcapOptions).decode(path: path) { meter?.update(done: $0, detail: "\(sink.records) records") }
         meter?.finish()
         return summary
+    }
+
+    /// `jobs` decoders, each following its share of the connections into lines of its own, written
+    /// in the order one decoder writes them.
+    private func decodePcapInParallel(into writer: JSONLCaptureWriter) throws -> (DecodeSummary, [WriterSink]) {
+        let outputs = (0..<jobs).map { _ in ParallelPcap.Output() }
+        let sinks = outputs.map { WriterSink(writer: LineBuffer(output: $0), messages: filter, check: check) }
+        let workers = sinks.map { TapWorker(sink: $0, maxAwakeInflaters: max(1, options.maxAwakeInflaters / jobs)) }
+        let meter = progress.map { ProgressMeter(output: $0, label: "decoding \(path)", total: nil) }
+        var summary = DecodeSummary()
+        try ParallelPcap(options: pcapOptions, workers: workers, outputs: outputs).run(
+            [path], write: writer.writeEncoded,
+            progress: { _, packets in meter?.update(done: packets, detail: "\(sinks.reduce(0) { $0 + $1.records }) records") },
+            done: { _, decoded in summary = decoded })
+        meter?.finish()
+        return (summary, sinks)
+    }
+
+    private var pcapOptions: PcapDecoder.Options {
+        var options = self.options
+        options.connections = connFilter
+        return options
+    }
+
+    /// Records as JSONL lines in a decoder's output.
+    private final class LineBuffer: RecordWriter {
+        let output: ParallelPcap.Output
+        init(output: ParallelPcap.Output) { self.output = output }
+        func write(_ record: CaptureRecord) throws { record.appendJSONLine(into: &output.bytes) }
+        func close() throws {}
     }
 
     public static func describe(_ s: DecodeSummary) -> String {

@@ -1,30 +1,21 @@
 /// The WebSocket side of one TCP connection of a pcap: what its reassembled streams carry (through
 /// TLS decryption when a key log opens it) goes to its `WebSocketTap`. A `PcapDecoder` reads the
-/// packets and puts the streams back in order; a connection's taps run on one `TapWorker`, in the
-/// order the decoder made its work, on whichever thread that worker is given.
+/// packets and puts the streams back in order; its `TapWorker` runs the taps.
 final class FlowTap {
     let decoder: WebSocketTap
-    /// The worker this connection's work goes to.
-    let worker: Int
     private let keyLog: TLSKeyLog
     /// Set when the connection is TLS and a key log was given: the tap is fed what it decrypts.
     private var tls: TLSDecryptor?
     /// The client's first bytes were looked at for a TLS handshake.
     private var tlsChecked = false
 
-    init(decoder: WebSocketTap, worker: Int, keyLog: TLSKeyLog) {
+    init(decoder: WebSocketTap, keyLog: TLSKeyLog) {
         self.decoder = decoder
-        self.worker = worker
         self.keyLog = keyLog
     }
 
-    /// What a segment's reassembly gave; `payloadBytes`, the segment's own bytes, are counted as not
-    /// followed once the tap has given up on the connection.
-    func segment(_ dir: Direction, _ events: [TCPStreamReassembler.Event], payloadBytes: Int, timestamp: Int64, on worker: TapWorker) throws {
-        guard decoder.phase != .ignored else {
-            worker.summary.skippedBytes += payloadBytes
-            return
-        }
+    /// What a segment's reassembly gave.
+    func segment(_ dir: Direction, _ events: [TCPStreamReassembler.Event], timestamp: Int64, on worker: TapWorker) throws {
         for event in events { try deliver(event, dir, timestamp: timestamp, sink: worker.sink) }
     }
 

@@ -56,16 +56,11 @@ public final class PcapDecoder {
     }
 
     public let options: Options
-    /// Where the connections' work runs: at once on the one worker, or, with several, gathered
-    /// per worker for `takeWork()` (see `ParallelPcap`).
-    private let workers: [TapWorker]
-    private var gathered: [[TapWorker.Work]]?
-    /// Each connection's worker, by its id: an id met again in a later file goes where its
-    /// checker's memory is; a new one to the worker with the fewest connections. Past
-    /// `maxAssigned` ids, a hash of the id picks.
-    private var assigned: [String: Int] = [:]
-    private var load: [Int]
-    private static let maxAssigned = 1 << 18
+    /// Where the connections' WebSocket sides run.
+    private let worker: TapWorker
+    /// With several decoders on one file (see `ParallelPcap`), the one this is: it reads every
+    /// packet and follows the connections whose addresses and ports hash to it.
+    private let share: (index: Int, of: Int)?
     private var flows: [FlowKey: Flow] = [:]
     /// Connections closed by FIN both ways or a reset: what comes after on the same addresses and
     /// ports without a SYN (a retransmitted FIN, a late copy of data) is theirs, not a new
@@ -82,31 +77,24 @@ public final class PcapDecoder {
     private var file: PcapFile?
 
     public convenience init(sink: TapSink, options: Options = Options()) {
-        self.init(workers: [TapWorker(sink: sink, maxAwakeInflaters: options.maxAwakeInflaters)], options: options)
+        self.init(worker: TapWorker(sink: sink, maxAwakeInflaters: options.maxAwakeInflaters), options: options)
     }
 
-    /// A decoder whose connections are shared among `workers`; with more than one, their work is
-    /// gathered, not run (`takeWork()`).
-    init(workers: [TapWorker], options: Options) {
-        self.workers = workers
+    init(worker: TapWorker, options: Options, share: (index: Int, of: Int)? = nil) {
+        self.worker = worker
         self.options = options
+        self.share = share
         keyLog = options.tlsKeyLog
-        load = Array(repeating: 0, count: workers.count)
-        if workers.count > 1 { gathered = Array(repeating: [], count: workers.count) }
     }
 
-    private func worker(for conn: String) -> Int {
-        guard workers.count > 1 else { return 0 }
-        let worker = assigned[conn] ?? {
-            guard assigned.count < Self.maxAssigned else {
-                return Int(Array(conn.utf8).withUnsafeBytes { ByteHash.of($0) } % UInt64(workers.count))
-            }
-            let least = load.indices.min { load[$0] < load[$1] }!
-            assigned[conn] = least
-            return least
-        }()
-        load[worker] += 1
-        return worker
+    /// Whether this decoder follows the connection. Both directions, and every connection on the
+    /// same addresses and ports (which share a connection id but for its `#n`), go to one decoder.
+    private func follows(_ key: FlowKey) -> Bool {
+        guard let share else { return true }
+        let addresses = key.a.address.withUnsafeBytes { ByteHash.of($0) } &* 31 &+ key.b.address.withUnsafeBytes { ByteHash.of($0) }
+        var h = addresses ^ UInt64(key.a.port) << 16 ^ UInt64(key.b.port)
+        h = (h ^ h >> 33) &* 0xFF51_AFD7_ED55_8CCD
+        return Int((h ^ h >> 33) % UInt64(share.of)) == share.index
     }
 
     /// Decodes a whole file. A damaged file is decoded up to the damage, which `summary.truncation`
@@ -155,20 +143,11 @@ public final class PcapDecoder {
         return true
     }
 
-    /// The work gathered for each worker since the last call, in the order it was made.
-    func takeWork() -> [[TapWorker.Work]] {
-        defer { gathered = Array(repeating: [], count: workers.count) }
-        return gathered ?? []
-    }
-
-    /// The file's summary, the workers' counts merged in, once every connection has ended and its
-    /// work has run.
+    /// The file's summary, its taps' counts merged in, once every connection has ended.
     func finishedSummary() -> DecodeSummary {
         var summary = self.summary
-        for worker in workers {
-            summary.merge(worker.summary)
-            worker.summary = DecodeSummary()
-        }
+        summary.merge(worker.summary)
+        worker.summary = DecodeSummary()
         summary.clampedTimestamps = file?.clampedTimestamps ?? 0
         summary.selection = options.connections
         if options.connections == nil {  // packets that are no connection's, or any connection's
@@ -180,21 +159,18 @@ public final class PcapDecoder {
     }
 
     private func dispatch(_ tap: FlowTap, _ step: TapWorker.Work.Step, timestamp: Int64) throws {
-        let work = TapWorker.Work(sequence: sequence, tap: tap, step: step, timestamp: timestamp)
-        if gathered != nil {
-            gathered![tap.worker].append(work)
-        } else {
-            try workers[tap.worker].run(work)
-        }
+        try worker.run(TapWorker.Work(sequence: sequence, tap: tap, step: step, timestamp: timestamp))
     }
 
-    /// Orders the work: the packet being handled, then the connections the file's end finishes.
-    private var sequence: Int { summary.packets + finishing }
-    private var finishing = 0
+    /// Orders the work: the packet being handled, then (one past the last) the connections the
+    /// file's end finishes.
+    private var sequence: Int { summary.packets + (finishing ? 1 : 0) }
+    private var finishing = false
 
     private func handle(_ packet: PcapFile.Packet, linkType: Int32) throws {
         guard let segment = reader.segment(packet.data, linkType: linkType) else { return }
         let key = FlowKey(segment.source, segment.destination)
+        guard follows(key) else { return }
         var flow = flows[key]
         if flow == nil && closed.contains(key) {
             guard segment.syn else { return }
@@ -220,11 +196,9 @@ public final class PcapDecoder {
         guard let flow else { return }
         if flow.midstream && flow.tap == nil && !segment.payload.isEmpty { settleRoles(flow, sender: segment.source, payload: segment.payload) }
         let dir: Direction = segment.source == flow.client ? .c2s : .s2c
-        // A tap that gave up is asked no more, unless it runs elsewhere (it is then told, and counts
-        // the bytes as not followed, as this does for connections without a tap).
-        if let tap = flow.tap, gathered != nil || tap.decoder.phase != .ignored {
+        if let tap = flow.tap, tap.decoder.phase != .ignored {
             let events = flow.streams[dir].segment(segment.sequence, segment.payload)
-            try dispatch(tap, .segment(dir, events, payloadBytes: segment.payload.count), timestamp: packet.timestamp)
+            try dispatch(tap, .segment(dir, events), timestamp: packet.timestamp)
         } else if !flow.unselected {
             summary.skippedBytes += segment.payload.count
         }
@@ -277,11 +251,10 @@ public final class PcapDecoder {
         } else if !flow.midstream {
             summary.tcpStreams += 1
         }
-        let worker = self.worker(for: conn)
         let decoder = WebSocketTap(
             conn: conn, client: flow.client, server: flow.server, limits: options.inflate,
-            maxFrameSize: options.maxFrameSize, maxHeadSize: options.maxHeadSize, inflaters: workers[worker].inflaters)
-        flow.tap = FlowTap(decoder: decoder, worker: worker, keyLog: keyLog)
+            maxFrameSize: options.maxFrameSize, maxHeadSize: options.maxHeadSize, inflaters: worker.inflaters)
+        flow.tap = FlowTap(decoder: decoder, keyLog: keyLog)
     }
 
     /// A connection already running when the capture began: its first bytes say who is the client.
@@ -309,12 +282,12 @@ public final class PcapDecoder {
 
     /// Ends every connection still open at the end of the file.
     func finishAll() throws {
+        finishing = true
         for (key, flow) in flows.sorted(by: { $0.value.tap?.decoder.conn ?? "" < $1.value.tap?.decoder.conn ?? "" }) {
             let ended = flow.finished.c2s || flow.finished.s2c
-            finishing += 1
             try finish(key, flow, error: ended ? nil : "the capture ended before the connection closed", droppedBy: flow.firstToEnd, timestamp: lastTimestamp)
         }
-        finishing = 0
+        finishing = false
     }
 }
 

@@ -1,0 +1,113 @@
+import Foundation
+
+/// `check --jobs N` and `decode --jobs N` on pcap and pcapng files. Each of N decoders reads every
+/// packet and follows the TCP connections whose addresses and ports hash to it, from reassembly to
+/// the checker or the record writer behind its sink: reading the packets is the small part of the
+/// work, and this way nothing crosses threads. After each round of packets, what the decoders
+/// wrote is put in the order one decoder would have written it (packet by packet, and at the
+/// file's end connection by connection): the output is the same bytes.
+struct ParallelPcap {
+    /// What a decoder's sink writes, and after each piece of work that wrote something, the work's
+    /// place in the file and where its bytes end.
+    final class Output: @unchecked Sendable {
+        var bytes: [UInt8] = []
+        var marks: [(sequence: Int, conn: String, end: Int)] = []
+    }
+
+    let options: PcapDecoder.Options
+    /// Each decoder's worker and output.
+    let workers: [TapWorker]
+    let outputs: [Output]
+    /// Packets per round: enough to keep the decoders busy, few enough to keep the output small.
+    static let packetsPerRound = 8192
+
+    /// Decodes `paths` in order. `write` gets the output in order, `progress` the packets read so
+    /// far of the file, `done` each file's summary once its last connection has ended.
+    func run(
+        _ paths: [String], write: ([UInt8]) throws -> Void, progress: ((String, Int) -> Void)?,
+        done: (String, DecodeSummary) throws -> Void
+    ) throws {
+        for (worker, output) in zip(workers, outputs) {
+            worker.afterWork = { work in
+                if output.marks.last?.end ?? 0 != output.bytes.count {
+                    output.marks.append((work.sequence, work.tap.decoder.conn, output.bytes.count))
+                }
+            }
+        }
+        let decoders = Shared(workers.indices.map { PcapDecoder(worker: workers[$0], options: options, share: ($0, workers.count)) })
+        for path in paths {
+            for decoder in decoders.value { try decoder.open(path: path) }
+            var reading = true
+            while reading {
+                // Every decoder reads the same packets, so all end (or fail) at the same one.
+                let read = try round(decoders) { try $0.read(packets: Self.packetsPerRound) }
+                try writeOutputs(write)
+                reading = read
+                progress?(path, decoders.value[0].summary.packets)
+            }
+            _ = try round(decoders) { try $0.finishAll() }
+            try writeOutputs(write)
+            let summaries = decoders.value.map { $0.finishedSummary() }
+            try done(path, summaries.dropFirst().reduce(summaries[0]) { $0.joined(with: $1) })
+        }
+    }
+
+    /// Runs `body` on every decoder at once; the first decoder's result, or the error of the first
+    /// that failed.
+    private func round<R>(_ decoders: Shared<[PcapDecoder]>, _ body: @escaping @Sendable (PcapDecoder) throws -> R) throws -> R {
+        for output in outputs {
+            output.bytes.removeAll(keepingCapacity: true)
+            output.marks.removeAll(keepingCapacity: true)
+        }
+        let results = Shared([Result<R, Error>?](repeating: nil, count: decoders.value.count))
+        DispatchQueue.concurrentPerform(iterations: decoders.value.count) { i in
+            let result = Result { try body(decoders.value[i]) }
+            results.lock { $0[i] = result }
+        }
+        for result in results.value { if case .failure(let error)? = result { throw error } }
+        return try results.value[0]!.get()
+    }
+
+    /// The round's output in order; a piece of work's output all comes from one decoder.
+    private func writeOutputs(_ write: ([UInt8]) throws -> Void) throws {
+        var pieces: [(sequence: Int, conn: String, output: Int, start: Int, end: Int)] = []
+        for (index, output) in outputs.enumerated() {
+            var start = 0
+            for mark in output.marks {
+                pieces.append((mark.sequence, mark.conn, index, start, mark.end))
+                start = mark.end
+            }
+        }
+        guard !pieces.isEmpty else { return }
+        pieces.sort { ($0.sequence, $0.conn, $0.start) < ($1.sequence, $1.conn, $1.start) }
+        var joined: [UInt8] = []
+        joined.reserveCapacity(outputs.reduce(0) { $0 + $1.bytes.count })
+        for piece in pieces { joined.append(contentsOf: outputs[piece.output].bytes[piece.start..<piece.end]) }
+        try write(joined)
+    }
+
+    /// What the decoders' threads share: each decoder is used by one thread at a time, and the
+    /// results are written under a lock.
+    private final class Shared<Value>: @unchecked Sendable {
+        private(set) var value: Value
+        private let mutex = NSLock()
+        init(_ value: Value) { self.value = value }
+        func lock(_ body: (inout Value) -> Void) {
+            mutex.lock()
+            defer { mutex.unlock() }
+            body(&value)
+        }
+    }
+}
+
+extension DecodeSummary {
+    /// The summary of one file that two decoders read, each following its own connections: the
+    /// packets are counted by both, the connections by one.
+    func joined(with other: DecodeSummary) -> DecodeSummary {
+        var sum = self
+        sum.merge(other)
+        sum.tcpStreams += other.tcpStreams
+        sum.midstreamSkipped += other.midstreamSkipped
+        return sum
+    }
+}
