@@ -5,13 +5,14 @@ Usage: decode_throughput.py BASETAP [--megabytes N] [--tshark-megabytes N]
 
 Generates a pcap of WebSocket traffic (64 interleaved connections on Ethernet/IPv4, masked 1 KiB
 client requests and unmasked server answers in 1448-byte TCP segments), times basetap decoding it
-to JSONL and tshark dissecting it to JSON, and prints MB/s, peak RSS and the ratio.
+to JSONL on one core (`--jobs 1`) and tshark dissecting it to JSON, and prints MB/s, peak RSS and
+the ratio; then `decode` and `check` with `--jobs N` for every N up to the machine's cores, against
+one job.
 """
 import argparse
 import json
 import os
 import random
-import resource
 import struct
 import subprocess
 import sys
@@ -102,14 +103,18 @@ def generate(path, megabytes):
 
 
 def timed(command, stdout=subprocess.DEVNULL):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Runs `command`; its wall time, its own peak RSS (MB) and its standard error."""
     start = time.perf_counter()
-    result = subprocess.run(command, stdout=stdout, stderr=subprocess.PIPE, text=True)
-    elapsed = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        sys.exit("%s failed: %s" % (command[0], result.stderr))
-    return elapsed, after.ru_maxrss / 1024, result.stderr
+    with tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, stdout=stdout, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
+    if process.returncode != 0:
+        sys.exit("%s failed: %s" % (command[0], stderr))
+    return elapsed, usage.ru_maxrss / 1024, stderr
 
 
 def main():
@@ -122,13 +127,22 @@ def main():
         messages = generate(path, args.megabytes)
         size = os.path.getsize(path) / 1e6
         print("capture: %.0f MB pcap, %d WebSocket messages on 64 connections" % (size, messages))
-        elapsed, rss, summary = min((timed([args.basetap, "decode", path, "-o", "/dev/null"]) for _ in range(2)),
+        elapsed, rss, summary = min((timed([args.basetap, "decode", "--jobs", "1", path, "-o", "/dev/null"]) for _ in range(2)),
                                     key=lambda r: r[0])
         print("basetap decode:  %7.1f MB/s  %9.0f messages/s  %6.2f s  peak RSS %.1f MB" % (size / elapsed, messages / elapsed, elapsed, rss))
         print("  " + summary.strip().splitlines()[0])
         t_elapsed, t_rss, _ = timed(["tshark", "-r", path, "-d", "tcp.port==8080,http", "-Y", "websocket", "-T", "json"])
         print("tshark -T json:  %7.1f MB/s  %9.0f messages/s  %6.2f s  peak RSS %.1f MB" % (size / t_elapsed, messages / t_elapsed, t_elapsed, t_rss))
         print("ratio: basetap decodes %.1fx as fast as tshark" % (t_elapsed / elapsed))
+        c_elapsed, c_rss, _ = min((timed([args.basetap, "check", "--quiet", "--jobs", "1", path]) for _ in range(2)), key=lambda r: r[0])
+        print("basetap check:   %7.1f MB/s  %9.0f messages/s  %6.2f s  peak RSS %.1f MB" % (size / c_elapsed, messages / c_elapsed, c_elapsed, c_rss))
+        for jobs in range(2, (os.cpu_count() or 1) + 1):
+            for command, one in (("decode", elapsed), ("check", c_elapsed)):
+                extra = ["-o", "/dev/null"] if command == "decode" else ["--quiet"]
+                j_elapsed, j_rss, _ = min((timed([args.basetap, command, "--jobs", str(jobs), path] + extra) for _ in range(2)),
+                                          key=lambda r: r[0])
+                print("basetap %s --jobs %d: %7.1f MB/s  peak RSS %.1f MB: %.2fx --jobs 1"
+                      % (command, jobs, size / j_elapsed, j_rss, one / j_elapsed))
 
 
 if __name__ == "__main__":
