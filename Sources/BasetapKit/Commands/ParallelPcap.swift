@@ -34,7 +34,7 @@ struct ParallelPcap {
                 }
             }
         }
-        let decoders = Shared(workers.indices.map { PcapDecoder(worker: workers[$0], options: options, share: ($0, workers.count)) })
+        let decoders = Box(workers.indices.map { PcapDecoder(worker: workers[$0], options: options, share: ($0, workers.count)) })
         for path in paths {
             for decoder in decoders.value { try decoder.open(path: path) }
             var reading = true
@@ -54,18 +54,17 @@ struct ParallelPcap {
 
     /// Runs `body` on every decoder at once; the first decoder's result, or the error of the first
     /// that failed.
-    private func round<R>(_ decoders: Shared<[PcapDecoder]>, _ body: @escaping @Sendable (PcapDecoder) throws -> R) throws -> R {
+    private func round<R>(_ decoders: Box<[PcapDecoder]>, _ body: @escaping @Sendable (PcapDecoder) throws -> R) throws -> R {
         for output in outputs {
             output.bytes.removeAll(keepingCapacity: true)
             output.marks.removeAll(keepingCapacity: true)
         }
-        let results = Shared([Result<R, Error>?](repeating: nil, count: decoders.value.count))
+        let results = decoders.value.map { _ in Box<Result<R, Error>?>(nil) }
         DispatchQueue.concurrentPerform(iterations: decoders.value.count) { i in
-            let result = Result { try body(decoders.value[i]) }
-            results.lock { $0[i] = result }
+            results[i].value = Result { try body(decoders.value[i]) }
         }
-        for result in results.value { if case .failure(let error)? = result { throw error } }
-        return try results.value[0]!.get()
+        for result in results { if case .failure(let error)? = result.value { throw error } }
+        return try results[0].value!.get()
     }
 
     /// The round's output in order; a piece of work's output all comes from one decoder.
@@ -86,17 +85,11 @@ struct ParallelPcap {
         try write(joined)
     }
 
-    /// What the decoders' threads share: each decoder is used by one thread at a time, and the
-    /// results are written under a lock.
-    private final class Shared<Value>: @unchecked Sendable {
-        private(set) var value: Value
-        private let mutex = NSLock()
+    /// What a round's threads are given: each decoder, and each result, is used by one thread at
+    /// a time, and read by the calling thread once the round is over.
+    private final class Box<Value>: @unchecked Sendable {
+        var value: Value
         init(_ value: Value) { self.value = value }
-        func lock(_ body: (inout Value) -> Void) {
-            mutex.lock()
-            defer { mutex.unlock() }
-            body(&value)
-        }
     }
 }
 
