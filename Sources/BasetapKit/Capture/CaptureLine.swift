@@ -334,8 +334,8 @@ extension CaptureLineParser {
         if let conn = afterTimestamp(line) { return conn }
         var at = 1
         while true {
-            guard let quote = memchr(line.baseAddress! + at, Int32(UInt8(ascii: "\"")), line.count - at) else { return nil }
-            at = line.baseAddress!.distance(to: UnsafeRawPointer(quote))
+            guard let quote = ByteSearch.first(UInt8(ascii: "\""), in: line, at, line.count) else { return nil }
+            at = quote
             guard line.count - at > keyLength else { return nil }
             if ByteCompare.equal(line.baseAddress! + at, key.utf8Start, count: keyLength) { break }
             at += 1
@@ -343,8 +343,7 @@ extension CaptureLineParser {
         // A key follows `{` or `,`; inside a string a quote is always escaped, so a real key is found
         // first unless an earlier member nests (where another object's "conn" could stand).
         guard at > 0, line[at - 1] == UInt8(ascii: ",") || line[at - 1] == UInt8(ascii: "{") else { return nil }
-        guard memchr(line.baseAddress! + 1, Int32(UInt8(ascii: "{")), at - 1) == nil,
-            memchr(line.baseAddress! + 1, Int32(UInt8(ascii: "[")), at - 1) == nil
+        guard ByteSearch.first(UInt8(ascii: "{"), in: line, 1, at) == nil, ByteSearch.first(UInt8(ascii: "["), in: line, 1, at) == nil
         else { return nil }
         return plainString(line, from: at + keyLength)
     }
@@ -356,9 +355,8 @@ extension CaptureLineParser {
         let head: StaticString = "{\"ts\":\"", between: StaticString = ",\"conn\":\""
         let base = line.baseAddress!
         guard line.count > head.utf8CodeUnitCount, ByteCompare.equal(base, head.utf8Start, count: head.utf8CodeUnitCount),
-            let quote = memchr(base + head.utf8CodeUnitCount, Int32(UInt8(ascii: "\"")), line.count - head.utf8CodeUnitCount)
+            let at = ByteSearch.first(UInt8(ascii: "\""), in: line, head.utf8CodeUnitCount, line.count)
         else { return nil }
-        let at = base.distance(to: UnsafeRawPointer(quote))
         guard line[at - 1] != UInt8(ascii: "\\"), line.count - at > between.utf8CodeUnitCount + 1,
             ByteCompare.equal(base + at + 1, between.utf8Start, count: between.utf8CodeUnitCount)
         else { return nil }
@@ -367,10 +365,9 @@ extension CaptureLineParser {
 
     /// The contents of the string starting at `start` (past its quote), when it has no escape.
     private static func plainString(_ line: UnsafeRawBufferPointer, from start: Int) -> UnsafeRawBufferPointer? {
-        let base = line.baseAddress!
-        guard start < line.count, let quote = memchr(base + start, Int32(UInt8(ascii: "\"")), line.count - start) else { return nil }
-        let end = base.distance(to: UnsafeRawPointer(quote))
-        guard memchr(base + start, Int32(UInt8(ascii: "\\")), end - start) == nil else { return nil }
+        guard let end = ByteSearch.first(UInt8(ascii: "\""), in: line, start, line.count),
+            ByteSearch.first(UInt8(ascii: "\\"), in: line, start, end) == nil
+        else { return nil }
         return UnsafeRawBufferPointer(rebasing: line[start..<end])
     }
 }

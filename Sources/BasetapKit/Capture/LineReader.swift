@@ -37,10 +37,7 @@ struct LineReader {
     /// or returns nil at the end.
     mutating func next<R>(_ body: (UnsafeRawBufferPointer, _ lineNumber: Int) throws -> R) throws -> R? {
         while true {
-            let found: Int? = buffer.withUnsafeBytes { raw in
-                guard scanFrom < end, let hit = memchr(raw.baseAddress! + scanFrom, 0x0A, end - scanFrom) else { return nil }
-                return raw.baseAddress!.distance(to: UnsafeRawPointer(hit))
-            }
+            let found = buffer.withUnsafeBytes { ByteSearch.first(0x0A, in: $0, scanFrom, end) }
             if let newline = found {
                 return try emit(start..<newline, next: newline + 1, body)
             }

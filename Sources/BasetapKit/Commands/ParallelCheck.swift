@@ -69,11 +69,10 @@ struct ParallelCheck {
             split.end = range.upperBound
             var at = range.lowerBound
             while at < range.upperBound {
-                let rest = UnsafeRawBufferPointer(rebasing: block[at..<range.upperBound])
-                let length = memchr(rest.baseAddress!, 0x0A, rest.count).map { rest.baseAddress!.distance(to: UnsafeRawPointer($0)) } ?? rest.count
-                let conn = Router.conn(LineReader.withoutCR(UnsafeRawBufferPointer(rebasing: rest[..<length])), &parser)
+                let end = ByteSearch.first(0x0A, in: block, at, range.upperBound) ?? range.upperBound
+                let conn = Router.conn(LineReader.withoutCR(UnsafeRawBufferPointer(rebasing: block[at..<end])), &parser)
                 split.lines.append(SplitLine(start: UInt32(at), conn: conn))
-                at += length + 1
+                at = end + 1
             }
             self.split = split
             self.parser = parser
@@ -186,8 +185,7 @@ struct ParallelCheck {
             var cut = max(bounds.last!, block.count * k / count)
             if cut > 0 && cut < block.count {
                 // Past the newline that ends the line the cut falls in.
-                let rest = UnsafeRawBufferPointer(rebasing: block[(cut - 1)...])
-                cut = memchr(rest.baseAddress!, 0x0A, rest.count).map { rest.baseAddress!.distance(to: UnsafeRawPointer($0)) + cut } ?? block.count
+                cut = ByteSearch.first(0x0A, in: block, cut - 1, block.count).map { $0 + 1 } ?? block.count
             }
             bounds.append(min(cut, block.count))
         }

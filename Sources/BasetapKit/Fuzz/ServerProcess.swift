@@ -36,13 +36,11 @@ public final class ServerProcess: @unchecked Sendable {
 
     private static func contains(_ text: UnsafeRawBufferPointer, _ marker: [UInt8]) -> Bool {
         guard text.count >= marker.count, let base = text.baseAddress else { return false }
-        let last = text.count - marker.count
         var at = 0
         return marker.withUnsafeBytes { m in
-            while at <= last, let hit = memchr(base + at, Int32(marker[0]), last + 1 - at) {
-                at = base.distance(to: UnsafeRawPointer(hit))
-                if ByteCompare.equal(base + at, m.baseAddress!, count: marker.count) { return true }
-                at += 1
+            while let hit = ByteSearch.first(marker[0], in: text, at, text.count - marker.count + 1) {
+                if ByteCompare.equal(base + hit, m.baseAddress!, count: marker.count) { return true }
+                at = hit + 1
             }
             return false
         }
@@ -171,8 +169,7 @@ public final class ServerProcess: @unchecked Sendable {
         var start = 0
         line.withUnsafeBytes { bytes in
             let base = bytes.baseAddress!
-            while start < bytes.count, let found = memchr(base + start, 0x0A, bytes.count - start) {
-                let newline = base.distance(to: UnsafeRawPointer(found))
+            while let newline = ByteSearch.first(0x0A, in: bytes, start, bytes.count) {
                 let text = UnsafeRawBufferPointer(start: base + start, count: newline - start)
                 let fatal = Self.fatalMarkers.contains { Self.contains(text, $0) }
                 if fatal || Self.exceptionMarkers.contains(where: { Self.contains(text, $0) }) {

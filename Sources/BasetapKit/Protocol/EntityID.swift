@@ -161,15 +161,6 @@ public enum EntityID {
     }
 }
 
-/// memchr over a range of a buffer: these searches run on every `from` and `to` of every message.
-enum ByteSearch {
-    @inline(__always)
-    static func first(_ byte: UInt8, in p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Int? {
-        guard start < end, let hit = memchr(p.baseAddress! + start, Int32(byte), end - start) else { return nil }
-        return p.baseAddress!.distance(to: UnsafeRawPointer(hit))
-    }
-}
-
 /// Canonical UUID text: 8-4-4-4-12 hex digits, either case.
 enum UUIDText {
     static func isCanonical(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
