@@ -110,10 +110,9 @@ public struct CheckRun {
             }
             return CheckingSink(checker: checker, selection: selection)
         }
-        let workers = sinks.map { TapWorker(sink: $0, maxAwakeInflaters: max(1, pcapOptions.maxAwakeInflaters / jobs)) }
         var pcapSummaries: [DecodeSummary] = []
         var meter: (path: String, meter: ProgressMeter)?
-        try ParallelPcap(options: pcapOptions, workers: workers, outputs: outputs).run(
+        try ParallelPcap(options: pcapOptions, sinks: sinks, outputs: outputs).run(
             paths, write: { bytes in try output.append { $0.append(contentsOf: bytes) } },
             progress: { path, packets in
                 guard let progress else { return }

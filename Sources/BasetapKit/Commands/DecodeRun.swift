@@ -84,10 +84,9 @@ public struct DecodeRun {
     private func decodePcapInParallel(into writer: JSONLCaptureWriter) throws -> (DecodeSummary, [WriterSink]) {
         let outputs = (0..<jobs).map { _ in ParallelPcap.Output() }
         let sinks = outputs.map { WriterSink(writer: LineBuffer(output: $0), messages: filter, check: check) }
-        let workers = sinks.map { TapWorker(sink: $0, maxAwakeInflaters: max(1, options.maxAwakeInflaters / jobs)) }
         let meter = progress.map { ProgressMeter(output: $0, label: "decoding \(path)", total: nil) }
         var summary = DecodeSummary()
-        try ParallelPcap(options: pcapOptions, workers: workers, outputs: outputs).run(
+        try ParallelPcap(options: pcapOptions, sinks: sinks, outputs: outputs).run(
             [path], write: writer.writeEncoded,
             progress: { _, packets in meter?.update(done: packets, detail: "\(sinks.reduce(0) { $0 + $1.records }) records") },
             done: { _, decoded in summary = decoded })

@@ -15,9 +15,16 @@ struct ParallelPcap {
     }
 
     let options: PcapDecoder.Options
-    /// Each decoder's worker and output.
+    /// Each decoder's worker and output: the worker's sink writes to the output.
     let workers: [TapWorker]
     let outputs: [Output]
+
+    /// One decoder per sink; the decoders share the budget of zlib states kept awake.
+    init(options: PcapDecoder.Options, sinks: [TapSink], outputs: [Output]) {
+        self.options = options
+        workers = sinks.map { TapWorker(sink: $0, maxAwakeInflaters: max(1, options.maxAwakeInflaters / sinks.count)) }
+        self.outputs = outputs
+    }
     /// Packets per round: enough to keep the decoders busy, few enough to keep the output small.
     static let packetsPerRound = 8192
 
@@ -28,14 +35,13 @@ struct ParallelPcap {
         done: (String, DecodeSummary) throws -> Void
     ) throws {
         for (worker, output) in zip(workers, outputs) {
-            worker.afterWork = { work in
-                if output.marks.last?.end ?? 0 != output.bytes.count {
-                    output.marks.append((work.sequence, work.tap.decoder.conn, output.bytes.count))
-                }
+            worker.afterStep = { sequence, conn in
+                if output.marks.last?.end ?? 0 != output.bytes.count { output.marks.append((sequence, conn, output.bytes.count)) }
             }
         }
-        let decoders = Box(workers.indices.map { PcapDecoder(worker: workers[$0], options: options, share: ($0, workers.count)) })
         for path in paths {
+            // The workers, and the checkers behind them, go from file to file; the decoders are the file's.
+            let decoders = Box(workers.indices.map { PcapDecoder(worker: workers[$0], options: options, share: ($0, workers.count)) })
             for decoder in decoders.value { try decoder.open(path: path) }
             var reading = true
             while reading {

@@ -106,20 +106,10 @@ public final class PcapDecoder {
         return finishedSummary()
     }
 
-    /// Starts on a file, as a new decoder would (one decoder can read files one after another).
+    /// Starts on the file (a decoder reads one).
     func open(path: String) throws {
-        let file = try PcapFile(path: path)
-        keyLog = options.tlsKeyLog
+        file = try PcapFile(path: path)
         keyLog.merge(try PcapngSecrets.keyLog(path: path))
-        summary = DecodeSummary()
-        flows = [:]
-        closed = []
-        closedOrder = []
-        closedOrderHead = 0
-        connectionNumbers = [:]
-        reader = PacketReader()
-        lastTimestamp = 0
-        self.file = file
     }
 
     /// Reads up to `packets` packets of the open file; false once it is all read (or damaged).
@@ -154,12 +144,13 @@ public final class PcapDecoder {
             summary.unreadPackets = reader.unread
             summary.tunnelledPackets = reader.tunnelled
         }
-        file = nil
         return summary
     }
 
-    private func dispatch(_ tap: FlowTap, _ step: TapWorker.Work.Step, timestamp: Int64) throws {
-        try worker.run(TapWorker.Work(sequence: sequence, tap: tap, step: step, timestamp: timestamp))
+    /// Runs a step of a connection's tap on the worker, and tells the worker where in the file it was.
+    private func step(_ tap: FlowTap, _ body: (FlowTap) throws -> Void) throws {
+        try body(tap)
+        worker.afterStep?(sequence, tap.decoder.conn)
     }
 
     /// Orders the work: the packet being handled, then (one past the last) the connections the
@@ -198,7 +189,7 @@ public final class PcapDecoder {
         let dir: Direction = segment.source == flow.client ? .c2s : .s2c
         if let tap = flow.tap, tap.decoder.phase != .ignored {
             let events = flow.streams[dir].segment(segment.sequence, segment.payload)
-            try dispatch(tap, .segment(dir, events), timestamp: packet.timestamp)
+            try step(tap) { try $0.segment(dir, events, timestamp: packet.timestamp, on: worker) }
         } else if !flow.unselected {
             summary.skippedBytes += segment.payload.count
         }
@@ -277,7 +268,7 @@ public final class PcapDecoder {
         flows[key] = nil
         guard let tap = flow.tap else { return }
         let rest = PerDirection(c2s: flow.streams.c2s.finish(), s2c: flow.streams.s2c.finish())
-        try dispatch(tap, .end(rest, error: error, droppedBy: droppedBy), timestamp: timestamp)
+        try step(tap) { try $0.end(rest, error: error, droppedBy: droppedBy, timestamp: timestamp, on: worker) }
     }
 
     /// Ends every connection still open at the end of the file.
