@@ -68,9 +68,36 @@ struct EnvelopeRules {
     enum Member: Int, CaseIterable {
         case id, type, from, to, ok, payload
 
-        static let names = ["id", "type", "from", "to", "ok", "payload"]
+        var literal: StaticString {
+            switch self {
+            case .id: "id"
+            case .type: "type"
+            case .from: "from"
+            case .to: "to"
+            case .ok: "ok"
+            case .payload: "payload"
+            }
+        }
 
-        var name: String { Self.names[rawValue] }
+        var name: String { literal.description }
+
+        /// The member a key's decoded bytes name: length and first byte pick the one candidate, and
+        /// one comparison confirms it (as `RecordField.named` does for a capture record's keys).
+        @inline(__always)
+        static func named(_ key: UnsafeRawBufferPointer) -> Member? {
+            guard let first = key.first else { return nil }
+            let candidate: Member
+            switch (key.count, first) {
+            case (2, UInt8(ascii: "i")): candidate = .id
+            case (2, UInt8(ascii: "t")): candidate = .to
+            case (2, UInt8(ascii: "o")): candidate = .ok
+            case (4, UInt8(ascii: "t")): candidate = .type
+            case (4, UInt8(ascii: "f")): candidate = .from
+            case (7, UInt8(ascii: "p")): candidate = .payload
+            default: return nil
+            }
+            return ByteCompare.equal(key.baseAddress!, candidate.literal.utf8Start, count: key.count) ? candidate : nil
+        }
         var isRequired: Bool { self != .ok }
         var expectedName: String { self == .ok ? "a boolean" : self == .payload ? "an object" : "a string" }
 
@@ -169,21 +196,7 @@ struct EnvelopeRules {
     }
 
     static func member(_ view: JSONView, _ key: Int) -> Member? {
-        // Almost every key is one of six short ASCII names without escapes: its length picks the
-        // candidates (a key with escapes is longer than it reads, and tries them all).
-        let node = view[key]
-        let length = node.hasEscapes ? 0 : Int(node.end - node.start) - 2
-        if length == 2 || length == 0 {
-            if view.stringEquals(key, "id") { return .id }
-            if view.stringEquals(key, "to") { return .to }
-            if view.stringEquals(key, "ok") { return .ok }
-        }
-        if length == 4 || length == 0 {
-            if view.stringEquals(key, "type") { return .type }
-            if view.stringEquals(key, "from") { return .from }
-        }
-        if (length == 7 || length == 0) && view.stringEquals(key, "payload") { return .payload }
-        return nil
+        view.withStringBytes(key) { Member.named($0) }
     }
 
     func checkEntityID(_ index: Int, pointer: String, ids: inout EntityIDCache, into findings: inout [Finding]) {
