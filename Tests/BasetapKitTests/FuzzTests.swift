@@ -8,10 +8,10 @@ import Testing
     static let buggyServer = ProxyTests.peers.appendingPathComponent("buggy_server.py").path
 
     /// Seed 9 reaches all four planted bugs within its first 256 cases (800 messages).
-    static func fuzz(out: URL, port: Int, seed: Int = 9) throws -> ProcessResult {
+    static func fuzz(out: URL, port: Int, seed: Int = 9, serverOptions: String = "") throws -> ProcessResult {
         try runBasetap([
             "fuzz", "--target", "ws://127.0.0.1:\(port)", "--seed-capture", capturePath("fuzz-seed.jsonl"),
-            "--exec", "\(PcapFixtures.python) \(buggyServer) \(port)", "--seed", String(seed), "--max-messages", "800",
+            "--exec", "\(PcapFixtures.python) \(buggyServer) \(port)\(serverOptions)", "--seed", String(seed), "--max-messages", "800",
             "--families", "id,envelope,value", "--timeout", "1s", "--out", out.path, "--color", "never",
         ])
     }
@@ -66,6 +66,25 @@ import Testing
         let namesAgain = try Self.findings(again)
         for bug in planted { #expect(namesAgain.contains { $0.contains(bug) }, "\(bug) in \(namesAgain)") }
         #expect(Self.untimed(names) == Self.untimed(namesAgain), "\(names) vs \(namesAgain)")
+    }
+
+    /// A server slow for a moment on a busy machine gets to the crashing message of a suspect run
+    /// alone only after the client gave up on its connection, and lives (`--slow-second-crash`: the
+    /// batch's death is the first crashing message, the suspect's run alone the second). That run
+    /// proved nothing: it runs again with more time, and the crash is blamed on its case.
+    @Test func aSuspectRunTheServerWasTooSlowForRunsAgainWithMoreTime() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("run")
+        let counter = directory.appendingPathComponent("crashing-messages").path
+        let result = try Self.fuzz(out: out, port: unusedPort(), serverOptions: " --slow-second-crash \(counter)")
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        let names = try Self.findings(out)
+        #expect(names.contains { $0.contains("crash-id.port") } && !names.contains { $0.contains("unconfirmed") }, "\(names)")
+        let report = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(report.contains("**crash**: the server exited with status 3 | confirmed: a fresh server died of this case alone"), "\(report)")
+        // The batch's death, the run the server was too slow for, and the run again that killed it.
+        #expect(try String(contentsOfFile: counter, encoding: .utf8).count >= 3)
     }
 
     /// Finding names without their number, for the oracles that do not measure time.

@@ -2,7 +2,7 @@
 """A BaseMessage server with planted bugs, each reachable through one family of mutations only,
 for basetap's fuzz tests. Answers well-formed requests like sample_server.py otherwise.
 
-usage: buggy_server.py PORT [--fixed]
+usage: buggy_server.py PORT [--fixed] [--slow-second-crash FILE]
 
 - crashes (the process exits with status 3) when "from" or "to" names port 65536   (id family)
 - hangs its connection on a payload nested deeper than 500 levels                  (value family)
@@ -10,6 +10,9 @@ usage: buggy_server.py PORT [--fixed]
 - drops the connection without a Close when "id" is longer than 10 000 characters  (envelope.id-huge)
 
 --fixed: none of the four; the same answers otherwise.
+--slow-second-crash FILE: the second time a crashing message comes (counted in FILE, across
+restarts), the server gets to it only once the client has given up on the connection, and lives:
+a server slow for a moment on a busy machine.
 """
 import json
 import os
@@ -18,10 +21,13 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 FIXED = "--fixed" in sys.argv
+SLOW_COUNT = sys.argv[sys.argv.index("--slow-second-crash") + 1] if "--slow-second-crash" in sys.argv else None
 
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 from websockets.sync.server import serve
 
 
@@ -42,6 +48,22 @@ def no_duplicates(pairs):
     if len(keys) != len(set(keys)):
         raise KeyError("duplicate")
     return dict(pairs)
+
+
+def too_slow_for(ws):
+    """True when this crash is the one that comes too late: waits until the client has closed."""
+    if SLOW_COUNT is None:
+        return False
+    with open(SLOW_COUNT, "a+") as counter:
+        counter.write("x")
+        counter.seek(0)
+        seen = len(counter.read())
+    if seen != 2:
+        return False
+    deadline = time.monotonic() + 30
+    while ws.protocol.state is not State.CLOSED and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return True
 
 
 def handler(ws):
@@ -67,6 +89,8 @@ def handler(ws):
                 continue
             for field in ("from", "to"):
                 if isinstance(request.get(field), str) and request[field].endswith(":65536") and not FIXED:
+                    if too_slow_for(ws):
+                        return
                     os._exit(3)
             rid = request.get("id")
             if isinstance(rid, str) and len(rid) > 10000 and not FIXED:

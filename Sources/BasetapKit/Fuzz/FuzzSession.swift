@@ -92,8 +92,8 @@ final class FuzzSession {
 
     // MARK: Running cases
 
-    private func play(_ fuzzCase: FuzzCase) -> EventLoopFuture<ReplayOutcome> {
-        replayer.replay(fuzzCase.plan, after: fuzzCase.companions)
+    private func play(_ fuzzCase: FuzzCase, timeout: Double? = nil) -> EventLoopFuture<ReplayOutcome> {
+        replayer.replay(fuzzCase.plan, after: fuzzCase.companions, timeout: timeout)
     }
 
     private func answersHandshake() -> Bool { Self.completes(handshakeOnly, replayer) }
@@ -110,10 +110,10 @@ final class FuzzSession {
     }
 
     /// Runs one case alone and judges it; with `--exec`, a server that died of it is a crash (and is restarted).
-    private func attempt(_ fuzzCase: FuzzCase) throws -> (Oracle.Failure?, ReplayOutcome, ServerProcess.Death?) {
+    private func attempt(_ fuzzCase: FuzzCase, timeout: Double? = nil) throws -> (Oracle.Failure?, ReplayOutcome, ServerProcess.Death?) {
         if let server, server.exitDescription != nil || !answersHandshake() { try restart() }
         lastAttempts = (lastAttempts + [fuzzCase]).suffix(run.workers)
-        let outcome = try play(fuzzCase).wait()
+        let outcome = try play(fuzzCase, timeout: timeout).wait()
         let failure = oracle.judge(outcome, handshake: fuzzCase.breaksHandshake)
         guard let server, failure != nil || fuzzCase.breaksHandshake || !fuzzCase.companions.isEmpty,
             server.died(handshake: answersHandshake), let death = server.death()
@@ -302,17 +302,15 @@ final class FuzzSession {
         // it seemed to survive one.
         let suspects = window.map { cases[$0] } + lastAttempts.reversed()
         lastAttempts = []
-        for suspect in suspects {
-            let (failure, outcome, alone) = try attempt(suspect)
-            guard let failure, failure.kind == .crash, let alone else { continue }
-            // Two cases open at once may each kill the server, in two ways.
-            if let index = findingBySymptom[failure.symptom] {
-                summary.findings[index].count(suspect)
-                continue
-            }
-            record(try save(suspect, failure: failure, outcome: outcome, death: alone, reproduction: "a fresh server died of this case alone"))
-            return window
-        }
+        let (killed, gaveUp) = try killerAlone(suspects)
+        if killed { return window }
+        // A case whose run was given up on (no answer within the timeout: a server slow for a moment,
+        // on a busy machine) may have been closed before the server read its mutated message, and
+        // a server that finds the connection gone may never read it: it did not show that the case
+        // leaves the server alive. Those run once more, with more time.
+        let patience = max(4, 4 * options.timeout)
+        if !gaveUp.isEmpty, try killerAlone(gaveUp, timeout: patience).killed { return window }
+        let alone = "no case alone" + (gaveUp.isEmpty ? "" : " (\(ViolationFormatter.count(gaveUp.count, "case")) that timed out ran again with \(Int(patience)) s to answer)")
         var reproduced = 0
         let tries = 3
         for _ in 0..<tries {
@@ -325,10 +323,29 @@ final class FuzzSession {
         }
         let failure = Oracle.Failure(kind: .crashUnconfirmed, detail: death.summary, symptom: symptom)
         var finding = try saveWindow(window.map { cases[$0] }, outcomes: window.map { outcomes[$0] }, failure: failure, death: death,
-                                     reproduction: "no case alone; the \(window.count) cases together brought it back in \(reproduced) of \(tries) runs")
+                                     reproduction: "\(alone); the \(window.count) cases together brought it back in \(reproduced) of \(tries) runs")
         finding.confirmed = reproduced > 0
         record(finding)
         return window
+    }
+
+    /// Runs each suspect alone until one kills the server, and records that one as the crash.
+    /// Returns whether one did, and the suspects whose run the client gave up on.
+    private func killerAlone(_ suspects: [FuzzCase], timeout: Double? = nil) throws -> (killed: Bool, gaveUp: [FuzzCase]) {
+        var gaveUp: [FuzzCase] = []
+        for suspect in suspects {
+            let (failure, outcome, alone) = try attempt(suspect, timeout: timeout)
+            if outcome.timedOut { gaveUp.append(suspect) }
+            guard let failure, failure.kind == .crash, let alone else { continue }
+            // Two cases open at once may each kill the server, in two ways.
+            if let index = findingBySymptom[failure.symptom] {
+                summary.findings[index].count(suspect)
+                continue
+            }
+            record(try save(suspect, failure: failure, outcome: outcome, death: alone, reproduction: "a fresh server died of this case alone"))
+            return (true, gaveUp)
+        }
+        return (false, gaveUp)
     }
 
     // MARK: Findings

@@ -31,7 +31,7 @@ public final class Replayer: @unchecked Sendable {
 
     /// Replays one connection; the future always succeeds, failures are in the outcome.
     public func replay(_ plan: ReplayConnection) -> EventLoopFuture<ReplayOutcome> {
-        replay(plan, on: group.next())
+        replay(plan, on: group.next(), options: options)
     }
 
     /// A job that runs no connection: an outcome of none, at once.
@@ -39,25 +39,30 @@ public final class Replayer: @unchecked Sendable {
         group.next().makeSucceededFuture(ReplayOutcome(conn: ""))
     }
 
-    /// Replays `plans` all at once, then `plan`: the outcome is `plan`'s (churn cases).
-    func replay(_ plan: ReplayConnection, after plans: [ReplayConnection]) -> EventLoopFuture<ReplayOutcome> {
-        guard !plans.isEmpty else { return replay(plan) }
+    /// Replays `plans` all at once, then `plan`: the outcome is `plan`'s (churn cases). `timeout`,
+    /// when given, replaces the options' for these connections.
+    func replay(_ plan: ReplayConnection, after plans: [ReplayConnection], timeout: Double? = nil) -> EventLoopFuture<ReplayOutcome> {
+        var options = options
+        options.timeout = timeout ?? options.timeout
+        guard !plans.isEmpty else { return replay(plan, on: group.next(), options: options) }
         let loop = group.next()
         let began = CaptureTime.nanoseconds()
-        return EventLoopFuture.whenAllComplete(plans.map { replay($0) }, on: loop).flatMap { _ in self.replay(plan, on: loop) }.map { outcome in
+        return EventLoopFuture.whenAllComplete(plans.map { replay($0, on: group.next(), options: options) }, on: loop).flatMap { _ in
+            self.replay(plan, on: loop, options: options)
+        }.map { outcome in
             var outcome = outcome
             outcome.startedAt = began  // the case began with its first connection
             return outcome
         }
     }
 
-    private func replay(_ plan: ReplayConnection, on loop: EventLoop) -> EventLoopFuture<ReplayOutcome> {
+    private func replay(_ plan: ReplayConnection, on loop: EventLoop, options: ReplayOptions) -> EventLoopFuture<ReplayOutcome> {
         let promise = loop.makePromise(of: ReplayOutcome.self)
         let target = options.target
         ClientBootstrap(group: loop)
             .connectTimeout(options.timeoutAmount)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { [options, tlsContext] channel in
+            .channelInitializer { [tlsContext] channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tlsContext {
                         try channel.pipeline.syncOperations.addHandler(
