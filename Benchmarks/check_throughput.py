@@ -11,7 +11,6 @@ lines of the same file, and prints messages/s, MB/s, peak RSS and the ratios.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -78,15 +77,18 @@ PROFILE = {
 
 
 def run_basetap(binary, path, extra=()):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Wall time, CPU time and this run's own peak RSS (MB) of `basetap check`, and its summary."""
     start = time.perf_counter()
-    result = subprocess.run([binary, "check", "--quiet", *extra, path], capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        sys.exit("basetap check failed (%d): %s%s" % (result.returncode, result.stdout, result.stderr))
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return elapsed, cpu, after.ru_maxrss / 1024, result.stdout.strip()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen([binary, "check", "--quiet", *extra, path], stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("basetap check failed (%d): %s%s" % (os.waitstatus_to_exitcode(status), stdout, stderr))
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout.strip()
 
 
 def run_jsonschema(path, limit):
