@@ -87,6 +87,21 @@ import Testing
         #expect(try String(contentsOfFile: counter, encoding: .utf8).count >= 3)
     }
 
+    /// The same slow moment on the seed connection's first unmutated run (`--slow-first-connection`):
+    /// the seed is not reported as failing without a mutation, and the planted hang is still found
+    /// (a baseline hang would have hidden it).
+    @Test func aSeedRunTheServerWasTooSlowForIsNoBaselineFailure() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("run")
+        let counter = directory.appendingPathComponent("connections").path
+        let result = try Self.fuzz(out: out, port: unusedPort(), serverOptions: " --slow-first-connection \(counter)")
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(!result.stdout.contains("without any mutation"), "\(result.stdout)")
+        let names = try Self.findings(out)
+        #expect(!names.contains { $0.contains("baseline") } && names.contains { $0.contains("hang-value.deep-nesting") }, "\(names)")
+    }
+
     /// Finding names without their number, for the oracles that do not measure time.
     static func untimed(_ names: [String]) -> [String] {
         names.map { String($0.drop { $0 != "-" }.dropFirst()) }.filter { !$0.hasPrefix("hang-") && !$0.hasPrefix("slow-") }.sorted()

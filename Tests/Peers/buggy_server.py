@@ -2,7 +2,7 @@
 """A BaseMessage server with planted bugs, each reachable through one family of mutations only,
 for basetap's fuzz tests. Answers well-formed requests like sample_server.py otherwise.
 
-usage: buggy_server.py PORT [--fixed] [--slow-second-crash FILE]
+usage: buggy_server.py PORT [--fixed] [--slow-second-crash FILE] [--slow-first-connection FILE]
 
 - crashes (the process exits with status 3) when "from" or "to" names port 65536   (id family)
 - hangs its connection on a payload nested deeper than 500 levels                  (value family)
@@ -13,6 +13,8 @@ usage: buggy_server.py PORT [--fixed] [--slow-second-crash FILE]
 --slow-second-crash FILE: the second time a crashing message comes (counted in FILE, across
 restarts), the server gets to it only once the client has given up on the connection, and lives:
 a server slow for a moment on a busy machine.
+--slow-first-connection FILE: likewise for the first connection that sends a message (counted in
+FILE, across restarts): it is answered only once the client has given up on it.
 """
 import json
 import os
@@ -24,7 +26,14 @@ import threading
 import time
 
 FIXED = "--fixed" in sys.argv
-SLOW_COUNT = sys.argv[sys.argv.index("--slow-second-crash") + 1] if "--slow-second-crash" in sys.argv else None
+
+
+def option(name):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else None
+
+
+SLOW_CRASH = option("--slow-second-crash")
+SLOW_FIRST = option("--slow-first-connection")
 
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
@@ -50,15 +59,16 @@ def no_duplicates(pairs):
     return dict(pairs)
 
 
-def too_slow_for(ws):
-    """True when this crash is the one that comes too late: waits until the client has closed."""
-    if SLOW_COUNT is None:
+def too_slow_for(ws, path, time_seen):
+    """True when this is the `time_seen`th time of what `path` counts: then waits until the client
+    has closed the connection."""
+    if path is None:
         return False
-    with open(SLOW_COUNT, "a+") as counter:
+    with open(path, "a+") as counter:
         counter.write("x")
         counter.seek(0)
         seen = len(counter.read())
-    if seen != 2:
+    if seen != time_seen:
         return False
     deadline = time.monotonic() + 30
     while ws.protocol.state is not State.CLOSED and time.monotonic() < deadline:
@@ -67,8 +77,12 @@ def too_slow_for(ws):
 
 
 def handler(ws):
+    first = True
     try:
         for text in ws:
+            if first and too_slow_for(ws, SLOW_FIRST, 1):
+                return
+            first = False
             if isinstance(text, bytes):
                 ws.send(text)
                 continue
@@ -89,7 +103,7 @@ def handler(ws):
                 continue
             for field in ("from", "to"):
                 if isinstance(request.get(field), str) and request[field].endswith(":65536") and not FIXED:
-                    if too_slow_for(ws):
+                    if too_slow_for(ws, SLOW_CRASH, 2):
                         return
                     os._exit(3)
             rid = request.get("id")

@@ -98,6 +98,9 @@ final class FuzzSession {
 
     private func answersHandshake() -> Bool { Self.completes(handshakeOnly, replayer) }
 
+    /// The timeout of a run again after one that timed out, to tell a slow moment from a hang.
+    private var patience: Double { max(4, 4 * options.timeout) }
+
     /// An upgrade and a Close alone: a server that is alive answers it at once.
     private static func completes(_ handshakeOnly: ReplayConnection, _ replayer: Replayer) -> Bool {
         guard let outcome = try? replayer.replay(handshakeOnly).wait() else { return false }
@@ -250,7 +253,10 @@ final class FuzzSession {
             let unmutated = mutator.unmutated(plan.conn)
             var failures: [(Oracle.Failure, ReplayOutcome)] = []
             for _ in 0..<max(1, run.baselineRuns) {
-                let (failure, outcome, _) = try attempt(unmutated)
+                var (failure, outcome, _) = try attempt(unmutated)
+                // A server just started, on a busy machine, can be slow for a moment: a run given up
+                // on is a failure of the seed only if it is given up on again with more time.
+                if failure != nil && outcome.timedOut { (failure, outcome, _) = try attempt(unmutated, timeout: patience) }
                 if outcome.unreachable, let failure {
                     throw BasetapError.input(place: options.target.url, message: "the unmutated seed session already fails (\(failure.kind.rawValue): \(failure.detail))")
                 }
@@ -308,7 +314,6 @@ final class FuzzSession {
         // on a busy machine) may have been closed before the server read its mutated message, and
         // a server that finds the connection gone may never read it: it did not show that the case
         // leaves the server alive. Those run once more, with more time.
-        let patience = max(4, 4 * options.timeout)
         if !gaveUp.isEmpty, try killerAlone(gaveUp, timeout: patience).killed { return window }
         let alone = "no case alone" + (gaveUp.isEmpty ? "" : " (\(ViolationFormatter.count(gaveUp.count, "case")) that timed out ran again with \(Int(patience)) s to answer)")
         var reproduced = 0
