@@ -68,6 +68,16 @@ import Testing
         #expect(Self.untimed(names) == Self.untimed(namesAgain), "\(names) vs \(namesAgain)")
     }
 
+    /// A fuzz run against the buggy server with its slow moment `option` counted in a file of
+    /// `directory`; its result, finding names, report, and how many times the server counted.
+    static func fuzzSlow(_ option: String, in directory: URL) throws -> (ProcessResult, [String], String, Int) {
+        let out = directory.appendingPathComponent("run")
+        let counter = directory.appendingPathComponent("counted").path
+        let result = try fuzz(out: out, port: unusedPort(), serverOptions: " \(option) \(counter)")
+        let report = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        return (result, try findings(out), report, try String(contentsOfFile: counter, encoding: .utf8).count)
+    }
+
     /// A server slow for a moment on a busy machine gets to the crashing message of a suspect run
     /// alone only after the client gave up on its connection, and lives (`--slow-second-crash`: the
     /// batch's death is the first crashing message, the suspect's run alone the second). That run
@@ -75,16 +85,12 @@ import Testing
     @Test func aSuspectRunTheServerWasTooSlowForRunsAgainWithMoreTime() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let out = directory.appendingPathComponent("run")
-        let counter = directory.appendingPathComponent("crashing-messages").path
-        let result = try Self.fuzz(out: out, port: unusedPort(), serverOptions: " --slow-second-crash \(counter)")
+        let (result, names, report, counted) = try Self.fuzzSlow("--slow-second-crash", in: directory)
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
-        let names = try Self.findings(out)
         #expect(names.contains { $0.contains("crash-id.port") } && !names.contains { $0.contains("unconfirmed") }, "\(names)")
-        let report = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(report.contains("**crash**: the server exited with status 3 | confirmed: a fresh server died of this case alone"), "\(report)")
         // The batch's death, the run the server was too slow for, and the run again that killed it.
-        #expect(try String(contentsOfFile: counter, encoding: .utf8).count >= 3)
+        #expect(counted >= 3)
     }
 
     /// The same slow moment on the seed connection's first unmutated run (`--slow-first-connection`):
@@ -93,13 +99,10 @@ import Testing
     @Test func aSeedRunTheServerWasTooSlowForIsNoBaselineFailure() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let out = directory.appendingPathComponent("run")
-        let counter = directory.appendingPathComponent("connections").path
-        let result = try Self.fuzz(out: out, port: unusedPort(), serverOptions: " --slow-first-connection \(counter)")
+        let (result, names, report, _) = try Self.fuzzSlow("--slow-first-connection", in: directory)
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
-        #expect(!result.stdout.contains("without any mutation"), "\(result.stdout)")
-        let names = try Self.findings(out)
-        #expect(!names.contains { $0.contains("baseline") } && names.contains { $0.contains("hang-value.deep-nesting") }, "\(names)")
+        #expect(!result.stdout.contains("without any mutation") && !report.contains("baseline"), "\(result.stdout)")
+        #expect(names.contains { $0.contains("hang-value.deep-nesting") }, "\(names)")
     }
 
     /// Finding names without their number, for the oracles that do not measure time.
