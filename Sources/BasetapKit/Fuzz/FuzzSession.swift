@@ -98,8 +98,9 @@ final class FuzzSession {
 
     private func answersHandshake() -> Bool { Self.completes(handshakeOnly, replayer) }
 
-    /// The timeout of a run again after one that timed out, to tell a slow moment from a hang.
-    private var patience: Double { max(4, 4 * options.timeout) }
+    /// The timeout of a run again after one that timed out, to tell a slow moment (a server just
+    /// started, a busy machine: seconds, whatever the timeout) from a hang.
+    private var patience: Double { max(2 * options.timeout, options.timeout + 4) }
 
     /// An upgrade and a Close alone: a server that is alive answers it at once.
     private static func completes(_ handshakeOnly: ReplayConnection, _ replayer: Replayer) -> Bool {
@@ -123,6 +124,23 @@ final class FuzzSession {
         else { return (failure, outcome, nil) }
         try restart()
         return (Oracle.Failure(kind: .crash, detail: death.summary, symptom: Oracle.crashSymptom(death.signature)), outcome, death)
+    }
+
+    /// `attempt`, and once more with more time when the client gave up on the run.
+    private func attemptPatiently(_ fuzzCase: FuzzCase) throws -> (Oracle.Failure?, ReplayOutcome, ServerProcess.Death?) {
+        let first = try attempt(fuzzCase)
+        guard first.1.timedOut, first.2 == nil else { return first }
+        return try attempt(fuzzCase, timeout: patience)
+    }
+
+    /// The cases run again at once against a server basetap does not run, and those the client
+    /// gave up on once more with more time; judged.
+    private func rerun(_ cases: [FuzzCase]) -> [(Oracle.Failure?, ReplayOutcome, ServerProcess.Death?)] {
+        var outcomes = replayer.run(count: cases.count, parallel: run.workers) { play(cases[$0]) }
+        let late = outcomes.indices.filter { outcomes[$0].timedOut }
+        let again = replayer.run(count: late.count, parallel: run.workers) { play(cases[late[$0]], timeout: patience) }
+        for (index, outcome) in zip(late, again) { outcomes[index] = outcome }
+        return zip(cases, outcomes).map { (oracle.judge($1, handshake: $0.breaksHandshake), $1, nil) }
     }
 
     /// One batch of cases `make` makes; why the run must stop, when it must (a server basetap does
@@ -203,12 +221,9 @@ final class FuzzSession {
         }
         // Each candidate is run again alone: a case that failed only beside others (a crash another case
         // caused, a moment of overload) is no finding. A server basetap runs is tried one case at a time,
-        // so that a crash is blamed on its case; any other server takes the reruns in parallel.
-        let reruns: [(Oracle.Failure?, ReplayOutcome, ServerProcess.Death?)] = server != nil
-            ? try candidates.map { try attempt($0.0) }
-            : replayer.run(count: candidates.count, parallel: run.workers) { play(candidates[$0].0) }.enumerated().map {
-                (oracle.judge($0.element, handshake: candidates[$0.offset].0.breaksHandshake), $0.element, nil)
-            }
+        // so that a crash is blamed on its case; any other server takes the reruns in parallel. A rerun
+        // the client gave up on runs once more with more time: a hang is no answer even then.
+        let reruns = server != nil ? try candidates.map { try attemptPatiently($0.0) } : rerun(candidates.map(\.0))
         for ((fuzzCase, first), (confirmed, outcome, death)) in zip(candidates, reruns) {
             guard let confirmed else { continue }
             if let index = findingBySymptom[confirmed.symptom] {
@@ -232,7 +247,7 @@ final class FuzzSession {
         // A server that died or stopped accepting fails every connection alike: that says nothing of the mutation.
         guard !fuzzCase.ops.isEmpty, failure.kind != .crash, failure.kind != .down else { return false }
         let reverted = mutator.unmutated(fuzzCase.plan.conn)
-        let (again, outcome, _) = try attempt(reverted)
+        let (again, outcome, _) = try attemptPatiently(reverted)
         guard let again, again.symptom == failure.symptom else { return false }
         let known = baseline[fuzzCase.plan.conn] != nil
         baseline[fuzzCase.plan.conn, default: []].insert(failure.symptom)
@@ -253,10 +268,9 @@ final class FuzzSession {
             let unmutated = mutator.unmutated(plan.conn)
             var failures: [(Oracle.Failure, ReplayOutcome)] = []
             for _ in 0..<max(1, run.baselineRuns) {
-                var (failure, outcome, _) = try attempt(unmutated)
                 // A server just started, on a busy machine, can be slow for a moment: a run given up
                 // on is a failure of the seed only if it is given up on again with more time.
-                if failure != nil && outcome.timedOut { (failure, outcome, _) = try attempt(unmutated, timeout: patience) }
+                let (failure, outcome, _) = try attemptPatiently(unmutated)
                 if outcome.unreachable, let failure {
                     throw BasetapError.input(place: options.target.url, message: "the unmutated seed session already fails (\(failure.kind.rawValue): \(failure.detail))")
                 }
@@ -315,7 +329,7 @@ final class FuzzSession {
         // a server that finds the connection gone may never read it: it did not show that the case
         // leaves the server alive. Those run once more, with more time.
         if !gaveUp.isEmpty, try killerAlone(gaveUp, timeout: patience).killed { return window }
-        let alone = "no case alone" + (gaveUp.isEmpty ? "" : " (\(ViolationFormatter.count(gaveUp.count, "case")) that timed out ran again with \(Int(patience)) s to answer)")
+        let alone = "no case alone" + (gaveUp.isEmpty ? "" : " (\(ViolationFormatter.count(gaveUp.count, "case")) that timed out ran again with \(String(format: "%g", patience)) s to answer)")
         var reproduced = 0
         let tries = 3
         for _ in 0..<tries {
