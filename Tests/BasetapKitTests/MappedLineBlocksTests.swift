@@ -23,6 +23,37 @@ import Testing
         return (blocks, nil)
     }
 
+    /// Another program truncates the file while `check --jobs 2` has it mapped: the next read past
+    /// the new end would raise SIGBUS. basetap names the file and exits 2 instead of dying of it.
+    @Test func aFileCutShortWhileItIsReadIsAClearError() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("capture.jsonl").path
+        let record = ##"{"ts":"2026-11-24T10:00:00.000000Z","conn":"c1","dir":"c2s","kind":"text","text":"{\"id\":\"m1\",\"type\":\"chat.send\",\"from\":\"@a@x\",\"to\":\"#g:x\",\"payload\":{}}"}"##
+        let chunk = Data(String(repeating: record + "\n", count: 10_000).utf8)
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let writer = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        for _ in 0..<40 { writer.write(chunk) }  // 60 MB: seconds of checking for a debug build
+        try writer.close()
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: basetapExecutable)
+        process.arguments = ["check", "--quiet", "--jobs", "2", path]
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        try waitUntil("basetap to map the file") {
+            (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/maps", encoding: .utf8))?.contains(path) == true || !process.isRunning
+        }
+        #expect(truncate(path, 1000) == 0)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 2, "\(text)")
+        #expect(text == "basetap: \(path): the file was cut short while it was being read (another program truncated it)\n", "\(text)")
+    }
+
     /// Lines of every length around the block size, the block size itself being no multiple of a
     /// page: the blocks are the file, in order, each ending with a newline but for a last line without one.
     @Test func blocksAreTheFileCutAfterNewlines() throws {

@@ -43,9 +43,13 @@ final class MappedLineBlocks {
         name = path
         size = Int(info.st_size)
         self.maxLineLength = maxLineLength
+        ShrinkingFile.watch(path)
     }
 
-    deinit { close(fd) }
+    deinit {
+        ShrinkingFile.forget()
+        close(fd)
+    }
 
     /// The next block, of about `bytes` (at most `blockBytes`), or nil at the end.
     /// A line of `maxLineLength` bytes or more is an error that names it: `linesBefore` is the
@@ -93,3 +97,40 @@ final class MappedLineBlocks {
         return nil
     }
 }
+
+/// A mapped file that another program truncates raises SIGBUS at the next read of a page past its
+/// new end, on whichever thread reads it: rather than dying of the signal without a word, basetap
+/// names the file and exits 2, as for other bad input. Only `write` and `_exit` run in the
+/// handler (both async-signal-safe); a SIGBUS while no file is mapped keeps its default action.
+private enum ShrinkingFile {
+    static func watch(_ path: String) {
+        installHandler
+        let text = Array("basetap: \(path): the file was cut short while it was being read (another program truncated it)\n".utf8)
+        let message = UnsafeMutablePointer<UInt8>.allocate(capacity: text.count)
+        message.initialize(from: text, count: text.count)
+        let old = shrinkMessage
+        shrinkMessageLength = 0
+        shrinkMessage = message
+        shrinkMessageLength = text.count
+        old?.deallocate()
+    }
+
+    static func forget() {
+        shrinkMessageLength = 0
+    }
+
+    private static let installHandler: Void = {
+        signal(SIGBUS) { _ in
+            guard shrinkMessageLength > 0, let message = shrinkMessage else {
+                signal(SIGBUS, SIG_DFL)  // the faulting read runs again and ends the process as before
+                return
+            }
+            _ = write(STDERR_FILENO, message, shrinkMessageLength)
+            _exit(2)
+        }
+    }()
+}
+
+/// What the SIGBUS handler writes; set before a file is mapped, read only by the handler.
+nonisolated(unsafe) private var shrinkMessage: UnsafeMutablePointer<UInt8>?
+nonisolated(unsafe) private var shrinkMessageLength = 0
