@@ -36,21 +36,15 @@ import Testing
         for _ in 0..<40 { writer.write(chunk) }  // 60 MB: seconds of checking for a debug build
         try writer.close()
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: basetapExecutable)
-        process.arguments = ["check", "--quiet", "--jobs", "2", path]
-        let err = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = err
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let check = try Peer(basetapExecutable, ["check", "--quiet", "--jobs", "2", path])
+        defer { _ = check.stop(SIGKILL) }
         try waitUntil("basetap to map the file") {
-            (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/maps", encoding: .utf8))?.contains(path) == true || !process.isRunning
+            (try? String(contentsOfFile: "/proc/\(check.process.processIdentifier)/maps", encoding: .utf8))?.contains(path) == true
+                || !check.process.isRunning
         }
         #expect(truncate(path, 1000) == 0)
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit && process.terminationStatus == 2, "\(text)")
+        let text = check.finish()
+        #expect(check.process.terminationReason == .exit && check.process.terminationStatus == 2, "\(text)")
         #expect(text == "basetap: \(path): the file was cut short while it was being read (another program truncated it)\n", "\(text)")
     }
 

@@ -23,7 +23,6 @@ import socket
 import struct
 import sys
 import threading
-import time
 
 FIXED = "--fixed" in sys.argv
 
@@ -36,7 +35,6 @@ SLOW_CRASH = option("--slow-second-crash")
 SLOW_FIRST = option("--slow-first-connection")
 
 from websockets.exceptions import ConnectionClosed
-from websockets.protocol import State
 from websockets.sync.server import serve
 
 
@@ -70,9 +68,7 @@ def too_slow_for(ws, path, time_seen):
         seen = len(counter.read())
     if seen != time_seen:
         return False
-    deadline = time.monotonic() + 30
-    while ws.protocol.state is not State.CLOSED and time.monotonic() < deadline:
-        time.sleep(0.01)
+    ws.recv_events_thread.join(30)  # ends when the connection does
     return True
 
 
