@@ -200,4 +200,50 @@ private func syntaxError(_ text: String) -> JSONSyntaxError? {
         }
         #expect(checked > 5_000)
     }
+
+    /// A capture's message held in a record string whose only escapes are `\"`: read at the quotes
+    /// the record's scan found, it must give the tape, the issues and the errors a plain parse
+    /// gives, on random messages valid and broken (unterminated strings, stray quotes, duplicate
+    /// keys, unsafe integers, multibyte text); and with any other escape there are no quotes to use.
+    @Test func aMessageReadAtTheQuotesOfItsRecordIsReadAsIfScanned() {
+        let tokens: [String] = [
+            "{", "}", "[", "]", ":", ",", ",", "\"id\"", "\"type\"", "\"id\":", "\"é€𝄞\"", "\"\"", "\"a b\"",
+            "12", "-0.5e3", "123456789012345678901", "true", "null", "\"", "\"unterminated", " ", "x",
+            "{\"a\":1,\"a\":2}", "[\"s\",{\"k\":\"v\"}]", "\\", "\n",
+        ]
+        var random = FuzzRandom(seed: 2027)
+        var scanned = JSONReader(), known = JSONReader(), record = JSONReader()
+        var withQuotes = 0, without = 0
+        for _ in 0..<20_000 {
+            var message = ""
+            for _ in 0..<Int(random.next() % 12) { message += tokens[Int(random.next() % UInt64(tokens.count))] }
+            if random.next() % 3 == 0 { message = "{\"id\":\"m\(random.next() % 100)\",\"p\":[" + message + "]}" }
+            let escaped = message.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n")
+            let line = Array("{\"kind\":\"text\",\"text\":\"\(escaped)\"}".utf8)
+            var payload: [UInt8] = []
+            let recordError = line.withUnsafeBytes { record.parse($0, decoding: "text", into: &payload) }
+            #expect(recordError == nil, "\(message)")
+            #expect(payload == Array(message.utf8))
+            guard let quotes = record.decodedQuotes else {
+                #expect(message.contains("\\") || message.contains("\n"), "\(message)")
+                without += 1
+                continue
+            }
+            #expect(!message.contains("\\") && !message.contains("\n"))
+            withQuotes += 1
+            payload.withUnsafeBytes { raw in
+                let plain = scanned.parse(raw)
+                let fast = quotes.withUnsafeBufferPointer { known.parse(raw, quotes: $0) }
+                #expect(fast == plain, "\(message)")
+                guard plain == nil, fast == nil else { return }
+                #expect(known.nodes.map { [Int($0.kind.rawValue), Int($0.flags), Int($0.start), Int($0.end), Int($0.next), Int($0.count)] }
+                    == scanned.nodes.map { [Int($0.kind.rawValue), Int($0.flags), Int($0.start), Int($0.end), Int($0.next), Int($0.count)] },
+                    "\(message)")
+                #expect(known.issues.map { "\($0.kind) \($0.pointer) \($0.message)" } == scanned.issues.map { "\($0.kind) \($0.pointer) \($0.message)" })
+            }
+        }
+        #expect(withQuotes > 10_000)
+        #expect(without > 1_000)
+    }
 }

@@ -84,6 +84,9 @@ public struct CaptureLine {
     public let conn: String
     /// The message or control payload (text decoded from its JSON string, or base64 decoded).
     public let payload: UnsafeRawBufferPointer
+    /// Where the payload's quotes are, when the record's string held no escape but `\"`
+    /// (`JSONReader.decodedQuotes`): the checker then reads the message without scanning its strings again.
+    public let payloadQuotes: UnsafeBufferPointer<Int32>?
     let view: JSONView
     let fields: UnsafeBufferPointer<Int>
 
@@ -251,10 +254,16 @@ struct CaptureLineParser {
             }
             let conn = try conn(view)
             try decodePayload(view, kind, decoded: decoded)
+            let quotes = kind == .text && decoded == fields[RecordField.text.rawValue] ? reader.decodedQuotes : nil
             return try fields.withUnsafeBufferPointer { fieldsPointer in
                 try payload.withUnsafeBytes { payloadBytes in
-                    .record(try body(CaptureLine(
-                        kind: kind, dir: dir, conn: conn, payload: payloadBytes, view: view, fields: fieldsPointer)))
+                    func line(_ quotes: UnsafeBufferPointer<Int32>?) -> CaptureLine {
+                        CaptureLine(
+                            kind: kind, dir: dir, conn: conn, payload: payloadBytes, payloadQuotes: quotes, view: view,
+                            fields: fieldsPointer)
+                    }
+                    guard let quotes else { return .record(try body(line(nil))) }
+                    return try quotes.withUnsafeBufferPointer { .record(try body(line($0))) }
                 }
             }
         }

@@ -30,7 +30,7 @@ public struct CaptureChecker {
         if line.kind == .text, line.field(.text) == nil, let dir = line.dir, let bad = UTF8Scan.firstInvalid(line.payload) {
             try reportWire(conn: line.conn, dir: dir, rule: .wsInvalidUTF8, message: MessageAssembler.invalidUTF8(at: bad), offset: nil)
         }
-        try consume(conn: line.conn, dir: line.dir, kind: line.kind, payload: line.payload)
+        try consume(conn: line.conn, dir: line.dir, kind: line.kind, payload: line.payload, quotes: line.payloadQuotes)
     }
 
     public mutating func consume(_ record: CaptureRecord) throws {
@@ -38,8 +38,10 @@ public struct CaptureChecker {
         try record.payload.withUnsafeBytes { try consume(conn: record.conn, dir: record.dir, kind: record.kind, payload: $0) }
     }
 
+    /// `quotes`: where the payload's quotes are, when known (`CaptureLine.payloadQuotes`).
     public mutating func consume(
-        conn: String, dir: Direction?, kind: CaptureRecord.Kind, payload: UnsafeRawBufferPointer
+        conn: String, dir: Direction?, kind: CaptureRecord.Kind, payload: UnsafeRawBufferPointer,
+        quotes: UnsafeBufferPointer<Int32>? = nil
     ) throws {
         summary.records += 1
         switch kind {
@@ -52,7 +54,7 @@ public struct CaptureChecker {
             }
         case .text, .binary:
             guard let dir else { return }
-            try checkMessage(conn: conn, dir: dir, binary: kind == .binary, payload: payload)
+            try checkMessage(conn: conn, dir: dir, binary: kind == .binary, payload: payload, quotes: quotes)
         case .ping, .pong, .close:
             break
         }
@@ -64,9 +66,11 @@ public struct CaptureChecker {
         summary.connections += 1
     }
 
-    private mutating func checkMessage(conn: String, dir: Direction, binary: Bool, payload: UnsafeRawBufferPointer) throws {
+    private mutating func checkMessage(
+        conn: String, dir: Direction, binary: Bool, payload: UnsafeRawBufferPointer, quotes: UnsafeBufferPointer<Int32>?
+    ) throws {
         summary.messages += 1
-        let envelope = messageChecker.check(payload, binary: binary)
+        let envelope = messageChecker.check(payload, binary: binary, quotes: quotes)
         // At most one hash lookup per message; the connection is then reached by index.
         let slot: Dictionary<String, Connection>.Index
         if let last = lastSlot, last.conn == conn {

@@ -32,7 +32,13 @@ public struct ChainTracker: Sendable {
     /// Open addressing by hash, linear probing: each slot holds the low 32 bits of its request's
     /// hash above its ring index plus one, or 0. A probe reads only the table until a hash matches,
     /// not the requests: at the open-id limit those are megabytes, and every read of one a cache miss.
+    ///
+    /// Forgetting a request leaves its slot in place (a probe that reaches it finds the request
+    /// no longer live): emptying it at once was a second cache miss per request at the limit.
+    /// The table is rebuilt from the live requests when half its slots are taken.
     private var slots: [UInt64] = []
+    /// Slots taken, by live requests and by forgotten ones.
+    private var taken = 0
     private var count = 0
     /// The largest ring: room for `limit` live requests and a quarter more for superseded ones, so
     /// that compacting a full ring always frees a good part of it.
@@ -82,9 +88,12 @@ public struct ChainTracker: Sendable {
         let (at, relaid) = append(Request(hash: hash, id: id, type: type, side: dir, answered: false, live: true))
         if relaid {
             insert(hash, ringIndex: at)
+        } else if let mine = found.mine {
+            slots[mine.slot] = Self.slot(hash, at)
         } else {
-            // The id keeps its slot, or takes the empty one its probe ended at.
-            slots[found.mine?.slot ?? found.empty] = Self.slot(hash, at)
+            slots[found.empty] = Self.slot(hash, at)
+            taken += 1
+            if taken * 2 > slots.count { rebuildTable() }
         }
         if found.mine == nil { count += 1 }
         while count > limit { evictOldest() }
@@ -111,7 +120,9 @@ public struct ChainTracker: Sendable {
             let entry = slots[slot]
             if entry == 0 { return (mine, theirs, slot) }
             let request = Int(entry & 0xFFFF_FFFF) - 1
-            if entry >> 32 == UInt64(UInt32(truncatingIfNeeded: hash)) && ring[request].hash == hash && ring[request].id == id {
+            if entry >> 32 == UInt64(UInt32(truncatingIfNeeded: hash)) && ring[request].live && ring[request].hash == hash
+                && ring[request].id == id
+            {
                 if ring[request].side == side { mine = (slot, request) } else { theirs = (slot, request) }
             }
             slot = (slot + 1) & mask
@@ -127,6 +138,16 @@ public struct ChainTracker: Sendable {
         var slot = hash & mask
         while slots[slot] != 0 { slot = (slot + 1) & mask }
         slots[slot] = Self.slot(hash, ringIndex)
+        taken += 1
+    }
+
+    /// Empties the table and puts back the live requests only.
+    private mutating func rebuildTable() {
+        for i in slots.indices { slots[i] = 0 }
+        taken = 0
+        for position in head..<tail where ring[position & (ring.count - 1)].live {
+            insert(ring[position & (ring.count - 1)].hash, ringIndex: position & (ring.count - 1))
+        }
     }
 
     /// Adds a request at the tail, growing or compacting a full ring first (which places every
@@ -157,6 +178,7 @@ public struct ChainTracker: Sendable {
         next.append(contentsOf: repeatElement(filler, count: size - next.count))
         ring = next
         slots = [UInt64](repeating: 0, count: size * 2)
+        taken = 0
         for at in 0..<tail { insert(ring[at].hash, ringIndex: at) }
     }
 
@@ -165,33 +187,10 @@ public struct ChainTracker: Sendable {
             let at = head & (ring.count - 1)
             head += 1
             guard ring[at].live else { continue }
-            remove(slotOf: at)
             ring[at].live = false
             count -= 1
             evicted += 1
             return
         }
-    }
-
-    /// Empties the slot that holds ring index `at`, moving later entries of its probe run back so
-    /// that every lookup still finds them (deletion without tombstones).
-    private mutating func remove(slotOf at: Int) {
-        let mask = slots.count - 1
-        var hole = ring[at].hash & mask
-        while Int(slots[hole] & 0xFFFF_FFFF) - 1 != at { hole = (hole + 1) & mask }
-        var next = hole
-        while true {
-            next = (next + 1) & mask
-            let entry = slots[next]
-            if entry == 0 { break }
-            let home = Int(entry >> 32) & mask
-            // Move the entry into the hole unless its home lies cyclically in (hole, next].
-            let stays = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next)
-            if !stays {
-                slots[hole] = slots[next]
-                hole = next
-            }
-        }
-        slots[hole] = 0
     }
 }

@@ -22,11 +22,14 @@ public struct MessageChecker: Sendable {
         self.profile = profile
     }
 
-    /// Checks a message's payload; `binary` for a binary WebSocket message. Findings replace those of the previous call.
+    /// Checks a message's payload; `binary` for a binary WebSocket message; `quotes`, where its
+    /// quotes are when that is known (see `JSONReader.parse(_:quotes:)`). Findings replace those of
+    /// the previous call.
     @discardableResult
-    public mutating func check(_ bytes: UnsafeRawBufferPointer, binary: Bool = false) -> Envelope {
+    public mutating func check(_ bytes: UnsafeRawBufferPointer, binary: Bool = false, quotes: UnsafeBufferPointer<Int32>? = nil) -> Envelope {
         findings.removeAll(keepingCapacity: true)
-        if let error = reader.parse(bytes) {
+        let failure = if let quotes { reader.parse(bytes, quotes: quotes) } else { reader.parse(bytes) }
+        if let error = failure {
             if binary {
                 findings.append(Finding(.frameBinary, "", "binary message of \(bytes.count) bytes is not JSON; not checked further"))
             } else if error.kind == .depth {

@@ -21,6 +21,13 @@ public struct JSONReader: Sendable {
     public private(set) var issues: [JSONIssue] = []
     /// The tape index of the string `parse(_:decoding:into:)` decoded as it read it, or -1.
     public private(set) var decodedNode = -1
+    /// Where each quote of that string's decoding is, when its only escapes were `\"` (nil
+    /// otherwise): such a decoding has no backslash and no control character, and is valid UTF-8,
+    /// so a document it holds (a capture's message) can be read with `parse(_:quotes:)`, which
+    /// takes each of its strings to end at the next quote instead of scanning it again.
+    public var decodedQuotes: [Int32]? { decodedQuotesComplete ? quotes : nil }
+    private var quotes: [Int32] = []
+    private var decodedQuotesComplete = false
     private var frames: [Frame] = []
     private var scratchA: [UInt8] = []
     private var scratchB: [UInt8] = []
@@ -41,14 +48,28 @@ public struct JSONReader: Sendable {
     /// Parses one complete document. Returns nil on success, the first error otherwise.
     public mutating func parse(_ p: UnsafeRawBufferPointer) -> JSONSyntaxError? {
         var unused: [UInt8] = []
-        return parse(p, decoding: nil, into: &unused)
+        return parse(p, decoding: nil, into: &unused, quotes: nil)
+    }
+
+    /// Parses a document whose quotes are all at `quotes`, in order, and which has no backslash,
+    /// no control character and no invalid UTF-8 (what `decodedQuotes` gives): every string runs
+    /// from its quote to the next one. The result is that of `parse(_:)`.
+    public mutating func parse(_ p: UnsafeRawBufferPointer, quotes: UnsafeBufferPointer<Int32>) -> JSONSyntaxError? {
+        var unused: [UInt8] = []
+        return parse(p, decoding: nil, into: &unused, quotes: quotes)
+    }
+
+    public mutating func parse(_ p: UnsafeRawBufferPointer, decoding member: StaticString?, into decoded: inout [UInt8]) -> JSONSyntaxError? {
+        parse(p, decoding: member, into: &decoded, quotes: nil)
     }
 
     /// Parses one complete document and appends to `decoded` the contents of the string that is the
     /// value of the root object's first member named `member`, in the same scan that validates it
     /// (`decodedNode` says which, if any). A capture record holds its message as such a string: this
     /// way its bytes are read once, not validated and then decoded.
-    public mutating func parse(_ p: UnsafeRawBufferPointer, decoding member: StaticString?, into decoded: inout [UInt8]) -> JSONSyntaxError? {
+    private mutating func parse(
+        _ p: UnsafeRawBufferPointer, decoding member: StaticString?, into decoded: inout [UInt8], quotes known: UnsafeBufferPointer<Int32>?
+    ) -> JSONSyntaxError? {
         nodes.removeAll(keepingCapacity: true)
         issues.removeAll(keepingCapacity: true)
         frames.removeAll(keepingCapacity: true)
@@ -59,6 +80,8 @@ public struct JSONReader: Sendable {
         var i = 0
         var state = State.value
         decodedNode = -1
+        decodedQuotesComplete = false
+        var knownQuote = known == nil ? Int.max : 0
         var decodeNext = false
         var decodeWanted = member != nil
 
@@ -104,6 +127,7 @@ public struct JSONReader: Sendable {
                         decodedNode = nodes.count
                         decodeWanted = false
                         if let error = parseString(p, &i, decodingInto: &decoded) { return error }
+                    } else if let known, knownString(known, &knownQuote, &i) {
                     } else if let error = parseString(p, &i) {
                         return error
                     }
@@ -135,7 +159,10 @@ public struct JSONReader: Sendable {
                     return Self.unexpected(p, i, "a member name in double quotes")
                 }
                 let keyIndex = Int32(nodes.count)
-                if let error = parseString(p, &i) { return error }
+                if let known, knownString(known, &knownQuote, &i) {
+                } else if let error = parseString(p, &i) {
+                    return error
+                }
                 decodeNext = decodeWanted && frames.count == 1 && Self.keyIs(p, nodes[Int(keyIndex)], member!)
                 frames[frames.count - 1].count += 1
                 frames[frames.count - 1].lastKey = keyIndex
@@ -199,6 +226,18 @@ public struct JSONReader: Sendable {
 
     // MARK: Strings
 
+    /// Takes the string whose quote is at `i` to end at the next known quote, if the quote at the
+    /// cursor is that one (and there is a next); the caller scans it otherwise.
+    @inline(__always)
+    private mutating func knownString(_ quotes: UnsafeBufferPointer<Int32>, _ cursor: inout Int, _ i: inout Int) -> Bool {
+        guard cursor + 1 < quotes.count, Int(quotes[cursor]) == i else { return false }
+        let end = Int(quotes[cursor + 1]) + 1
+        nodes.append(JSONNode(kind: .string, flags: 0, start: Int32(i), end: Int32(end), next: Int32(nodes.count + 1), count: 0))
+        cursor += 2
+        i = end
+        return true
+    }
+
     private mutating func parseString(_ p: UnsafeRawBufferPointer, _ i: inout Int) -> JSONSyntaxError? {
         var skip = SkippedString()
         return parseString(p, &i, &skip)
@@ -208,13 +247,24 @@ public struct JSONReader: Sendable {
     /// of the document, never less than what is left to write.
     private mutating func parseString(_ p: UnsafeRawBufferPointer, _ i: inout Int, decodingInto out: inout [UInt8]) -> JSONSyntaxError? {
         var failure: JSONSyntaxError?
-        out.append(addingCapacity: p.count - i) { room in
-            room.withUnsafeMutableBufferPointer { buffer, written in
-                var sink = DecodedString(out: buffer.baseAddress!)
-                failure = parseString(p, &i, &sink)
-                written = sink.count
+        var quotes = self.quotes
+        self.quotes = []
+        quotes.removeAll(keepingCapacity: true)
+        // An escaped quote takes two bytes: room for every one the rest of the document can hold.
+        quotes.append(addingCapacity: (p.count - i) / 2) { quoteRoom in
+            quoteRoom.withUnsafeMutableBufferPointer { quoteBuffer, quoteCount in
+                out.append(addingCapacity: p.count - i) { room in
+                    room.withUnsafeMutableBufferPointer { buffer, written in
+                        var sink = DecodedString(out: buffer.baseAddress!, quotes: quoteBuffer.baseAddress!)
+                        failure = parseString(p, &i, &sink)
+                        written = sink.count
+                        quoteCount = sink.quoteCount
+                        decodedQuotesComplete = sink.onlyQuotesEscaped
+                    }
+                }
             }
         }
+        self.quotes = quotes
         return failure
     }
 
@@ -272,7 +322,7 @@ public struct JSONReader: Sendable {
                 flags |= JSONNode.hasEscapes
                 // Escaped JSON inside JSON (a capture's "text") is mostly \" and \\: keep those out of the call.
                 if i + 1 < n, p[i + 1] == UInt8(ascii: "\"") || p[i + 1] == UInt8(ascii: "\\") {
-                    sink.append(p[i + 1])
+                    sink.unescape(p[i + 1])
                     i += 2
                 } else {
                     let escape = i
@@ -522,6 +572,8 @@ private protocol StringSink {
     mutating func advance(_ count: Int)
     mutating func append(_ byte: UInt8)
     mutating func copy(_ bytes: UnsafeRawPointer, count: Int)
+    /// Writes the byte that `\"` or `\\` stands for.
+    mutating func unescape(_ byte: UInt8)
     /// Writes the decoding of the (valid) escape at `start..<end`.
     mutating func decode(_ p: UnsafeRawBufferPointer, from start: Int, to end: Int)
 }
@@ -531,6 +583,7 @@ private struct SkippedString: StringSink {
     @inline(__always) func advance(_ count: Int) {}
     @inline(__always) func append(_ byte: UInt8) {}
     @inline(__always) func copy(_ bytes: UnsafeRawPointer, count: Int) {}
+    @inline(__always) func unescape(_ byte: UInt8) {}
     @inline(__always) func decode(_ p: UnsafeRawBufferPointer, from start: Int, to end: Int) {}
 }
 
@@ -538,7 +591,12 @@ private struct SkippedString: StringSink {
 /// write position never passes the end, since no byte decodes to more than it took to write.
 private struct DecodedString: StringSink {
     let out: UnsafeMutablePointer<UInt8>
+    /// Where each escaped quote lands in the output (room for one per two bytes of input).
+    let quotes: UnsafeMutablePointer<Int32>
     var count = 0
+    var quoteCount = 0
+    /// No escape but `\"` so far: `quotes` then holds every quote of the output.
+    var onlyQuotesEscaped = true
 
     @inline(__always) func write(_ word: UInt64) {
         UnsafeMutableRawPointer(out + count).storeBytes(of: word, as: UInt64.self)
@@ -552,7 +610,17 @@ private struct DecodedString: StringSink {
         (out + self.count).update(from: bytes.assumingMemoryBound(to: UInt8.self), count: count)
         self.count += count
     }
+    @inline(__always) mutating func unescape(_ byte: UInt8) {
+        if byte == UInt8(ascii: "\"") {
+            quotes[quoteCount] = Int32(truncatingIfNeeded: count)
+            quoteCount += 1
+        } else {
+            onlyQuotesEscaped = false
+        }
+        append(byte)
+    }
     mutating func decode(_ p: UnsafeRawBufferPointer, from start: Int, to end: Int) {
+        onlyQuotesEscaped = false
         count += JSONString.decode(p, from: start, to: end, writingTo: out + count)
     }
 }
