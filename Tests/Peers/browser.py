@@ -11,10 +11,13 @@ import asyncio
 import base64
 import json
 import os
+import queue
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -72,14 +75,26 @@ def start_chromium():
         raise SystemExit("chromium is not installed (make test installs it)")
     process = subprocess.Popen([binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                                 "--remote-debugging-port=0", "--user-data-dir=" + profile, "--window-size=1400,900", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    port_file = os.path.join(profile, "DevToolsActivePort")
-    deadline = time.monotonic() + 30
-    while not (os.path.exists(port_file) and open(port_file).read().count("\n") >= 1):
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise SystemExit("chromium did not start")
-        time.sleep(0.05)
-    port = int(open(port_file).read().split("\n")[0])
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Chromium announces its port on standard error ("DevTools listening on ws://127.0.0.1:PORT/...");
+    # a thread reads that stream to its end, so that the browser never blocks on a full pipe.
+    announced = queue.Queue()
+
+    def read_errors():
+        for line in process.stderr:
+            match = re.match(rb"DevTools listening on ws://[^:]+:(\d+)/", line)
+            if match:
+                announced.put(int(match.group(1)))
+        announced.put(None)
+
+    threading.Thread(target=read_errors, daemon=True).start()
+    try:
+        port = announced.get(timeout=30)
+    except queue.Empty:
+        port = None
+    if port is None:
+        process.kill()
+        raise SystemExit("chromium did not start")
     return process, profile, port
 
 
