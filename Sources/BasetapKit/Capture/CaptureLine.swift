@@ -42,32 +42,33 @@ enum RecordField: Int, CaseIterable {
     @inline(__always)
     static func named(_ key: UnsafeRawBufferPointer) -> RecordField? {
         guard let first = key.first, let last = key.last else { return nil }
-        let candidate: RecordField
+        // Each case names its literal too: asking the field for it would be a second switch.
+        let candidate: RecordField, literal: StaticString
         switch (key.count, first) {
-        case (2, UInt8(ascii: "t")): candidate = .ts
-        case (3, UInt8(ascii: "d")): candidate = .dir
-        case (3, UInt8(ascii: "u")): candidate = .url
-        case (3, UInt8(ascii: "r")): candidate = .raw
-        case (4, UInt8(ascii: "c")): candidate = last == UInt8(ascii: "n") ? .conn : .code
-        case (4, UInt8(ascii: "k")): candidate = .kind
-        case (4, UInt8(ascii: "t")): candidate = .text
-        case (5, UInt8(ascii: "e")): candidate = .error
-        case (6, UInt8(ascii: "b")): candidate = .base64
-        case (6, UInt8(ascii: "f")): candidate = last == UInt8(ascii: "s") ? .frames : .format
-        case (6, UInt8(ascii: "r")): candidate = .reason
-        case (6, UInt8(ascii: "c")): candidate = .client
-        case (6, UInt8(ascii: "s")): candidate = .server
-        case (7, UInt8(ascii: "h")): candidate = .headers
-        case (7, UInt8(ascii: "r")): candidate = .request
-        case (7, UInt8(ascii: "f")): candidate = .finding
-        case (7, UInt8(ascii: "c")): candidate = .control
-        case (7, UInt8(ascii: "v")): candidate = .version
-        case (8, UInt8(ascii: "m")): candidate = .mutation
-        case (10, UInt8(ascii: "e")): candidate = .extensions
-        case (11, UInt8(ascii: "s")): candidate = .subprotocol
+        case (2, UInt8(ascii: "t")): (candidate, literal) = (.ts, "ts")
+        case (3, UInt8(ascii: "d")): (candidate, literal) = (.dir, "dir")
+        case (3, UInt8(ascii: "u")): (candidate, literal) = (.url, "url")
+        case (3, UInt8(ascii: "r")): (candidate, literal) = (.raw, "raw")
+        case (4, UInt8(ascii: "c")): (candidate, literal) = last == UInt8(ascii: "n") ? (.conn, "conn") : (.code, "code")
+        case (4, UInt8(ascii: "k")): (candidate, literal) = (.kind, "kind")
+        case (4, UInt8(ascii: "t")): (candidate, literal) = (.text, "text")
+        case (5, UInt8(ascii: "e")): (candidate, literal) = (.error, "error")
+        case (6, UInt8(ascii: "b")): (candidate, literal) = (.base64, "base64")
+        case (6, UInt8(ascii: "f")): (candidate, literal) = last == UInt8(ascii: "s") ? (.frames, "frames") : (.format, "format")
+        case (6, UInt8(ascii: "r")): (candidate, literal) = (.reason, "reason")
+        case (6, UInt8(ascii: "c")): (candidate, literal) = (.client, "client")
+        case (6, UInt8(ascii: "s")): (candidate, literal) = (.server, "server")
+        case (7, UInt8(ascii: "h")): (candidate, literal) = (.headers, "headers")
+        case (7, UInt8(ascii: "r")): (candidate, literal) = (.request, "request")
+        case (7, UInt8(ascii: "f")): (candidate, literal) = (.finding, "finding")
+        case (7, UInt8(ascii: "c")): (candidate, literal) = (.control, "control")
+        case (7, UInt8(ascii: "v")): (candidate, literal) = (.version, "version")
+        case (8, UInt8(ascii: "m")): (candidate, literal) = (.mutation, "mutation")
+        case (10, UInt8(ascii: "e")): (candidate, literal) = (.extensions, "extensions")
+        case (11, UInt8(ascii: "s")): (candidate, literal) = (.subprotocol, "subprotocol")
         default: return nil
         }
-        return ByteCompare.equal(key.baseAddress!, candidate.name.utf8Start, count: key.count) ? candidate : nil
+        return ByteCompare.equal(key.baseAddress!, literal.utf8Start, count: key.count) ? candidate : nil
     }
 }
 

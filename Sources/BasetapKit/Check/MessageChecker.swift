@@ -89,17 +89,18 @@ struct EnvelopeRules {
         @inline(__always)
         static func named(_ key: UnsafeRawBufferPointer) -> Member? {
             guard let first = key.first else { return nil }
-            let candidate: Member
+            // Each case names its literal too: asking the member for it would be a second switch.
+            let candidate: Member, literal: StaticString
             switch (key.count, first) {
-            case (2, UInt8(ascii: "i")): candidate = .id
-            case (2, UInt8(ascii: "t")): candidate = .to
-            case (2, UInt8(ascii: "o")): candidate = .ok
-            case (4, UInt8(ascii: "t")): candidate = .type
-            case (4, UInt8(ascii: "f")): candidate = .from
-            case (7, UInt8(ascii: "p")): candidate = .payload
+            case (2, UInt8(ascii: "i")): (candidate, literal) = (.id, "id")
+            case (2, UInt8(ascii: "t")): (candidate, literal) = (.to, "to")
+            case (2, UInt8(ascii: "o")): (candidate, literal) = (.ok, "ok")
+            case (4, UInt8(ascii: "t")): (candidate, literal) = (.type, "type")
+            case (4, UInt8(ascii: "f")): (candidate, literal) = (.from, "from")
+            case (7, UInt8(ascii: "p")): (candidate, literal) = (.payload, "payload")
             default: return nil
             }
-            return ByteCompare.equal(key.baseAddress!, candidate.literal.utf8Start, count: key.count) ? candidate : nil
+            return ByteCompare.equal(key.baseAddress!, literal.utf8Start, count: key.count) ? candidate : nil
         }
         var isRequired: Bool { self != .ok }
         var expectedName: String { self == .ok ? "a boolean" : self == .payload ? "an object" : "a string" }
@@ -118,25 +119,13 @@ struct EnvelopeRules {
     struct Slots {
         var values: (Int, Int, Int, Int, Int, Int) = (-1, -1, -1, -1, -1, -1)
 
+        // By offset rather than by a switch over the members: a switch compiles to a jump whose
+        // target changes from one member to the next, which the processor keeps mispredicting.
         subscript(_ member: Member) -> Int {
-            get {
-                switch member {
-                case .id: values.0
-                case .type: values.1
-                case .from: values.2
-                case .to: values.3
-                case .ok: values.4
-                case .payload: values.5
-                }
-            }
+            get { withUnsafeBytes(of: values) { $0.load(fromByteOffset: member.rawValue * MemoryLayout<Int>.stride, as: Int.self) } }
             set {
-                switch member {
-                case .id: values.0 = newValue
-                case .type: values.1 = newValue
-                case .from: values.2 = newValue
-                case .to: values.3 = newValue
-                case .ok: values.4 = newValue
-                case .payload: values.5 = newValue
+                withUnsafeMutableBytes(of: &values) {
+                    $0.storeBytes(of: newValue, toByteOffset: member.rawValue * MemoryLayout<Int>.stride, as: Int.self)
                 }
             }
         }
