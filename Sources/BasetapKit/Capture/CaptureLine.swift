@@ -33,42 +33,10 @@ enum RecordField: Int, CaseIterable {
         }
     }
 
-    static func lookup(_ view: JSONView, _ key: Int) -> RecordField? {
-        view.withStringBytes(key) { named($0) }
-    }
+    private static let names = NameTable(allCases.map { ($0.name.description, $0) })
 
-    /// The field a key's decoded bytes name. Length and first byte pick the one candidate (the last
-    /// byte where two share them), and one comparison confirms it: no table, no loop over the names.
-    @inline(__always)
-    static func named(_ key: UnsafeRawBufferPointer) -> RecordField? {
-        guard let first = key.first, let last = key.last else { return nil }
-        // Each case names its literal too: asking the field for it would be a second switch.
-        let candidate: RecordField, literal: StaticString
-        switch (key.count, first) {
-        case (2, UInt8(ascii: "t")): (candidate, literal) = (.ts, "ts")
-        case (3, UInt8(ascii: "d")): (candidate, literal) = (.dir, "dir")
-        case (3, UInt8(ascii: "u")): (candidate, literal) = (.url, "url")
-        case (3, UInt8(ascii: "r")): (candidate, literal) = (.raw, "raw")
-        case (4, UInt8(ascii: "c")): (candidate, literal) = last == UInt8(ascii: "n") ? (.conn, "conn") : (.code, "code")
-        case (4, UInt8(ascii: "k")): (candidate, literal) = (.kind, "kind")
-        case (4, UInt8(ascii: "t")): (candidate, literal) = (.text, "text")
-        case (5, UInt8(ascii: "e")): (candidate, literal) = (.error, "error")
-        case (6, UInt8(ascii: "b")): (candidate, literal) = (.base64, "base64")
-        case (6, UInt8(ascii: "f")): (candidate, literal) = last == UInt8(ascii: "s") ? (.frames, "frames") : (.format, "format")
-        case (6, UInt8(ascii: "r")): (candidate, literal) = (.reason, "reason")
-        case (6, UInt8(ascii: "c")): (candidate, literal) = (.client, "client")
-        case (6, UInt8(ascii: "s")): (candidate, literal) = (.server, "server")
-        case (7, UInt8(ascii: "h")): (candidate, literal) = (.headers, "headers")
-        case (7, UInt8(ascii: "r")): (candidate, literal) = (.request, "request")
-        case (7, UInt8(ascii: "f")): (candidate, literal) = (.finding, "finding")
-        case (7, UInt8(ascii: "c")): (candidate, literal) = (.control, "control")
-        case (7, UInt8(ascii: "v")): (candidate, literal) = (.version, "version")
-        case (8, UInt8(ascii: "m")): (candidate, literal) = (.mutation, "mutation")
-        case (10, UInt8(ascii: "e")): (candidate, literal) = (.extensions, "extensions")
-        case (11, UInt8(ascii: "s")): (candidate, literal) = (.subprotocol, "subprotocol")
-        default: return nil
-        }
-        return ByteCompare.equal(key.baseAddress!, literal.utf8Start, count: key.count) ? candidate : nil
+    static func lookup(_ view: JSONView, _ key: Int) -> RecordField? {
+        view.memberName(key, names)
     }
 }
 

@@ -84,24 +84,8 @@ struct EnvelopeRules {
 
         var name: String { literal.description }
 
-        /// The member a key's decoded bytes name: length and first byte pick the one candidate, and
-        /// one comparison confirms it (as `RecordField.named` does for a capture record's keys).
-        @inline(__always)
-        static func named(_ key: UnsafeRawBufferPointer) -> Member? {
-            guard let first = key.first else { return nil }
-            // Each case names its literal too: asking the member for it would be a second switch.
-            let candidate: Member, literal: StaticString
-            switch (key.count, first) {
-            case (2, UInt8(ascii: "i")): (candidate, literal) = (.id, "id")
-            case (2, UInt8(ascii: "t")): (candidate, literal) = (.to, "to")
-            case (2, UInt8(ascii: "o")): (candidate, literal) = (.ok, "ok")
-            case (4, UInt8(ascii: "t")): (candidate, literal) = (.type, "type")
-            case (4, UInt8(ascii: "f")): (candidate, literal) = (.from, "from")
-            case (7, UInt8(ascii: "p")): (candidate, literal) = (.payload, "payload")
-            default: return nil
-            }
-            return ByteCompare.equal(key.baseAddress!, literal.utf8Start, count: key.count) ? candidate : nil
-        }
+        static let names = NameTable(allCases.map { ($0.name, $0) })
+
         var isRequired: Bool { self != .ok }
         var expectedName: String { self == .ok ? "a boolean" : self == .payload ? "an object" : "a string" }
 
@@ -188,7 +172,7 @@ struct EnvelopeRules {
     }
 
     static func member(_ view: JSONView, _ key: Int) -> Member? {
-        view.withStringBytes(key) { Member.named($0) }
+        view.memberName(key, Member.names)
     }
 
     func checkEntityID(_ index: Int, pointer: String, ids: inout EntityIDCache, into findings: inout [Finding]) {

@@ -55,6 +55,14 @@ public struct JSONView {
         return try stringBytes(index).withUnsafeBytes(body)
     }
 
+    /// The name of `names` a key spells, if any.
+    func memberName<Name>(_ key: Int, _ names: NameTable<Name>) -> Name? {
+        let node = nodes[key]
+        if node.hasEscapes { return stringBytes(key).withUnsafeBytes { names.name($0, readable: $0.count) } }
+        let start = Int(node.start) + 1
+        return names.name(UnsafeRawBufferPointer(rebasing: bytes[start..<Int(node.end) - 1]), readable: bytes.count - start)
+    }
+
     public func stringBytes(_ index: Int) -> [UInt8] {
         let node = nodes[index]
         var out: [UInt8] = []
