@@ -9,7 +9,10 @@ public enum MessageType: Equatable, Sendable {
     case bareError
 
     public init(_ type: String) {
-        if type == ":error" {
+        // Nearly every type is plain, and its last byte says so without a comparison of strings.
+        if type.utf8.last != UInt8(ascii: "r") {
+            self = .plain(type)
+        } else if type == ":error" {
             self = .bareError
         } else if type.hasSuffix(":error") {
             self = .error(answering: String(type.dropLast(6)))

@@ -4,16 +4,26 @@
 /// chosen to collide where that would matter.
 enum ByteHash {
     static func of(_ p: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(p.count)
-        var i = 0
-        while i + 8 <= p.count {
-            h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+        let n = p.count
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(n)
+        @inline(__always) func mix(_ word: UInt64) {
+            h = (h ^ word) &* 0xFF51_AFD7_ED55_8CCD
             h ^= h >> 32
-            i += 8
         }
-        while i < p.count {
-            h = (h ^ UInt64(p[i])) &* 0x0000_0100_0000_01B3
-            i += 1
+        // The bytes past the last whole word are read as overlapping loads, not one by one: a loop
+        // whose length changes with every id was a mispredicted branch per call.
+        if n >= 8 {
+            var i = 0
+            while i + 8 <= n {
+                mix(p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                i += 8
+            }
+            if i < n { mix(p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) }
+        } else if n >= 4 {
+            mix(UInt64(p.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+                | UInt64(p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32)
+        } else if n > 0 {
+            mix(UInt64(p[0]) | UInt64(p[n / 2]) << 8 | UInt64(p[n - 1]) << 16)
         }
         return h ^ (h >> 29)
     }
