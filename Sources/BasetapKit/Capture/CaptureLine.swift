@@ -5,6 +5,8 @@ enum RecordField: Int, CaseIterable {
     case ts, conn, dir, kind, text, base64, frames, code, reason, url, headers, subprotocol, extensions
     case client, server, error, mutation, raw, request, finding, control, format, version
 
+    static let count = allCases.count
+
     var name: StaticString {
         switch self {
         case .ts: "ts"
@@ -179,7 +181,6 @@ public struct CaptureLine {
 /// Parses lines into `CaptureLine`s, reusing its buffers from line to line.
 struct CaptureLineParser {
     private var reader = { var reader = JSONReader(); reader.findsDuplicateKeys = false; return reader }()
-    private var fields = [Int](repeating: -1, count: RecordField.allCases.count)
     private var payload: [UInt8] = []
     /// Recent connection ids as Strings, by a hash of their bytes: records of a few connections
     /// interleave, and a String made for each would cost an allocation per line.
@@ -195,41 +196,43 @@ struct CaptureLineParser {
         payload.removeAll(keepingCapacity: true)
         if let error = reader.parse(line, decoding: "text", into: &payload) { throw LineProblem(message: "not JSON: \(error)") }
         let decoded = reader.decodedNode
-        return try reader.nodes.withUnsafeBufferPointer { nodes in
-            let view = JSONView(bytes: line, nodes: nodes)
-            guard view[0].kind == .object else {
-                throw LineProblem(message: "a record must be a JSON object, not \(view[0].kind.withArticle)")
-            }
-            for i in fields.indices { fields[i] = -1 }
-            for (key, value) in view.members(0) {
-                if let field = RecordField.lookup(view, key), fields[field.rawValue] < 0 { fields[field.rawValue] = value }
-            }
-            if fields[RecordField.format.rawValue] >= 0 {
-                try Self.checkHeader(view, format: fields[RecordField.format.rawValue], version: fields[RecordField.version.rawValue])
-                return .skipped
-            }
-            let kind = try Self.kind(view, fields[RecordField.kind.rawValue])
-            var dir: Direction?
-            if kind.hasDirection {
-                let index = fields[RecordField.dir.rawValue]
-                guard index >= 0 else { throw LineProblem(message: "a \(kind.rawValue) record needs \"dir\"") }
-                if view.stringEquals(index, "c2s") {
-                    dir = .c2s
-                } else if view.stringEquals(index, "s2c") {
-                    dir = .s2c
-                } else {
-                    throw LineProblem(message: "\"dir\" must be \"c2s\" or \"s2c\"")
+        // The fields' tape indices on the stack: an array of the parser's would be retained and
+        // checked for sharing on every line.
+        return try withUnsafeTemporaryAllocation(of: Int.self, capacity: RecordField.count) { fields in
+            try reader.nodes.withUnsafeBufferPointer { nodes in
+                let view = JSONView(bytes: line, nodes: nodes)
+                guard view[0].kind == .object else {
+                    throw LineProblem(message: "a record must be a JSON object, not \(view[0].kind.withArticle)")
                 }
-            }
-            let conn = try conn(view)
-            try decodePayload(view, kind, decoded: decoded)
-            let quotes = kind == .text && decoded == fields[RecordField.text.rawValue] ? reader.decodedQuotes : nil
-            return try fields.withUnsafeBufferPointer { fieldsPointer in
-                try payload.withUnsafeBytes { payloadBytes in
+                fields.initialize(repeating: -1)
+                for (key, value) in view.members(0) {
+                    if let field = RecordField.lookup(view, key), fields[field.rawValue] < 0 { fields[field.rawValue] = value }
+                }
+                if fields[RecordField.format.rawValue] >= 0 {
+                    try Self.checkHeader(view, format: fields[RecordField.format.rawValue], version: fields[RecordField.version.rawValue])
+                    return .skipped
+                }
+                let kind = try Self.kind(view, fields[RecordField.kind.rawValue])
+                var dir: Direction?
+                if kind.hasDirection {
+                    let index = fields[RecordField.dir.rawValue]
+                    guard index >= 0 else { throw LineProblem(message: "a \(kind.rawValue) record needs \"dir\"") }
+                    if view.stringEquals(index, "c2s") {
+                        dir = .c2s
+                    } else if view.stringEquals(index, "s2c") {
+                        dir = .s2c
+                    } else {
+                        throw LineProblem(message: "\"dir\" must be \"c2s\" or \"s2c\"")
+                    }
+                }
+                let conn = try conn(view, fields)
+                try decodePayload(view, kind, fields, decoded: decoded)
+                let quotes = kind == .text && decoded == fields[RecordField.text.rawValue] ? reader.decodedQuotes : nil
+                return try payload.withUnsafeBytes { payloadBytes in
                     func line(_ quotes: UnsafeBufferPointer<Int32>?) -> CaptureLine {
                         CaptureLine(
                             kind: kind, dir: dir, conn: conn, payload: payloadBytes, payloadQuotes: quotes, view: view,
-                            fields: fieldsPointer)
+                            fields: UnsafeBufferPointer(fields))
                     }
                     guard let quotes else { return .record(try body(line(nil))) }
                     return try quotes.withUnsafeBufferPointer { .record(try body(line($0))) }
@@ -263,7 +266,7 @@ struct CaptureLineParser {
         return kind
     }
 
-    private mutating func conn(_ view: JSONView) throws -> String {
+    private mutating func conn(_ view: JSONView, _ fields: UnsafeMutableBufferPointer<Int>) throws -> String {
         let index = fields[RecordField.conn.rawValue]
         guard index >= 0 else { throw LineProblem(message: "record has no \"conn\"") }
         guard view[index].kind == .string else { throw LineProblem(message: "\"conn\" must be a string") }
@@ -276,7 +279,9 @@ struct CaptureLineParser {
     }
 
     /// `decoded`: the string the reader has already decoded into `payload`, if any.
-    private mutating func decodePayload(_ view: JSONView, _ kind: CaptureRecord.Kind, decoded: Int) throws {
+    private mutating func decodePayload(
+        _ view: JSONView, _ kind: CaptureRecord.Kind, _ fields: UnsafeMutableBufferPointer<Int>, decoded: Int
+    ) throws {
         let text = fields[RecordField.text.rawValue]
         let base64 = fields[RecordField.base64.rawValue]
         if text >= 0 && kind == .text {
