@@ -59,14 +59,15 @@ public struct JSONReader: Sendable {
         return parse(p, decoding: nil, into: &unused, quotes: quotes)
     }
 
-    public mutating func parse(_ p: UnsafeRawBufferPointer, decoding member: StaticString?, into decoded: inout [UInt8]) -> JSONSyntaxError? {
-        parse(p, decoding: member, into: &decoded, quotes: nil)
-    }
-
     /// Parses one complete document and appends to `decoded` the contents of the string that is the
     /// value of the root object's first member named `member`, in the same scan that validates it
     /// (`decodedNode` says which, if any). A capture record holds its message as such a string: this
     /// way its bytes are read once, not validated and then decoded.
+    public mutating func parse(_ p: UnsafeRawBufferPointer, decoding member: StaticString?, into decoded: inout [UInt8]) -> JSONSyntaxError? {
+        parse(p, decoding: member, into: &decoded, quotes: nil)
+    }
+
+    /// The three parses in one: `known`, the quotes of a document `parse(_:quotes:)` reads.
     private mutating func parse(
         _ p: UnsafeRawBufferPointer, decoding member: StaticString?, into decoded: inout [UInt8], quotes known: UnsafeBufferPointer<Int32>?
     ) -> JSONSyntaxError? {
@@ -247,6 +248,7 @@ public struct JSONReader: Sendable {
     /// of the document, never less than what is left to write.
     private mutating func parseString(_ p: UnsafeRawBufferPointer, _ i: inout Int, decodingInto out: inout [UInt8]) -> JSONSyntaxError? {
         var failure: JSONSyntaxError?
+        // Taken out of the reader while the scan writes to it: the scan also appends to the tape.
         var quotes = self.quotes
         self.quotes = []
         quotes.removeAll(keepingCapacity: true)
