@@ -27,7 +27,7 @@ public struct MessageChecker: Sendable {
     /// the previous call.
     @discardableResult
     public mutating func check(_ bytes: UnsafeRawBufferPointer, binary: Bool = false, quotes: UnsafeBufferPointer<Int32>? = nil) -> Envelope {
-        findings.removeAll(keepingCapacity: true)
+        if !findings.isEmpty { findings.removeAll(keepingCapacity: true) }
         let failure = if let quotes { reader.parse(bytes, quotes: quotes) } else { reader.parse(bytes) }
         if let error = failure {
             if binary {

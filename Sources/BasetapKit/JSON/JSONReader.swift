@@ -72,8 +72,10 @@ public struct JSONReader: Sendable {
         _ p: UnsafeRawBufferPointer, decoding member: StaticString?, into decoded: inout [UInt8], quotes known: UnsafeBufferPointer<Int32>?
     ) -> JSONSyntaxError? {
         nodes.removeAll(keepingCapacity: true)
-        issues.removeAll(keepingCapacity: true)
-        frames.removeAll(keepingCapacity: true)
+        // Nearly always empty already (no issue found; every container closed): emptying an empty
+        // array is still a call and a check for sharing.
+        if !issues.isEmpty { issues.removeAll(keepingCapacity: true) }
+        if !frames.isEmpty { frames.removeAll(keepingCapacity: true) }
         guard p.count < Int(Int32.max) else {
             return JSONSyntaxError(kind: .size, offset: 0, message: "document of \(p.count) bytes is too large")
         }
