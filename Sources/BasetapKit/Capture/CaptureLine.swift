@@ -225,8 +225,8 @@ struct CaptureLineParser {
                         throw LineProblem(message: "\"dir\" must be \"c2s\" or \"s2c\"")
                     }
                 }
-                let conn = try conn(view, fields)
-                try decodePayload(view, kind, fields, decoded: decoded)
+                let conn = try conn(view, UnsafeBufferPointer(fields))
+                try decodePayload(view, kind, UnsafeBufferPointer(fields), decoded: decoded)
                 let quotes = kind == .text && decoded == fields[RecordField.text.rawValue] ? reader.decodedQuotes : nil
                 return try payload.withUnsafeBytes { payloadBytes in
                     func line(_ quotes: UnsafeBufferPointer<Int32>?) -> CaptureLine {
@@ -266,7 +266,7 @@ struct CaptureLineParser {
         return kind
     }
 
-    private mutating func conn(_ view: JSONView, _ fields: UnsafeMutableBufferPointer<Int>) throws -> String {
+    private mutating func conn(_ view: JSONView, _ fields: UnsafeBufferPointer<Int>) throws -> String {
         let index = fields[RecordField.conn.rawValue]
         guard index >= 0 else { throw LineProblem(message: "record has no \"conn\"") }
         guard view[index].kind == .string else { throw LineProblem(message: "\"conn\" must be a string") }
@@ -280,7 +280,7 @@ struct CaptureLineParser {
 
     /// `decoded`: the string the reader has already decoded into `payload`, if any.
     private mutating func decodePayload(
-        _ view: JSONView, _ kind: CaptureRecord.Kind, _ fields: UnsafeMutableBufferPointer<Int>, decoded: Int
+        _ view: JSONView, _ kind: CaptureRecord.Kind, _ fields: UnsafeBufferPointer<Int>, decoded: Int
     ) throws {
         let text = fields[RecordField.text.rawValue]
         let base64 = fields[RecordField.base64.rawValue]

@@ -19,6 +19,10 @@ struct NameTable<Name: RawRepresentable>: Sendable where Name.RawValue == Int {
     private let shift: UInt64
 
     init(_ names: [(String, Name)]) {
+        // Two names alike in length and first eight bytes would share a slot under every multiplier.
+        precondition(
+            Set(names.map { "\($0.0.utf8.count):\(String(decoding: $0.0.utf8.prefix(8), as: UTF8.self))" }).count == names.count,
+            "names must differ in their length or their first eight bytes")
         var size = 8
         while size < names.count * 2 { size *= 2 }
         // Odd multipliers from a fixed sequence until one spreads the names over distinct slots
