@@ -169,4 +169,33 @@ import Testing
         #expect(server.death()?.crashLine == "panic: once")
         #expect(server.death()?.output == "panic: once\n", "one report, not the first run's as well")
     }
+
+    /// A child as /proc shows it while it runs, once it has exited, and once reaped. Foundation's
+    /// `Process` reaps its child a moment before it says so; on a busy machine the moment grows, and a
+    /// server reaped but not yet said to be dead was once taken for a live one (its killer cleared).
+    @Test func aChildIsRunningThenEndedThenReaped() throws {
+        for (script, exit) in [("exit 3", "exited with status 3"), ("kill -KILL $$", "was killed by signal 9")] {
+            var pid: pid_t = 0
+            let words: [String] = ["/bin/sh", "-c", "read line; " + script]
+            let argv = words.map { strdup($0) } + [nil]
+            defer { argv.forEach { free($0) } }
+            var input: [Int32] = [0, 0]
+            #expect(pipe(&input) == 0)
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_adddup2(&actions, input[0], 0)
+            posix_spawn_file_actions_addclose(&actions, input[1])
+            #expect(posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ) == 0)
+            close(input[0])
+            #expect(ServerProcess.state(of: pid) == .running, "it waits for its line")
+            _ = write(input[1], "go\n", 3)
+            close(input[1])
+            try waitUntil("the child to exit") { ServerProcess.state(of: pid) != .running }
+            #expect(ServerProcess.state(of: pid) == .ended(exit))
+            var status: Int32 = 0
+            #expect(waitpid(pid, &status, 0) == pid)
+            #expect(ServerProcess.state(of: pid) == .reaped)
+        }
+    }
 }

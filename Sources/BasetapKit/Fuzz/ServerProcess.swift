@@ -197,21 +197,42 @@ public final class ServerProcess: @unchecked Sendable {
     /// nil while running; otherwise how it ended.
     public var exitDescription: String? {
         guard let process else { return nil }
-        guard !process.isRunning else { return Self.zombieExit(process.processIdentifier) }
+        if process.isRunning {
+            switch Self.state(of: process.processIdentifier) {
+            case .running: return nil
+            case .ended(let exit): return exit
+            case .reaped:
+                // Foundation reaps the process, then says so: on a busy machine its thread can be held
+                // up in between, and a dead server taken for a live one clears the case that killed it.
+                let deadline = Date().addingTimeInterval(5)
+                while process.isRunning && Date() < deadline { usleep(1_000) }
+                if process.isRunning { return "exited" }
+            }
+        }
         switch process.terminationReason {
         case .uncaughtSignal: return "was killed by signal \(process.terminationStatus)"
         default: return "exited with status \(process.terminationStatus)"
         }
     }
 
-    /// How process `pid` ended, from /proc while it waits to be reaped. Foundation's `Process` tells
-    /// of an exit only once the output pipe closes, and a child the server started (a worker, a
-    /// script's server) holds it open as long as it lives: the server would be dead and not known to be.
-    static func zombieExit(_ pid: pid_t) -> String? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let name = stat.lastIndex(of: ")") else { return nil }
+    /// What /proc says of a child process.
+    enum ProcessState: Equatable {
+        case running
+        /// Exited and waiting to be reaped: how.
+        case ended(String)
+        /// Gone from /proc: its parent has reaped it.
+        case reaped
+    }
+
+    /// How child `pid` stands, from /proc. Foundation's `Process` tells of an exit only once the
+    /// output pipe closes, and a child the server started (a worker, a script's server) holds it open
+    /// as long as it lives: the server would be dead and not known to be.
+    static func state(of pid: pid_t) -> ProcessState {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return .reaped }
+        guard let name = stat.lastIndex(of: ")") else { return .running }
         let fields = stat[stat.index(after: name)...].split(whereSeparator: \.isWhitespace)
-        guard fields.first == "Z", let status = fields.last.flatMap({ Int32($0) }) else { return nil }
-        return status & 0x7F == 0 ? "exited with status \((status >> 8) & 0xFF)" : "was killed by signal \(status & 0x7F)"
+        guard fields.first == "Z", let status = fields.last.flatMap({ Int32($0) }) else { return .running }
+        return .ended(status & 0x7F == 0 ? "exited with status \((status >> 8) & 0xFF)" : "was killed by signal \(status & 0x7F)")
     }
 
     /// nil while the server runs; once it has exited, how, with its output read to the end: until
