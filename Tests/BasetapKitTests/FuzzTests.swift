@@ -141,6 +141,12 @@ import Testing
             #expect(report.components(separatedBy: "First crash line: `\(line)`").count - 1 <= 2, "\(line) is at most two findings")
         }
         #expect(report.contains("goroutine 12 [running]:"), "the trace after the crash line is quoted")
+        // A death no case causes alone (the race) says how often the cases together brought it
+        // back, and no row says "confirmed" twice.
+        for row in report.split(separator: "\n") where row.contains("**crash-unconfirmed**") {
+            #expect(row.contains("| no case alone") && row.contains("cases together brought it back in") && !row.contains("confirmed:"), "\(row)")
+        }
+        #expect(!report.contains("confirmed: confirmed"), "\(report)")
 
         // The handshake death is confirmed and replays: the server dies again, and a fixed one does not.
         let handshake = try #require(names.first { $0.contains("-crash-handshake.") }, "\(names)")

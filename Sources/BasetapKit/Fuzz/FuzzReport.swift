@@ -24,7 +24,10 @@ struct FuzzReport {
         let findings = summary.findings.sorted { ($0.failure.kind.rank, $0.number) < ($1.failure.kind.rank, $1.number) }
         text += "\n| # | what the server did | sure? | cases | operators | message types | capture |\n|---|---|---|---|---|---|---|\n"
         for finding in findings {
-            let sure = finding.confirmed ? "confirmed: \(finding.reproduction)" : "unconfirmed: \(finding.reproduction)"
+            // A crash no case causes alone is unconfirmed by its kind: its cell says how often the
+            // cases together brought it back.
+            let sure = finding.failure.kind == .crashUnconfirmed ? finding.reproduction
+                : "\(finding.confirmed ? "confirmed" : "unconfirmed"): \(finding.reproduction)"
             text += "| \(finding.number) | **\(finding.failure.kind.rawValue)**: \(Self.cell(finding.failure.detail)) | \(sure) | \(finding.cases) "
             text += "| \(Self.counts(finding.operators)) | \(Self.counts(finding.types)) | [\(finding.file)](\(finding.file)) |\n"
         }

@@ -231,7 +231,7 @@ final class FuzzSession {
                 continue
             }
             if try notCausedByMutation(fuzzCase, confirmed) { continue }
-            var finding = try save(fuzzCase, failure: confirmed, outcome: outcome, death: death, reproduction: "confirmed by a run on its own")
+            var finding = try save(fuzzCase, failure: confirmed, outcome: outcome, death: death, reproduction: "by a run on its own")
             for other in waiting[first.symptom] ?? [] where confirmed.symptom == first.symptom && confirmed.kind != .down { finding.count(other) }
             record(finding)
             if confirmed.kind == .down && server == nil {
