@@ -77,9 +77,9 @@ final class ProxyConnection {
                 }
             }
             .connect(host: route.host, port: route.port)
-            .flatMapError { error in
+            .flatMapError { [loop] error in
                 handshake.fail(error)
-                return self.loop.makeFailedFuture(error)
+                return loop.makeFailedFuture(error)
             }
             .flatMap { upstream in
                 handshake.futureResult.map { upstream }.flatMapErrorThrowing { error in
@@ -87,7 +87,7 @@ final class ProxyConnection {
                     throw UpstreamTLSFailure(error: error)
                 }
             }
-            .whenComplete { [self] result in
+            .assumeIsolated().whenComplete { [self] result in
                 switch result {
                 case .success(let upstream):
                     connected(upstream, route: route, firstBytes: firstBytes)
@@ -119,7 +119,7 @@ final class ProxyConnection {
             upstream.close(promise: nil)
             return
         }
-        upstream.closeFuture.whenComplete { [self] _ in inactive(.s2c) }
+        upstream.closeFuture.assumeIsolated().whenComplete { [self] _ in inactive(.s2c) }
         for dir in Direction.allCases where proxy.options.block || proxy.control.isHolding {
             gate(dir)
         }
@@ -284,7 +284,7 @@ final class ProxyConnection {
             let hold = nextHold
             decision = .hold(hold)
             let timeout = proxy.control.holdTimeout
-            holdTimers[hold] = loop.scheduleTask(in: timeout.after) { [self] in
+            holdTimers[hold] = loop.assumeIsolated().scheduleTask(in: timeout.after) { [self] in
                 holdTimers[hold] = nil
                 _ = settle(dir, hold, timeout.policy)
             }
