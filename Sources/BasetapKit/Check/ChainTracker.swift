@@ -30,13 +30,19 @@ public struct ChainTracker: Sendable {
     private var head = 0
     private var tail = 0
     /// Open addressing by hash, linear probing: each slot holds the low 32 bits of its request's
-    /// hash above its ring index plus one, or 0. A probe reads only the table until a hash matches,
-    /// not the requests: at the open-id limit those are megabytes, and every read of one a cache miss.
+    /// hash above its ring index plus one (read only where `marks` says the slot is taken). A probe
+    /// reads only the table until a hash matches, not the requests: at the open-id limit those are
+    /// megabytes, and every read of one a cache miss.
     ///
     /// Forgetting a request leaves its slot in place (a probe that reaches it finds the request
     /// no longer live): emptying it at once was a second cache miss per request at the limit.
     /// The table is rebuilt from the live requests when half its slots are taken.
     private var slots: [UInt64] = []
+    /// One byte per slot, kept apart: 0 while the slot is empty, else seven other bits of its
+    /// request's hash with the top bit set. A probe reads these first, and for a new id (every
+    /// request) nothing else: a table of a connection at the limit is a quarter of a megabyte,
+    /// and its first read was a cache miss per request; its marks are an eighth of that.
+    private var marks: [UInt8] = []
     /// Slots taken, by live requests and by forgotten ones.
     private var taken = 0
     private var count = 0
@@ -92,6 +98,7 @@ public struct ChainTracker: Sendable {
             slots[mine.slot] = Self.slot(hash, at)
         } else {
             slots[found.empty] = Self.slot(hash, at)
+            marks[found.empty] = Self.mark(hash)
             taken += 1
             if taken * 2 > slots.count { rebuildTable() }
         }
@@ -115,18 +122,27 @@ public struct ChainTracker: Sendable {
         var mine: (slot: Int, at: Int)?, theirs: (slot: Int, at: Int)?
         guard !slots.isEmpty else { return (nil, nil, 0) }
         let mask = slots.count - 1
+        let mark = Self.mark(hash)
         var slot = hash & mask
         while true {
-            let entry = slots[slot]
-            if entry == 0 { return (mine, theirs, slot) }
-            let request = Int(entry & 0xFFFF_FFFF) - 1
-            if entry >> 32 == UInt64(UInt32(truncatingIfNeeded: hash)) && ring[request].live && ring[request].hash == hash
-                && ring[request].id == id
-            {
-                if ring[request].side == side { mine = (slot, request) } else { theirs = (slot, request) }
+            let seen = marks[slot]
+            if seen == 0 { return (mine, theirs, slot) }
+            if seen == mark {
+                let entry = slots[slot]
+                let request = Int(entry & 0xFFFF_FFFF) - 1
+                if entry >> 32 == UInt64(UInt32(truncatingIfNeeded: hash)) && ring[request].live && ring[request].hash == hash
+                    && ring[request].id == id
+                {
+                    if ring[request].side == side { mine = (slot, request) } else { theirs = (slot, request) }
+                }
             }
             slot = (slot + 1) & mask
         }
+    }
+
+    /// Bits of the hash that the slot's index does not use (it uses the low ones).
+    private static func mark(_ hash: Int) -> UInt8 {
+        UInt8(truncatingIfNeeded: hash >> 57) | 0x80
     }
 
     private static func slot(_ hash: Int, _ ringIndex: Int) -> UInt64 {
@@ -136,14 +152,15 @@ public struct ChainTracker: Sendable {
     private mutating func insert(_ hash: Int, ringIndex: Int) {
         let mask = slots.count - 1
         var slot = hash & mask
-        while slots[slot] != 0 { slot = (slot + 1) & mask }
+        while marks[slot] != 0 { slot = (slot + 1) & mask }
         slots[slot] = Self.slot(hash, ringIndex)
+        marks[slot] = Self.mark(hash)
         taken += 1
     }
 
     /// Empties the table and puts back the live requests only.
     private mutating func rebuildTable() {
-        for i in slots.indices { slots[i] = 0 }
+        for i in marks.indices { marks[i] = 0 }  // a slot is read only when its mark is set
         taken = 0
         for position in head..<tail where ring[position & (ring.count - 1)].live {
             insert(ring[position & (ring.count - 1)].hash, ringIndex: position & (ring.count - 1))
@@ -178,6 +195,7 @@ public struct ChainTracker: Sendable {
         next.append(contentsOf: repeatElement(filler, count: size - next.count))
         ring = next
         slots = [UInt64](repeating: 0, count: size * 2)
+        marks = [UInt8](repeating: 0, count: size * 2)
         taken = 0
         for at in 0..<tail { insert(ring[at].hash, ringIndex: at) }
     }
