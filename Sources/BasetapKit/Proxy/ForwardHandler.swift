@@ -107,7 +107,6 @@ final class ForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Turns the channel into a relay to `route` and replays what was read from the pipeline's
     /// head, so that bytes of a TLS handshake reach the TLS handler just added.
     private func hand(context: ChannelHandlerContext, to route: ProxyTarget, bytes: ByteBuffer) {
-        let channel = context.channel
         buffer = nil
         do {
             try connection.attach(route: route, rewriteHost: false)

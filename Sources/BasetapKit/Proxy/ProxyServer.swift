@@ -73,10 +73,11 @@ public final class ProxyServer: @unchecked Sendable {
         guard let metrics = options.metrics, let port = metricsServer?.localAddress?.port else { return nil }
         return "http://" + ProxyTarget(host: metrics.host, port: port, tls: false).authority + "/metrics"
     }
-    /// The connections open now, for stopping, metrics and control; each one lives on its event loop.
+    /// The connections open now, for stopping, metrics and control; each one lives on its event
+    /// loop, and other threads reach it only through that loop.
     private let table = NIOLockedValueBox(Table())
     private struct Table {
-        var connections: [Int: ProxyConnection] = [:]
+        var connections: [Int: NIOLoopBound<ProxyConnection>] = [:]
         var next = 0
         var accepted = 0
     }
@@ -178,10 +179,10 @@ public final class ProxyServer: @unchecked Sendable {
         }
         let connection = ProxyConnection(conn: conn, client: channel, proxy: self)
         table.withLockedValue {
-            $0.connections[conn] = connection
+            $0.connections[conn] = NIOLoopBound(connection, eventLoop: channel.eventLoop)
             $0.accepted += 1
         }
-        channel.closeFuture.whenComplete { _ in connection.inactive(.c2s) }
+        channel.closeFuture.assumeIsolated().whenComplete { _ in connection.inactive(.c2s) }
         if let listenerContext {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: listenerContext))
         }
@@ -210,15 +211,15 @@ public final class ProxyServer: @unchecked Sendable {
         }
     }
 
-    private func connection(_ conn: Int) -> ProxyConnection? {
+    private func connection(_ conn: Int) -> NIOLoopBound<ProxyConnection>? {
         table.withLockedValue { $0.connections[conn] }
     }
 
     /// Settles a held message; the future says whether it was still held.
     public func release(conn: Int, hold: Int, _ release: Release) -> EventLoopFuture<Bool> {
         guard let connection = connection(conn) else { return group.next().makeSucceededFuture(false) }
-        return connection.client.eventLoop.submit {
-            Direction.allCases.contains { connection.settle($0, hold, release) }
+        return connection.eventLoop.submit {
+            Direction.allCases.contains { connection.value.settle($0, hold, release) }
         }
     }
 
@@ -227,7 +228,7 @@ public final class ProxyServer: @unchecked Sendable {
     public func inject(conn: Int, _ dir: Direction, kind: CaptureRecord.Kind = .text, _ payload: [UInt8],
                        answer: (@Sendable (CaptureRecord) -> Void)? = nil) -> EventLoopFuture<Bool> {
         guard let connection = connection(conn) else { return group.next().makeSucceededFuture(false) }
-        return connection.client.eventLoop.submit { connection.inject(dir, kind: kind, payload, answer: answer) }
+        return connection.eventLoop.submit { connection.value.inject(dir, kind: kind, payload, answer: answer) }
     }
 
     /// Stops accepting, closes WebSocket connections with 1001 and the rest at once, waits for
@@ -236,12 +237,15 @@ public final class ProxyServer: @unchecked Sendable {
         try? server?.close().wait()
         try? metricsServer?.close().wait()
         let open = table.withLockedValue { Array($0.connections.values) }
-        for connection in open {
-            connection.client.eventLoop.execute { connection.close(failure: nil, code: 1001, reason: "basetap stopped") }
+        let closed = open.map { connection in
+            connection.eventLoop.submit {
+                connection.value.close(failure: nil, code: 1001, reason: "basetap stopped")
+                return connection.value.client.closeFuture
+            }.flatMap { $0 }
         }
-        for connection in open { try? connection.client.closeFuture.wait() }
+        for future in closed { try? future.wait() }
         // A connection's end is written on its loop after its channel closed: wait for those too.
-        for connection in open { try? connection.client.eventLoop.submit {}.wait() }
+        for connection in open { try? connection.eventLoop.submit {}.wait() }
         let totals = writer.finish()
         try? group.syncShutdownGracefully()
         return (totals.check, totals.decode, totals.recordError)
@@ -253,7 +257,7 @@ public final class ProxyServer: @unchecked Sendable {
         guard let seconds = options.idleTimeout else { return }
         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: .seconds(Int64(seconds))))
         try channel.pipeline.syncOperations.addHandler(IdleCloser { [self] in
-            connection(conn)?.close(failure: "closed after \(seconds) s without traffic (--idle-timeout)", code: nil)
+            connection(conn)?.value.close(failure: "closed after \(seconds) s without traffic (--idle-timeout)", code: nil)
         })
     }
 

@@ -70,7 +70,7 @@ final class ReplaySession: ChannelInboundHandler {
         sink = Sink(session: self, context: context)
         send(context, plan.rawHead ?? Array(plan.requestHead(target: options.target, path: options.path, extra: options.headers, key: key).utf8))
         context.flush()
-        closeTimer = context.eventLoop.scheduleTask(in: options.timeoutAmount) { [self] in
+        closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: options.timeoutAmount) { [self] in
             if case .upgrading = phase { fail(context, "no answer to the upgrade request within \(options.timeout) s") }
         }
     }
@@ -118,7 +118,7 @@ final class ReplaySession: ChannelInboundHandler {
             if case .recorded(let speed) = options.pace {
                 let due = started + .nanoseconds(Int64(Double(step.at) / speed))
                 if due > .now() {
-                    stepTimer = context.eventLoop.scheduleTask(deadline: due) { [self] in sendSteps(context) }
+                    stepTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) { [self] in sendSteps(context) }
                     return
                 }
             }
@@ -168,7 +168,7 @@ final class ReplaySession: ChannelInboundHandler {
 
     private func wait(for ids: Set<String>, _ context: ChannelHandlerContext) {
         awaiting = ids
-        waitTimer = context.eventLoop.scheduleTask(in: options.timeoutAmount) { [self] in
+        waitTimer = context.eventLoop.assumeIsolated().scheduleTask(in: options.timeoutAmount) { [self] in
             outcome.unanswered += awaiting.sorted()
             awaiting = []
             if options.abandonUnanswered {
@@ -196,7 +196,7 @@ final class ReplaySession: ChannelInboundHandler {
             context.flush()
         }
         // The server closes TCP after the closing handshake; one that does not is closed for it.
-        closeTimer = context.eventLoop.scheduleTask(in: options.timeoutAmount) { [self] in
+        closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: options.timeoutAmount) { [self] in
             if !receivedClose {
                 outcome.abnormalEnd = "no Close from the server within \(options.timeout) s"
                 outcome.timedOut = true

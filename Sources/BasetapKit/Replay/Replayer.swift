@@ -42,8 +42,9 @@ public final class Replayer: @unchecked Sendable {
     /// Replays `plans` all at once, then `plan`: the outcome is `plan`'s (churn cases). `timeout`,
     /// when given, replaces the options' for these connections.
     func replay(_ plan: ReplayConnection, after plans: [ReplayConnection], timeout: Double? = nil) -> EventLoopFuture<ReplayOutcome> {
-        var options = options
-        options.timeout = timeout ?? options.timeout
+        var changed = options
+        changed.timeout = timeout ?? options.timeout
+        let options = changed
         guard !plans.isEmpty else { return replay(plan, on: group.next(), options: options) }
         let loop = group.next()
         let began = CaptureTime.nanoseconds()

@@ -26,7 +26,7 @@ final class MetricsHandler: ChannelInboundHandler {
             loop.execute {
                 let context = bound.value
                 let response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n" + text
-                context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: response))).whenComplete { _ in
+                context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: response))).assumeIsolated().whenComplete { _ in
                     context.close(promise: nil)
                 }
             }

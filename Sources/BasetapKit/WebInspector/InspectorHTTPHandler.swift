@@ -117,7 +117,7 @@ final class InspectorHTTPHandler: ChannelInboundHandler {
         buffer.writeBytes(response.body)
         busy = false
         let write = context.writeAndFlush(wrapOutboundOut(buffer))
-        if close { write.whenComplete { _ in context.close(promise: nil) } }
+        if close { write.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
     }
 
     // MARK: /api/events
@@ -199,7 +199,9 @@ final class InspectorHTTPHandler: ChannelInboundHandler {
             switch WebSocketOpcode(rawValue: frame.opcode) {
             case .close:
                 let close = FrameEncoder.encode(WebSocketFrame(opcode: .close, payload: Array(frame.payload.prefix(2))))
-                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: close))).whenComplete { _ in context.close(promise: nil) }
+                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: close))).assumeIsolated().whenComplete { _ in
+                    context.close(promise: nil)
+                }
                 return
             case .ping:
                 context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameEncoder.encode(WebSocketFrame(opcode: .pong, payload: frame.payload)))), promise: nil)

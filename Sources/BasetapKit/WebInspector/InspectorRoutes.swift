@@ -135,11 +135,12 @@ struct InspectorRoutes {
             return now(.error(400, "say where to send it: {\"target\": \"ws://host:port\"} (a capture, or a forward proxy, has no one server)"))
         }
         guard let open = store.open(conn: item.record.conn) else { return now(.error(409, "the connection's upgrade is not in the capture")) }
-        var message = item.record
-        if let text = string(members, "text") {
-            message.payload = Array(text.utf8)
-            message.frames = nil
-        }
+        let message = string(members, "text").map { text in
+            var edited = item.record
+            edited.payload = Array(text.utf8)
+            edited.frames = nil
+            return edited
+        } ?? item.record
         guard var plan = ReplayConnection.plan([open, message]).first else { return now(.error(409, "nothing to send")) }
         let id = Envelope.id(of: message)
         if let id { plan.expected.insert(id) }
