@@ -167,7 +167,7 @@ import Testing
         #expect(Set(records.map(\.conn)).count == 40)
         let marked = records.filter { $0.mutation != nil }
         #expect(marked.count >= 30 && marked.allSatisfy { $0.mutation?.seed != nil && $0.mutation?.ops.isEmpty == false })
-        let families = Set(marked.flatMap { $0.mutation!.ops }.map { $0.split(separator: ".").first.map(String.init) ?? "" })
+        let families = Set(marked.compactMap(\.mutation).flatMap(\.ops).map { $0.split(separator: ".").first.map(String.init) ?? "" })
         #expect(families.count >= 5, "\(families)")
         let only = try runBasetap(["mutate", capturePath("fuzz-seed.jsonl"), "--families", "id", "--count", "10"])
         #expect(try JSONLCaptureReader(bytes: Array(only.stdout.utf8)).readAll().compactMap(\.mutation).allSatisfy { $0.ops.allSatisfy { $0.hasPrefix("id.") } })

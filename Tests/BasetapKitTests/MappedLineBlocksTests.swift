@@ -8,7 +8,7 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("capture.jsonl").path
-        FileManager.default.createFile(atPath: path, contents: Data(contents))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(contents)))
         let file = try MappedLineBlocks(path: path, maxLineLength: maxLineLength)
         var blocks: [[UInt8]] = []
         var lines = 0
@@ -31,7 +31,7 @@ import Testing
         let path = directory.appendingPathComponent("capture.jsonl").path
         let record = ##"{"ts":"2026-11-24T10:00:00.000000Z","conn":"c1","dir":"c2s","kind":"text","text":"{\"id\":\"m1\",\"type\":\"chat.send\",\"from\":\"@a@x\",\"to\":\"#g:x\",\"payload\":{}}"}"##
         let chunk = Data(String(repeating: record + "\n", count: 10_000).utf8)
-        FileManager.default.createFile(atPath: path, contents: nil)
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
         let writer = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         for _ in 0..<40 { writer.write(chunk) }  // 60 MB: seconds of checking for a debug build
         try writer.close()

@@ -7,7 +7,7 @@ import Testing
 /// (made off the event loop, hence a channel whose loop other threads may use).
 @Suite(.timeLimit(.minutes(1))) struct MetricsHandlerTests {
     @Test func aRequestInPiecesIsAnsweredOnceItsHeadIsWholeThenTheConnectionCloses() async throws {
-        let channel = try await NIOAsyncTestingChannel(handler: MetricsHandler { "basetap_connections_open 3\n" })
+        let channel = try await NIOAsyncTestingChannel { try $0.pipeline.syncOperations.addHandler(MetricsHandler { "basetap_connections_open 3\n" }) }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1))
         try await channel.writeInbound(ByteBuffer(string: "GET /metrics HTTP/1.1\r\nHo"))
         #expect(try await channel.readOutbound(as: ByteBuffer.self) == nil, "nothing before the head is whole")
@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test func bytesThatAreNoHeadStillGetTheAnswer() async throws {
-        let channel = try await NIOAsyncTestingChannel(handler: MetricsHandler { "x 1\n" })
+        let channel = try await NIOAsyncTestingChannel { try $0.pipeline.syncOperations.addHandler(MetricsHandler { "x 1\n" }) }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1))
         try await channel.writeInbound(ByteBuffer(bytes: [0x16, 0x03, 0x01, 0x00, 0x20]))
         #expect(String(buffer: try await channel.waitForOutboundWrite(as: ByteBuffer.self)).hasSuffix("x 1\n"))

@@ -55,6 +55,8 @@ public struct MessageChecker: Sendable {
         }
     }
 
+    /// The findings are what a caller of this one usually wants (`findings`); the envelope may go unused.
+    @discardableResult
     public mutating func check(_ bytes: [UInt8], binary: Bool = false) -> Envelope {
         bytes.withUnsafeBytes { check($0, binary: binary) }
     }
