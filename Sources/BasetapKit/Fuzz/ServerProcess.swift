@@ -228,7 +228,11 @@ public final class ServerProcess: @unchecked Sendable {
     /// output pipe closes, and a child the server started (a worker, a script's server) holds it open
     /// as long as it lives: the server would be dead and not known to be.
     static func state(of pid: pid_t) -> ProcessState {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return .reaped }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else {
+            // Reaped only when no process has the id any more: a read also fails for want of a
+            // descriptor, with the server alive and the fuzzer's connections holding them.
+            return kill(pid, 0) == -1 && errno == ESRCH ? .reaped : .running
+        }
         guard let name = stat.lastIndex(of: ")") else { return .running }
         let fields = stat[stat.index(after: name)...].split(whereSeparator: \.isWhitespace)
         guard fields.first == "Z", let status = fields.last.flatMap({ Int32($0) }) else { return .running }
