@@ -97,9 +97,7 @@ public struct ChainTracker: Sendable {
         } else if let mine = found.mine {
             slots[mine.slot] = Self.slot(hash, at)
         } else {
-            slots[found.empty] = Self.slot(hash, at)
-            marks[found.empty] = Self.mark(hash)
-            taken += 1
+            occupy(found.empty, hash, ringIndex: at)
             if taken * 2 > slots.count { rebuildTable() }
         }
         if found.mine == nil { count += 1 }
@@ -153,6 +151,10 @@ public struct ChainTracker: Sendable {
         let mask = slots.count - 1
         var slot = hash & mask
         while marks[slot] != 0 { slot = (slot + 1) & mask }
+        occupy(slot, hash, ringIndex: ringIndex)
+    }
+
+    private mutating func occupy(_ slot: Int, _ hash: Int, ringIndex: Int) {
         slots[slot] = Self.slot(hash, ringIndex)
         marks[slot] = Self.mark(hash)
         taken += 1

@@ -209,10 +209,12 @@ public final class ServerProcess: @unchecked Sendable {
                 if process.isRunning { return "exited" }
             }
         }
-        switch process.terminationReason {
-        case .uncaughtSignal: return "was killed by signal \(process.terminationStatus)"
-        default: return "exited with status \(process.terminationStatus)"
-        }
+        return Self.describe(signal: process.terminationReason == .uncaughtSignal, process.terminationStatus)
+    }
+
+    /// How a process ended, in the words findings quote and group by.
+    private static func describe(signal: Bool, _ number: Int32) -> String {
+        signal ? "was killed by signal \(number)" : "exited with status \(number)"
     }
 
     /// What /proc says of a child process.
@@ -236,7 +238,8 @@ public final class ServerProcess: @unchecked Sendable {
         guard let name = stat.lastIndex(of: ")") else { return .running }
         let fields = stat[stat.index(after: name)...].split(whereSeparator: \.isWhitespace)
         guard fields.first == "Z", let status = fields.last.flatMap({ Int32($0) }) else { return .running }
-        return .ended(status & 0x7F == 0 ? "exited with status \((status >> 8) & 0xFF)" : "was killed by signal \(status & 0x7F)")
+        let signal = status & 0x7F
+        return .ended(describe(signal: signal != 0, signal != 0 ? signal : (status >> 8) & 0xFF))
     }
 
     /// nil while the server runs; once it has exited, how, with its output read to the end: until

@@ -238,10 +238,10 @@ public final class ProxyServer: @unchecked Sendable {
         try? metricsServer?.close().wait()
         let open = table.withLockedValue { Array($0.connections.values) }
         let closed = open.map { connection in
-            connection.eventLoop.submit {
+            connection.eventLoop.flatSubmit {
                 connection.value.close(failure: nil, code: 1001, reason: "basetap stopped")
                 return connection.value.client.closeFuture
-            }.flatMap { $0 }
+            }
         }
         for future in closed { try? future.wait() }
         // A connection's end is written on its loop after its channel closed: wait for those too.

@@ -42,13 +42,12 @@ public final class Replayer: @unchecked Sendable {
     /// Replays `plans` all at once, then `plan`: the outcome is `plan`'s (churn cases). `timeout`,
     /// when given, replaces the options' for these connections.
     func replay(_ plan: ReplayConnection, after plans: [ReplayConnection], timeout: Double? = nil) -> EventLoopFuture<ReplayOutcome> {
-        var changed = options
-        changed.timeout = timeout ?? options.timeout
-        let options = changed
+        var options = options
+        options.timeout = timeout ?? options.timeout
         guard !plans.isEmpty else { return replay(plan, on: group.next(), options: options) }
         let loop = group.next()
         let began = CaptureTime.nanoseconds()
-        return EventLoopFuture.whenAllComplete(plans.map { replay($0, on: group.next(), options: options) }, on: loop).flatMap { _ in
+        return EventLoopFuture.whenAllComplete(plans.map { replay($0, on: group.next(), options: options) }, on: loop).flatMap { [options] _ in
             self.replay(plan, on: loop, options: options)
         }.map { outcome in
             var outcome = outcome

@@ -135,12 +135,11 @@ struct InspectorRoutes {
             return now(.error(400, "say where to send it: {\"target\": \"ws://host:port\"} (a capture, or a forward proxy, has no one server)"))
         }
         guard let open = store.open(conn: item.record.conn) else { return now(.error(409, "the connection's upgrade is not in the capture")) }
-        let message = string(members, "text").map { text in
-            var edited = item.record
-            edited.payload = Array(text.utf8)
-            edited.frames = nil
-            return edited
-        } ?? item.record
+        var message = item.record
+        if let text = string(members, "text") {
+            message.payload = Array(text.utf8)
+            message.frames = nil
+        }
         guard var plan = ReplayConnection.plan([open, message]).first else { return now(.error(409, "nothing to send")) }
         let id = Envelope.id(of: message)
         if let id { plan.expected.insert(id) }
@@ -150,7 +149,7 @@ struct InspectorRoutes {
         options.tls = server.proxy?.options.upstreamTLS ?? UpstreamTLS()
         let replayer = try Replayer(options: options, threads: 1)
         let original = id.map { store.answers(conn: item.record.conn, id: $0) } ?? []
-        return replayer.replay(plan).hop(to: loop).map { outcome -> Response in
+        return replayer.replay(plan).hop(to: loop).map { [message] outcome -> Response in
             replayer.shutdown()
             let answers = outcome.records.filter { $0.dir == .s2c && $0.kind.isMessage }
             var result: [JSONValue.Member] = [
