@@ -96,4 +96,88 @@ import Testing
         }
         #expect((found != nil) == quick || (quick && found == nil && parsed == nil), "\(line)")
     }
+
+    /// Everything a line gives the reader's callback, or that it was refused.
+    struct Read: Equatable {
+        var kind: CaptureRecord.Kind
+        var dir: Direction?
+        var conn: String
+        var payload: [UInt8]
+        var payloadIsBase64: Bool
+        var quotes: [Int32]?
+        var isRaw: Bool
+        var record: CaptureRecord
+        var plain: Bool
+    }
+
+    static func read(_ line: [UInt8], _ parser: inout CaptureLineParser) -> Read?? {
+        do {
+            return try line.withUnsafeBytes { raw in
+                guard case .record(let read) = try parser.parse(raw, { line in
+                    var plain = false
+                    if case .plainText = line.members { plain = true }
+                    return Read(
+                        kind: line.kind, dir: line.dir, conn: line.conn, payload: Array(line.payload), payloadIsBase64: line.payloadIsBase64,
+                        quotes: line.payloadQuotes.map(Array.init), isRaw: line.isRaw, record: try line.record(), plain: plain)
+                }) else { return .some(nil) }
+                return read
+            }
+        } catch {
+            return nil
+        }
+    }
+
+    /// A text message in the layout basetap writes is read without the general parse, and comes
+    /// out as the parse reads it: the same line behind a space (which only the parse takes) is the
+    /// reference. Lines near the layout, and every line with one byte changed, must agree too.
+    @Test func theLayoutBasetapWritesIsReadAsTheParseReadsIt() {
+        var parser = CaptureLineParser()
+        var random = FuzzRandom(seed: 11)
+        let pieces = ["{", "}", "\"", "\\", "\n", "\u{01}", "é", "x", "id", ":", "\u{7F}", " ", "\u{1F600}"]
+        var lines: [[UInt8]] = [
+            #"{"ts":"t","conn":"c","dir":"c2s","kind":"text","text":"{\"a\":1}"}"#,
+            #"{"ts":"t","conn":"c","dir":"s2c","kind":"text","text":"{\"a\":\"\u00e9\\n\"}"}"#,
+            #"{"ts":"t","conn":"c","dir":"s2c","kind":"text","text":""}"#,
+            #"{"ts":"","conn":"","dir":"c2s","kind":"text","text":"x"}"#,
+            #"{"ts":"t\u0031","conn":"c","dir":"c2s","kind":"text","text":"x"}"#,
+            #"{"ts":"t","conn":"é","dir":"c2s","kind":"text","text":"x"}"#,
+            #"{"ts":"t","conn":"c","dir":"c2x","kind":"text","text":"x"}"#,
+            #"{"ts":"t","conn":"c","dir":"c2s","kind":"text","text":"x","raw":true}"#,
+            #"{"ts":"t","conn":"c","dir":"c2s","kind":"text","text":"x"} "#,
+            #"{"ts":"t","conn":"c","dir":"c2s","kind":"text","text":"\x"}"#,
+            #"{"ts":"t","conn":"c","dir":"c2s","kind":"text","text":"x}"#,
+            #"{"ts":"t","conn":"c","dir":"c2s","kind":"text","text":1}"#,
+            #"{"ts":"t","conn":"c","dir":"c2s","kind":"binary","base64":"AAE="}"#,
+        ].map { Array($0.utf8) }
+        for _ in 0..<400 {
+            let text = (0..<Int(random.next() % 12)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined()
+            let record = CaptureRecord(
+                ts: "2026-12-06T10:00:00.\(random.next() % 1_000_000)Z", conn: "10.0.0.\(random.next() % 9):40000>10.0.0.1:80",
+                dir: random.next() % 2 == 0 ? .c2s : .s2c, kind: .text, payload: Array(text.utf8))
+            var line: [UInt8] = []
+            record.appendJSONLine(into: &line)
+            line.removeLast()
+            lines.append(line)
+            var changed = line
+            changed[Int(random.next() % UInt64(line.count))] = UInt8(truncatingIfNeeded: random.next())
+            lines.append(changed)
+        }
+        var plain = 0
+        for line in lines {
+            let read = Self.read(line, &parser)
+            var reference = Self.read([UInt8(ascii: " ")] + line, &parser)
+            if case .some(.some(var parsed)) = reference {
+                #expect(!parsed.plain)
+                parsed.plain = true
+                reference = parsed
+            }
+            if case .some(.some(let read)) = read, read.plain {
+                plain += 1
+                #expect(read == reference, "\(String(decoding: line, as: UTF8.self))")
+            } else {
+                #expect(read.map { $0.map(\.payload) } == reference.map { $0.map(\.payload) }, "\(String(decoding: line, as: UTF8.self))")
+            }
+        }
+        #expect(plain > 400)
+    }
 }

@@ -55,126 +55,33 @@ public struct CaptureLine {
     public let conn: String
     /// The message or control payload (text decoded from its JSON string, or base64 decoded).
     public let payload: UnsafeRawBufferPointer
+    /// Whether the payload was given as `"base64"` rather than as a JSON string (which is valid UTF-8).
+    public let payloadIsBase64: Bool
     /// Where the payload's quotes are, when the record's string held no escape but `\"`
     /// (`JSONReader.decodedQuotes`): the checker then reads the message without scanning its strings again.
     public let payloadQuotes: UnsafeBufferPointer<Int32>?
-    let view: JSONView
-    let fields: UnsafeBufferPointer<Int>
+    let members: Members
 
-    func field(_ f: RecordField) -> Int? {
-        let index = fields[f.rawValue]
-        return index >= 0 ? index : nil
+    enum Members {
+        case parsed(RecordMembers)
+        /// A text message in the layout basetap writes, which has no member but these and its time.
+        case plainText(ts: UnsafeRawBufferPointer)
     }
 
     /// Bytes sent as they were, not a message (see `CaptureRecord.raw`).
-    public var isRaw: Bool { field(.raw).map { view[$0].kind == .true } ?? false }
+    public var isRaw: Bool {
+        guard case .parsed(let members) = members else { return false }
+        return members.isRaw
+    }
 
     /// The whole record as a value, unknown members included.
     public func record() throws -> CaptureRecord {
-        var record = CaptureRecord(
-            ts: try optionalString(.ts) ?? "", conn: conn, dir: dir, kind: kind, payload: Array(payload))
-        if let code = field(.code) {
-            guard let value = view.int64(code), (0...65535).contains(value) else {
-                throw LineProblem(message: "\"code\" must be an integer from 0 to 65535")
-            }
-            record.code = Int(value)
+        switch members {
+        case .plainText(let ts):
+            CaptureRecord(ts: String(decoding: ts, as: UTF8.self), conn: conn, dir: dir, kind: kind, payload: Array(payload))
+        case .parsed(let members):
+            try members.record(conn: conn, dir: dir, kind: kind, payload: payload)
         }
-        record.reason = try optionalString(.reason)
-        record.url = try optionalString(.url)
-        record.subprotocol = try optionalString(.subprotocol)
-        record.extensions = try optionalString(.extensions)
-        record.client = try optionalString(.client)
-        record.server = try optionalString(.server)
-        record.error = try optionalString(.error)
-        if let headers = field(.headers) {
-            record.headers = try parseHeaders(headers)
-        }
-        if let frames = field(.frames) {
-            record.frames = try parseFrames(frames)
-        }
-        if let mutation = field(.mutation) {
-            record.mutation = try parseMutation(mutation)
-        }
-        record.raw = isRaw
-        record.request = try optionalString(.request)
-        if let control = try optionalString(.control) {
-            guard let mark = CaptureRecord.ControlMark(rawValue: control) else {
-                throw LineProblem(message: "\"control\" is '\(control)', not one of \(CaptureRecord.ControlMark.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            record.control = mark
-        }
-        if let finding = field(.finding) {
-            record.finding = try parseFinding(finding)
-        }
-        for (key, value) in view.members(0) where RecordField.lookup(view, key) == nil {
-            record.unknown.append(JSONValue.Member(view.string(key), JSONValue(view, value)))
-        }
-        return record
-    }
-
-    private func optionalString(_ f: RecordField) throws(LineProblem) -> String? {
-        guard let index = field(f) else { return nil }
-        guard view[index].kind == .string else {
-            throw LineProblem(message: "\"\(f)\" must be a string, not \(view[index].kind.withArticle)")
-        }
-        return view.string(index)
-    }
-
-    private func parseHeaders(_ index: Int) throws(LineProblem) -> [CaptureRecord.Header] {
-        let problem = LineProblem(message: "\"headers\" must be an array of [name, value] string pairs")
-        guard view[index].kind == .array else { throw problem }
-        var headers: [CaptureRecord.Header] = []
-        for pair in view.elements(index) {
-            guard view[pair].kind == .array, view[pair].count == 2 else { throw problem }
-            let name = pair + 1
-            let value = Int(view[name].next)
-            guard view[name].kind == .string, view[value].kind == .string else { throw problem }
-            headers.append(CaptureRecord.Header(view.string(name), view.string(value)))
-        }
-        return headers
-    }
-
-    private func parseFrames(_ index: Int) throws(LineProblem) -> [CaptureRecord.Frame] {
-        let problem = LineProblem(message: "\"frames\" must be an array of {fin, op, rsv, len, masked} objects")
-        guard view[index].kind == .array else { throw problem }
-        var frames: [CaptureRecord.Frame] = []
-        for element in view.elements(index) {
-            guard view[element].kind == .object else { throw problem }
-            var frame = CaptureRecord.Frame(fin: true, opcode: 0, rsv: 0, length: 0, masked: false)
-            if let v = view.member(element, "fin") { frame.fin = view[v].kind == .true }
-            if let v = view.member(element, "op"), let n = view.int64(v), (0...15).contains(n) { frame.opcode = UInt8(n) } else { throw problem }
-            if let v = view.member(element, "rsv"), let n = view.int64(v), (0...7).contains(n) { frame.rsv = UInt8(n) }
-            if let v = view.member(element, "len"), let n = view.int64(v), n >= 0 { frame.length = Int(n) }
-            if let v = view.member(element, "masked") { frame.masked = view[v].kind == .true }
-            frames.append(frame)
-        }
-        return frames
-    }
-
-    private func parseFinding(_ index: Int) throws(LineProblem) -> CaptureRecord.FindingMark {
-        let problem = LineProblem(message: "\"finding\" must be {\"oracle\": string, \"symptom\": string, \"detail\": string}")
-        guard view[index].kind == .object else { throw problem }
-        func member(_ name: StaticString) throws(LineProblem) -> String {
-            guard let value = view.member(index, name), view[value].kind == .string else { throw problem }
-            return view.string(value)
-        }
-        return CaptureRecord.FindingMark(oracle: try member("oracle"), symptom: try member("symptom"), detail: try member("detail"))
-    }
-
-    private func parseMutation(_ index: Int) throws(LineProblem) -> CaptureRecord.Mutation {
-        let problem = LineProblem(message: "\"mutation\" must be {\"seed\": integer, \"ops\": [strings]}")
-        guard view[index].kind == .object, let seedIndex = view.member(index, "seed"),
-            let seed = UInt64(view.rawText(seedIndex))
-        else { throw problem }
-        var ops: [String] = []
-        if let opsIndex = view.member(index, "ops") {
-            guard view[opsIndex].kind == .array else { throw problem }
-            for op in view.elements(opsIndex) {
-                guard view[op].kind == .string else { throw problem }
-                ops.append(view.string(op))
-            }
-        }
-        return CaptureRecord.Mutation(seed: seed, ops: ops)
     }
 }
 
@@ -192,6 +99,14 @@ struct CaptureLineParser {
     }
 
     mutating func parse<R>(_ line: UnsafeRawBufferPointer, _ body: (CaptureLine) throws -> R) throws -> Outcome<R> {
+        if let plain = plainText(line) {
+            let conn = conn(plain.conn)
+            return try Self.deliver(payload, reader.decodedQuotes, body) { payload, quotes in
+                CaptureLine(
+                    kind: .text, dir: plain.dir, conn: conn, payload: payload, payloadIsBase64: false, payloadQuotes: quotes,
+                    members: .plainText(ts: plain.ts))
+            }
+        }
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return .skipped }
         payload.removeAll(keepingCapacity: true)
         if let error = reader.parse(line, decoding: "text", into: &payload) { throw LineProblem(message: "not JSON: \(error)") }
@@ -225,19 +140,70 @@ struct CaptureLineParser {
                         throw LineProblem(message: "\"dir\" must be \"c2s\" or \"s2c\"")
                     }
                 }
-                let conn = try conn(view, UnsafeBufferPointer(fields))
-                try decodePayload(view, kind, UnsafeBufferPointer(fields), decoded: decoded)
+                let conn = try conn(view, fields[RecordField.conn.rawValue])
+                let base64 = try decodePayload(view, kind, UnsafeBufferPointer(fields), decoded: decoded)
                 let quotes = kind == .text && decoded == fields[RecordField.text.rawValue] ? reader.decodedQuotes : nil
-                return try payload.withUnsafeBytes { payloadBytes in
-                    func line(_ quotes: UnsafeBufferPointer<Int32>?) -> CaptureLine {
-                        CaptureLine(
-                            kind: kind, dir: dir, conn: conn, payload: payloadBytes, payloadQuotes: quotes, view: view,
-                            fields: UnsafeBufferPointer(fields))
-                    }
-                    guard let quotes else { return .record(try body(line(nil))) }
-                    return try quotes.withUnsafeBufferPointer { .record(try body(line($0))) }
+                return try Self.deliver(payload, quotes, body) { payload, quotes in
+                    CaptureLine(
+                        kind: kind, dir: dir, conn: conn, payload: payload, payloadIsBase64: base64, payloadQuotes: quotes,
+                        members: .parsed(RecordMembers(view: view, fields: UnsafeBufferPointer(fields))))
                 }
             }
+        }
+    }
+
+    /// Reads a text message laid out as basetap writes it, `{"ts":"…","conn":"…","dir":"…","kind":"text","text":"…"}`
+    /// with printable ASCII and no escape in its time and connection, without a tape: nearly every
+    /// line of a capture, for a fraction of a parse (the message's string is decoded as the parse
+    /// would). Nil for any other line, which the parse then reads, and says what is wrong with.
+    private mutating func plainText(
+        _ line: UnsafeRawBufferPointer
+    ) -> (ts: UnsafeRawBufferPointer, conn: UnsafeRawBufferPointer, dir: Direction)? {
+        var at = 0
+        guard Self.skip("{\"ts\":\"", line, &at), let ts = Self.asciiString(line, &at), Self.skip(",\"conn\":\"", line, &at),
+            let conn = Self.asciiString(line, &at), Self.skip(",\"dir\":\"", line, &at)
+        else { return nil }
+        let dir: Direction
+        if Self.skip("c2s\"", line, &at) {
+            dir = .c2s
+        } else if Self.skip("s2c\"", line, &at) {
+            dir = .s2c
+        } else {
+            return nil
+        }
+        guard Self.skip(",\"kind\":\"text\",\"text\":", line, &at), at < line.count, line[at] == UInt8(ascii: "\"") else { return nil }
+        payload.removeAll(keepingCapacity: true)
+        var flags: UInt8 = 0
+        guard reader.decodeString(line, &at, into: &payload, flags: &flags) == nil, at == line.count - 1, line[at] == UInt8(ascii: "}")
+        else { return nil }
+        return (ts, conn, dir)
+    }
+
+    @inline(__always)
+    private static func skip(_ literal: StaticString, _ line: UnsafeRawBufferPointer, _ at: inout Int) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard line.count - at >= count, ByteCompare.equal(line.baseAddress! + at, literal.utf8Start, count: count) else { return false }
+        at += count
+        return true
+    }
+
+    /// The contents of the string whose contents start at `at`, when they are printable ASCII with no
+    /// escape; `at` then stands past its closing quote.
+    @inline(__always)
+    private static func asciiString(_ line: UnsafeRawBufferPointer, _ at: inout Int) -> UnsafeRawBufferPointer? {
+        guard let end = JSONReader.plainStringEnd(line, from: at) else { return nil }
+        defer { at = end + 1 }
+        return UnsafeRawBufferPointer(rebasing: line[at..<end])
+    }
+
+    /// Calls `body` with the line `make` builds on the payload and its quotes (if known).
+    private static func deliver<R>(
+        _ payload: [UInt8], _ quotes: [Int32]?, _ body: (CaptureLine) throws -> R,
+        _ make: (UnsafeRawBufferPointer, UnsafeBufferPointer<Int32>?) -> CaptureLine
+    ) throws -> Outcome<R> {
+        try payload.withUnsafeBytes { payload in
+            guard let quotes else { return .record(try body(make(payload, nil))) }
+            return try quotes.withUnsafeBufferPointer { .record(try body(make(payload, $0))) }
         }
     }
 
@@ -266,22 +232,24 @@ struct CaptureLineParser {
         return kind
     }
 
-    private mutating func conn(_ view: JSONView, _ fields: UnsafeBufferPointer<Int>) throws -> String {
-        let index = fields[RecordField.conn.rawValue]
+    private mutating func conn(_ view: JSONView, _ index: Int) throws -> String {
         guard index >= 0 else { throw LineProblem(message: "record has no \"conn\"") }
         guard view[index].kind == .string else { throw LineProblem(message: "\"conn\" must be a string") }
-        return view.withStringBytes(index) { bytes in
-            let slot = Int(truncatingIfNeeded: ByteHash.of(bytes) & 31)
-            let cached = conns[slot].bytes.withUnsafeBytes { ByteCompare.equal($0, bytes) }
-            if !cached { conns[slot] = (Array(bytes), String(decoding: bytes, as: UTF8.self)) }
-            return conns[slot].string
-        }
+        return view.withStringBytes(index) { conn($0) }
     }
 
-    /// `decoded`: the string the reader has already decoded into `payload`, if any.
+    private mutating func conn(_ bytes: UnsafeRawBufferPointer) -> String {
+        let slot = Int(truncatingIfNeeded: ByteHash.of(bytes) & 31)
+        let cached = conns[slot].bytes.withUnsafeBytes { ByteCompare.equal($0, bytes) }
+        if !cached { conns[slot] = (Array(bytes), String(decoding: bytes, as: UTF8.self)) }
+        return conns[slot].string
+    }
+
+    /// `decoded`: the string the reader has already decoded into `payload`, if any. Returns whether
+    /// the payload was given as base64.
     private mutating func decodePayload(
         _ view: JSONView, _ kind: CaptureRecord.Kind, _ fields: UnsafeBufferPointer<Int>, decoded: Int
-    ) throws {
+    ) throws -> Bool {
         let text = fields[RecordField.text.rawValue]
         let base64 = fields[RecordField.base64.rawValue]
         if text >= 0 && kind == .text {
@@ -291,7 +259,7 @@ struct CaptureLineParser {
                 let node = view[text]
                 JSONString.decode(view.bytes, from: Int(node.start) + 1, to: Int(node.end) - 1, into: &payload)
             }
-            return
+            return false
         }
         payload.removeAll(keepingCapacity: true)
         if base64 >= 0 {
@@ -299,9 +267,11 @@ struct CaptureLineParser {
                 throw LineProblem(message: "\"base64\" is not valid base64")
             }
             payload.append(contentsOf: data)
+            return true
         } else if kind == .text || kind == .binary {
             throw LineProblem(message: "a \(kind.rawValue) record needs \(kind == .text ? "\"text\" or " : "")\"base64\"")
         }
+        return false
     }
 }
 

@@ -27,7 +27,7 @@ public struct CaptureChecker {
         // A decoder reports invalid UTF-8 in a text message as it assembles the frames; a JSONL
         // record kept as base64 was never through one, so it is reported here, the same rule. (One
         // kept as a JSON string is valid UTF-8, or the line would not have been read.)
-        if line.kind == .text, line.field(.text) == nil, let dir = line.dir, let bad = UTF8Scan.firstInvalid(line.payload) {
+        if line.kind == .text, line.payloadIsBase64, let dir = line.dir, let bad = UTF8Scan.firstInvalid(line.payload) {
             try reportWire(conn: line.conn, dir: dir, rule: .wsInvalidUTF8, message: MessageAssembler.invalidUTF8(at: bad), offset: nil)
         }
         try consume(conn: line.conn, dir: line.dir, kind: line.kind, payload: line.payload, quotes: line.payloadQuotes)

@@ -246,13 +246,23 @@ public struct JSONReader: Sendable {
         return parseString(p, &i, &skip)
     }
 
-    /// `parseString` that also appends the decoded contents to `out`: the room reserved is the rest
-    /// of the document, never less than what is left to write.
+    /// `parseString` that also appends the decoded contents to `out`.
     private mutating func parseString(_ p: UnsafeRawBufferPointer, _ i: inout Int, decodingInto out: inout [UInt8]) -> JSONSyntaxError? {
+        let start = i
+        var flags: UInt8 = 0
+        if let error = decodeString(p, &i, into: &out, flags: &flags) { return error }
+        nodes.append(JSONNode(
+            kind: .string, flags: flags, start: Int32(start), end: Int32(i), next: Int32(nodes.count + 1), count: 0))
+        return nil
+    }
+
+    /// Validates the string literal whose quote is at `i` and appends its decoded contents to `out`,
+    /// moving `i` past its closing quote; `decodedQuotes` then says where the decoding's quotes are.
+    /// For a caller that knows the layout around the string and needs no tape. The room reserved is
+    /// the rest of the document, never less than what is left to write.
+    mutating func decodeString(_ p: UnsafeRawBufferPointer, _ i: inout Int, into out: inout [UInt8], flags: inout UInt8) -> JSONSyntaxError? {
         var failure: JSONSyntaxError?
-        // Taken out of the reader while the scan writes to it: the scan also appends to the tape.
-        var quotes = self.quotes
-        self.quotes = []
+        var onlyQuotesEscaped = false
         quotes.removeAll(keepingCapacity: true)
         // An escaped quote takes two bytes: room for every one the rest of the document can hold.
         quotes.append(addingCapacity: (p.count - i) / 2) { quoteRoom in
@@ -260,15 +270,18 @@ public struct JSONReader: Sendable {
                 out.append(addingCapacity: p.count - i) { room in
                     room.withUnsafeMutableBufferPointer { buffer, written in
                         var sink = DecodedString(out: buffer.baseAddress!, quotes: quoteBuffer.baseAddress!)
-                        failure = parseString(p, &i, &sink)
+                        switch Self.scanString(p, from: i, &sink, &flags) {
+                        case .success(let end): i = end
+                        case .failure(let error): failure = error
+                        }
                         written = sink.count
                         quoteCount = sink.quoteCount
-                        decodedQuotesComplete = sink.onlyQuotesEscaped
+                        onlyQuotesEscaped = sink.onlyQuotesEscaped
                     }
                 }
             }
         }
-        self.quotes = quotes
+        decodedQuotesComplete = onlyQuotesEscaped
         return failure
     }
 
@@ -364,6 +377,30 @@ public struct JSONReader: Sendable {
         let q = (quote &- ones) & ~quote
         let b = (backslash &- ones) & ~backslash
         return (w | control | q | b) & highs
+    }
+
+    /// The offset of the quote that ends a string whose contents start at `start`, when they are
+    /// printable ASCII with no escape (nil for any other string, or none): a string that needs no
+    /// decoding or validation, found a word at a time.
+    @inline(__always)
+    static func plainStringEnd(_ p: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        let n = p.count
+        var i = start
+        while i + 8 <= n {
+            let special = specialBytes(UInt64(littleEndian: p.baseAddress!.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            if special != 0 {
+                i += special.trailingZeroBitCount >> 3
+                return p[i] == UInt8(ascii: "\"") ? i : nil
+            }
+            i += 8
+        }
+        while i < n {
+            let b = p[i]
+            if b == UInt8(ascii: "\"") { return i }
+            guard b >= 0x20, b < 0x80, b != UInt8(ascii: "\\") else { return nil }
+            i += 1
+        }
+        return nil
     }
 
     private static func skipEscape(_ p: UnsafeRawBufferPointer, _ i: inout Int) -> JSONSyntaxError? {
