@@ -301,19 +301,12 @@ extension CaptureLineParser {
         return plainString(line, from: at + keyLength)
     }
 
-    /// The connection of a line laid out as basetap writes it, `{"ts":"…","conn":"…"`, found with
-    /// two searches for a quote (a quote in the timestamp is escaped, and then the layout is not
-    /// taken for sure).
+    /// The connection of a line laid out as basetap writes it, `{"ts":"…","conn":"…"`, with both
+    /// strings printable ASCII without escapes (others are left to the search).
     private static func afterTimestamp(_ line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        let head: StaticString = "{\"ts\":\"", between: StaticString = ",\"conn\":\""
-        let base = line.baseAddress!
-        guard line.count > head.utf8CodeUnitCount, ByteCompare.equal(base, head.utf8Start, count: head.utf8CodeUnitCount),
-            let at = ByteSearch.first(UInt8(ascii: "\""), in: line, head.utf8CodeUnitCount, line.count)
-        else { return nil }
-        guard line[at - 1] != UInt8(ascii: "\\"), line.count - at > between.utf8CodeUnitCount + 1,
-            ByteCompare.equal(base + at + 1, between.utf8Start, count: between.utf8CodeUnitCount)
-        else { return nil }
-        return plainString(line, from: at + 1 + between.utf8CodeUnitCount)
+        var at = 0
+        guard skip("{\"ts\":\"", line, &at), asciiString(line, &at) != nil, skip(",\"conn\":\"", line, &at) else { return nil }
+        return asciiString(line, &at)
     }
 
     /// The contents of the string starting at `start` (past its quote), when it has no escape.
