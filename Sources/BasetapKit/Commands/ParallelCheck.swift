@@ -19,18 +19,24 @@ struct ParallelCheck {
     /// split ahead of their check stay a few megabytes whatever the file holds.
     static let blockLines = 65_536
 
-    /// A line of the block as a worker's split found it: where it starts (it ends where the next
-    /// begins), and its connection's hash, 0 for a line that is no record (it goes anywhere, and
-    /// its worker reports it). Eight bytes: a block of empty lines has as many as it has bytes.
+    /// A line of the block as a worker's split found it: where it starts (it ends at the newline
+    /// before the next), and its connection's hash, 0 for a line that is no record (it goes
+    /// anywhere, and its worker reports it). Eight bytes: a block of empty lines has as many as it
+    /// has bytes.
     private struct SplitLine {
         var start: UInt32
+        /// The hash in the low 31 bits; the top bit says that the line ends in `\r`. The worker
+        /// that checks the line then knows where it ends without reading its last bytes, which
+        /// the splitting worker's core has and its own has not yet.
         var conn: UInt32
+
+        static let endsInCR: UInt32 = 1 << 31
     }
 
     /// One worker's share of a block, split.
     private struct Part {
         var lines: [SplitLine] = []
-        /// Where the share ends (past the last line's newline, or the end of the block).
+        /// Where the last line ends (at its newline, or the end of the block).
         var end = 0
     }
 
@@ -66,12 +72,14 @@ struct ParallelCheck {
         func split(_ block: UnsafeRawBufferPointer, _ range: Range<Int>) {
             var split = self.split, parser = self.parser
             split.lines.removeAll(keepingCapacity: true)
-            split.end = range.upperBound
             var at = range.lowerBound
+            split.end = at
             while at < range.upperBound {
                 let end = ByteSearch.first(0x0A, in: block, at, range.upperBound) ?? range.upperBound
-                let conn = Router.conn(LineReader.withoutCR(UnsafeRawBufferPointer(rebasing: block[at..<end])), &parser)
-                split.lines.append(SplitLine(start: UInt32(at), conn: conn))
+                let line = LineReader.withoutCR(UnsafeRawBufferPointer(rebasing: block[at..<end]))
+                let cr = line.count < end - at ? SplitLine.endsInCR : 0
+                split.lines.append(SplitLine(start: UInt32(at), conn: Router.conn(line, &parser) | cr))
+                split.end = end
                 at = end + 1
             }
             self.split = split
@@ -94,12 +102,13 @@ struct ParallelCheck {
             for part in parts {
                 for k in part.lines.indices {
                     number += 1
-                    guard router.worker(part.lines[k].conn, number) == index, failure == nil else { continue }
+                    let split = part.lines[k]
+                    guard router.worker(split.conn & ~SplitLine.endsInCR, number) == index, failure == nil else { continue }
                     do {
-                        let start = Int(part.lines[k].start)
-                        var end = k + 1 < part.lines.count ? Int(part.lines[k + 1].start) : part.end
-                        if end > start && block[end - 1] == 0x0A { end -= 1 }
-                        let line = LineReader.withoutCR(UnsafeRawBufferPointer(rebasing: block[start..<end]))
+                        let start = Int(split.start)
+                        let end = (k + 1 < part.lines.count ? Int(part.lines[k + 1].start) - 1 : part.end)
+                            - (split.conn & SplitLine.endsInCR != 0 ? 1 : 0)
+                        let line = UnsafeRawBufferPointer(rebasing: block[start..<end])
                         _ = try parser.parse(line) { line in
                             try checker.consume(line)
                             if let selection { try selection.checked(try line.record()) }
@@ -232,7 +241,7 @@ struct ParallelCheck {
             load = Array(repeating: 0, count: jobs)
         }
 
-        /// The hash of the line's connection id (never 0), or 0 when the line is no record.
+        /// The hash of the line's connection id in 31 bits (never 0), or 0 when the line is no record.
         static func conn(_ line: UnsafeRawBufferPointer, _ parser: inout CaptureLineParser) -> UInt32 {
             let hash: UInt64
             if let conn = CaptureLineParser.quickConn(line) {
@@ -242,7 +251,7 @@ struct ParallelCheck {
             } else {
                 return 0
             }
-            return max(1, UInt32(truncatingIfNeeded: hash ^ hash >> 32))
+            return max(1, UInt32(truncatingIfNeeded: hash ^ hash >> 32) & ~SplitLine.endsInCR)
         }
 
         mutating func worker(_ conn: UInt32, _ number: Int) -> Int {
