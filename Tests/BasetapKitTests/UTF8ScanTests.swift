@@ -57,6 +57,30 @@ import Testing
         }
     }
 
+    /// The quote that ends a plain ASCII string, found a word at a time, is the one a byte-by-byte
+    /// look finds, for every start and every special byte at every offset; a string with anything
+    /// else first has none.
+    @Test func aPlainStringEndsWhereAByteByByteLookSays() {
+        var random = FuzzRandom(seed: 5)
+        let others: [UInt8] = [0x00, 0x1F, UInt8(ascii: "\\"), 0x7F, 0x80, 0xC3, 0xFF]
+        for _ in 0..<3_000 {
+            var bytes = (0..<Int(random.next() % 40)).map { _ in UInt8(0x20 + random.next() % 0x5F) }.filter { $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+            if !bytes.isEmpty, random.next() % 3 == 0 {
+                bytes[Int(random.next() % UInt64(bytes.count))] = random.next() % 2 == 0 ? UInt8(ascii: "\"") : others[Int(random.next() % UInt64(others.count))]
+            }
+            if random.next() % 4 != 0 { bytes.append(UInt8(ascii: "\"")) }
+            bytes += (0..<Int(random.next() % 10)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            let start = bytes.isEmpty ? 0 : Int(random.next() % UInt64(bytes.count))
+            var expected: Int?
+            for k in start..<bytes.count {
+                let b = bytes[k]
+                if b == UInt8(ascii: "\"") { expected = k; break }
+                if b < 0x20 || b >= 0x80 || b == UInt8(ascii: "\\") { break }
+            }
+            #expect(bytes.withUnsafeBytes { JSONReader.plainStringEnd($0, from: start) } == expected, "\(bytes) from \(start)")
+        }
+    }
+
     /// A JSON string literal read one byte at a time: the offset past its closing quote, or the
     /// offset of the first error. The reader's word-at-a-time scan must say the same of every input.
     enum ScanEnd: Equatable {

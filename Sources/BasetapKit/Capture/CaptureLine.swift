@@ -63,6 +63,7 @@ public struct CaptureLine {
     let members: Members
 
     enum Members {
+        /// Any record, as the general parse read it.
         case parsed(RecordMembers)
         /// A text message in the layout basetap writes, which has no member but these and its time.
         case plainText(ts: UnsafeRawBufferPointer)
@@ -160,9 +161,7 @@ struct CaptureLineParser {
         _ line: UnsafeRawBufferPointer
     ) -> (ts: UnsafeRawBufferPointer, conn: UnsafeRawBufferPointer, dir: Direction)? {
         var at = 0
-        guard Self.skip("{\"ts\":\"", line, &at), let ts = Self.asciiString(line, &at), Self.skip(",\"conn\":\"", line, &at),
-            let conn = Self.asciiString(line, &at), Self.skip(",\"dir\":\"", line, &at)
-        else { return nil }
+        guard let (ts, conn) = Self.timeAndConn(line, &at), Self.skip(",\"dir\":\"", line, &at) else { return nil }
         let dir: Direction
         if Self.skip("c2s\"", line, &at) {
             dir = .c2s
@@ -305,8 +304,17 @@ extension CaptureLineParser {
     /// strings printable ASCII without escapes (others are left to the search).
     private static func afterTimestamp(_ line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         var at = 0
-        guard skip("{\"ts\":\"", line, &at), asciiString(line, &at) != nil, skip(",\"conn\":\"", line, &at) else { return nil }
-        return asciiString(line, &at)
+        return timeAndConn(line, &at)?.conn
+    }
+
+    /// The first two members of a line laid out as basetap writes it, `{"ts":"…","conn":"…"`, both
+    /// printable ASCII without escapes; `at` then stands past the connection's closing quote.
+    @inline(__always)
+    private static func timeAndConn(_ line: UnsafeRawBufferPointer, _ at: inout Int) -> (ts: UnsafeRawBufferPointer, conn: UnsafeRawBufferPointer)? {
+        guard skip("{\"ts\":\"", line, &at), let ts = asciiString(line, &at), skip(",\"conn\":\"", line, &at),
+            let conn = asciiString(line, &at)
+        else { return nil }
+        return (ts, conn)
     }
 
     /// The contents of the string starting at `start` (past its quote), when it has no escape.
