@@ -4,10 +4,10 @@
 Usage: check_throughput.py BASETAP [--messages N] [--baseline-messages N]
 
 Generates a JSONL capture of 200-byte BaseMessages (requests and responses over 16 interleaved
-connections), times `basetap check --quiet --jobs 1` on it (one core) and Python's jsonschema
-validating the same envelope on the first lines of the same file, taking turns (each side the
-best of three runs), then `--jobs N` for every N up to the machine's cores and `--profile`, and
-prints messages/s, MB/s, peak RSS and the ratios.
+connections), times `basetap check --quiet --jobs 1` on it (one core), Python's jsonschema
+validating the same envelope on the first lines of the same file, `--jobs N` for every N up to the
+machine's cores and `--profile`, taking turns (each the best of three runs), and prints
+messages/s, MB/s, peak RSS and the ratios.
 """
 import argparse
 import json
@@ -124,31 +124,33 @@ def main():
         file_bytes = os.path.getsize(path)
         print("capture: %d messages of 200 bytes, %.1f MB of JSONL" % (args.messages, file_bytes / 1e6))
 
-        # The two sides of the ratio take turns, each the best of three: a busy moment of the
-        # machine falls on both alike rather than on all the runs of one.
-        runs, baseline = [], []
+        profile = os.path.join(tmp, "bench.profile.json")
+        with open(profile, "w") as f:
+            json.dump(PROFILE, f)
+        # The runs behind each ratio take turns, each the best of three: a busy moment of the
+        # machine falls on both sides alike rather than on all the runs of one.
+        parallel_jobs = range(2, (os.cpu_count() or 1) + 1)
+        runs, baseline, parallel, profiled = [], [], {jobs: [] for jobs in parallel_jobs}, []
         for _ in range(3):
             runs.append(run_basetap(args.basetap, path, ["--jobs", "1"]))
             baseline.append(run_jsonschema(path, args.baseline_messages))
+            for jobs in parallel_jobs:
+                parallel[jobs].append(run_basetap(args.basetap, path, ["--jobs", str(jobs)]))
+            profiled.append(run_basetap(args.basetap, path, ["--jobs", "1", "--profile", profile]))
         elapsed, cpu, rss, summary = min(runs, key=lambda r: r[0])
         rate = args.messages / elapsed
         print("basetap check:      %10.0f messages/s  %7.1f MB/s of messages  %7.1f MB/s of file  "
               "cpu %.2f s  peak RSS %.1f MB  (best of 3)" % (rate, payload_bytes / elapsed / 1e6,
                                                              file_bytes / elapsed / 1e6, cpu, rss))
         print("  " + summary.splitlines()[0])
-        for jobs in range(2, (os.cpu_count() or 1) + 1):
-            j_elapsed, j_cpu, j_rss, j_summary = min((run_basetap(args.basetap, path, ["--jobs", str(jobs)]) for _ in range(3)),
-                                                     key=lambda r: r[0])
+        for jobs in parallel_jobs:
+            j_elapsed, j_cpu, j_rss, j_summary = min(parallel[jobs], key=lambda r: r[0])
             if j_summary != summary:
                 sys.exit("--jobs %d summed up differently: %s" % (jobs, j_summary))
             print("basetap check --jobs %d: %6.0f messages/s  cpu %.2f s  peak RSS %.1f MB: %.2fx --jobs 1"
                   % (jobs, args.messages / j_elapsed, j_cpu, j_rss, elapsed / j_elapsed))
 
-        profile = os.path.join(tmp, "bench.profile.json")
-        with open(profile, "w") as f:
-            json.dump(PROFILE, f)
-        p_elapsed, _, p_rss, p_summary = min((run_basetap(args.basetap, path, ["--jobs", "1", "--profile", profile]) for _ in range(3)),
-                                           key=lambda r: r[0])
+        p_elapsed, _, p_rss, p_summary = min(profiled, key=lambda r: r[0])
         if "0 errors" not in p_summary:
             sys.exit("the benchmark profile found errors: " + p_summary)
         p_rate = args.messages / p_elapsed
