@@ -152,15 +152,19 @@ struct ParallelCheck {
             var lines = 0
             var split: (block: MappedLineBlocks.Block, parts: [Part], firstLine: Int, end: Int)?
             var bytes = MappedLineBlocks.blockBytes
+            // The block checked in the round before, which the next round's first job unmaps.
+            var retired: MappedLineBlocks.Block?
             while true {
                 var next: MappedLineBlocks.Block?, failedNext: Error?
                 do { next = try file.next(linesBefore: lines, bytes: bytes) } catch { failedNext = error }
                 if next == nil && split == nil { break }
                 let shares = next.map { Self.shares(of: $0.bytes, count: jobs) }
-                DispatchQueue.concurrentPerform(iterations: jobs) { [next, split] i in
+                DispatchQueue.concurrentPerform(iterations: jobs) { [next, split, retired] i in
+                    if i == 0 { retired?.unmap() }
                     if let next, let shares { workers[i].split(next.bytes, shares[i]) }
                     if let split { workers[i].check(split.block.bytes, parts: split.parts, firstLine: split.firstLine, name: path) }
                 }
+                retired = split?.block
                 if let checked = split {
                     try write(workers, output: output)
                     if let failure = workers.compactMap(\.failure).min(by: { $0.line < $1.line }) { throw failure.error }
