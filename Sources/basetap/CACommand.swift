@@ -25,7 +25,7 @@ struct CACommand: ParsableCommand {
     }
 
     struct Init: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a new CA (refuses to replace one unless --force).")
+        static let configuration = CommandConfiguration(commandName: "init", abstract: "Create a new CA (refuses to replace one unless --force).")
 
         @OptionGroup var location: Location
 
@@ -45,7 +45,7 @@ struct CACommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the CA's name, validity and fingerprint, and how to trust it.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Print the CA's name, validity and fingerprint, and how to trust it.")
 
         @OptionGroup var location: Location
 
@@ -59,7 +59,7 @@ struct CACommand: ParsableCommand {
     }
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write the CA certificate (PEM) for clients to trust; the key is never exported.")
+        static let configuration = CommandConfiguration(commandName: "export", abstract: "Write the CA certificate (PEM) for clients to trust; the key is never exported.")
 
         @OptionGroup var location: Location
 
@@ -79,6 +79,7 @@ struct CACommand: ParsableCommand {
 
     struct Issue: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "issue",
             abstract: "Issue a server certificate signed by the CA, e.g. for `proxy --tls-cert` or a test server.")
 
         @OptionGroup var location: Location

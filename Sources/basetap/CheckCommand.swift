@@ -4,6 +4,7 @@ import BasetapKit
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Check captures against the Protocol Core rules and print every violation.",
         discussion: """
             Reads JSONL captures (basetap's capture format, described in the README) and pcap/pcapng files, told apart by content; pcap files are decoded as 'basetap decode' does and also checked for RFC 6455 and TCP problems (ws.*, tcp.*). Each message is checked for JSON problems, the BaseMessage envelope, Entity IDs in 'from' and 'to', the ':error' convention, and the request/response chain of its connection. 'basetap rules' lists every rule with its severity.

@@ -27,6 +27,7 @@ extension DecodeRun.Format: ExpressibleByArgument {}
 
 struct Decode: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "decode",
         abstract: "Turn a pcap, pcapng or HAR capture into a JSONL capture of WebSocket messages, or any capture into a HAR.",
         discussion: """
             Reads classic pcap (either byte order, micro- or nanosecond) and pcapng through libpcap: Ethernet (with VLAN tags), raw IP, Linux cooked (SLL, SLL2) and BSD loopback links; IPv4 and IPv6 with fragments. TCP streams are put back in order; WebSocket connections are found by their HTTP upgrade on any port; frames are reassembled into messages and permessage-deflate is inflated. Each message record lists the frames it came in.

@@ -6,6 +6,7 @@ extension MutationOperator.Family: ExpressibleByArgument {}
 
 struct Fuzz: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "fuzz",
         abstract: "Send mutated versions of a recorded session to a server and save what breaks it.",
         discussion: """
             Each case is one recorded connection with one thing broken by a named operator: a client message (entity IDs, envelope, values, JSON syntax, frames, payload schemas with --profile), the order of its messages (session), its upgrade request (handshake: missing or wrong key and version, other methods, HTTP/1.0, huge or duplicated headers, odd paths, bad subprotocol and extension offers), or the connections around it (churn: storms of short connections, closes in the middle of a message, parallel connections reusing ids; loopback targets only). Each case ends with an unmutated probe request whose recorded answer was clean.

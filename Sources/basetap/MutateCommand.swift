@@ -3,6 +3,7 @@ import BasetapKit
 
 struct Mutate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "mutate",
         abstract: "Write mutated variants of a capture's client messages, offline, as a capture.",
         discussion: """
             The cases 'basetap fuzz' would send for the same seed, written instead of sent: one connection per variant (m1, m2…) with the recorded upgrade, the client's messages, and each changed message marked with "mutation": {"seed": …, "ops": […]}. Send them with 'basetap replay'.

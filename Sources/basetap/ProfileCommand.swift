@@ -14,6 +14,7 @@ struct ProfileCommand: ParsableCommand {
 
     struct Infer: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "infer",
             abstract: "Derive a starting profile from recorded sessions.",
             discussion: """
                 Every type seen becomes a message type of the extension named by the part before its first '.', with a payload schema built from the samples: member types, members present in every sample as required, no other members, small sets of repeated string values as enums. The error codes seen in 'X:error' answers become the ranges of X's extension. Edit the result, then check traffic with it.

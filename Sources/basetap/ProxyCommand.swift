@@ -4,6 +4,7 @@ import Foundation
 
 struct Proxy: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "proxy",
         abstract: "Sit between WebSocket clients and a server, relay every byte, and show rule violations live.",
         discussion: """
             Reverse mode (--upstream): clients connect to --listen, basetap connects each of them to --upstream. The upgrade request goes upstream with its path, query, headers, subprotocols and Sec-WebSocket-Key (only Host is changed, and the path is put behind --upstream's own path when it has one), so the server's answer, extensions included, reaches the client unchanged; then every byte is relayed as it arrives, frames RFC 6455 forbids included. A copy of each direction is decoded and checked beside the relay. Ctrl-C (or SIGTERM) stops accepting, closes WebSocket connections with 1001, writes out the recordings and prints the summary.

@@ -4,6 +4,7 @@ import Foundation
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "replay",
         abstract: "Run a recorded session's client side against a server again and show how the answers changed.",
         discussion: """
             For each recorded connection basetap opens a new one to --target with the recorded path, subprotocols, extensions and headers (Host, Sec-WebSocket-Key and other per-connection headers are made anew; --header adds or replaces), sends the client's messages and pings in order, answers the server's pings, waits for the recorded answers, and closes as the recording did.

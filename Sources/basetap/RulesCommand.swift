@@ -7,6 +7,7 @@ enum RulesFormat: String, ExpressibleByArgument, CaseIterable {
 
 struct Rules: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rules",
         abstract: "List the rules basetap checks, with their ids and severities.",
         discussion: "The README's rules table is this command's markdown output."
     )

@@ -3,6 +3,7 @@ import BasetapKit
 
 struct View: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "view",
         abstract: "Open captures in the web inspector: connections, a timeline, every violation on its member, a filter.",
         discussion: """
             Serves the inspector on --listen (loopback unless you say otherwise) and prints the URL to open, with its token; every request needs the token (the URL sets a cookie; scripts send 'Authorization: Bearer TOKEN'). Captures are read behind the server, so the first messages show at once. Read-only: holding and injecting need a live proxy (basetap proxy --ui).
