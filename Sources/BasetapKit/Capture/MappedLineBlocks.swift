@@ -15,20 +15,7 @@ final class MappedLineBlocks {
             self.mapping = mapping
         }
 
-        /// Set by `unmap()`, on whichever thread its holder calls it from, before the block is let go.
-        private var unmapped = false
-
-        deinit {
-            if !unmapped { munmap(mapping.base, mapping.length) }
-        }
-
-        /// Unmaps the block now, on this thread, rather than when it is let go: taking down the
-        /// page tables of a block that was read costs about a twentieth of checking it, better
-        /// spent while other threads work than while they wait. The block must not be read after.
-        func unmap() {
-            unmapped = true
-            munmap(mapping.base, mapping.length)
-        }
+        deinit { munmap(mapping.base, mapping.length) }
     }
 
     /// The most of the file a block holds, unless one line is longer (it is taken whole).

@@ -5,8 +5,10 @@ import Foundation
 /// file is mapped a block at a time. Each worker first splits its share of the block into lines and
 /// finds each line's connection; then every worker walks all the block's lines in order, routing
 /// each the same way (so all agree on who checks it), and checks its own: no line is copied, split
-/// or searched twice. After each block the findings are written in line order: the output, the
-/// summary and the errors are byte for byte what a single checker gives.
+/// or searched twice. The main thread maps blocks ahead, and writes each block's findings in line
+/// order once every worker has checked it: the output, the summary and the errors are byte for byte
+/// what a single checker gives. A worker splits the next block before it checks one, so it waits
+/// for the others only when one of them is a whole block behind.
 struct ParallelCheck {
     let jobs: Int
     let options: CheckOptions
@@ -40,16 +42,84 @@ struct ParallelCheck {
         var end = 0
     }
 
-    /// One job's router and checker, its share of the block's lines, and what it found in the
-    /// current block; only its own thread writes to it while a block is worked on.
+    /// What one job made of one block in flight: its split share, then its findings. The job writes
+    /// it; the other jobs read the split, and the main thread the findings, only after waiting on the
+    /// block's groups.
+    private final class Slot: @unchecked Sendable {
+        var part = Part()
+        /// Formatted findings of the block, and after each line that had some, (line number, end offset).
+        var out: [UInt8] = []
+        var marks: [(line: Int, end: Int)] = []
+        /// The job's first malformed line so far (when lines are not skipped), and its messages so far.
+        var failure: (line: Int, error: BasetapError)?
+        var messages = 0
+    }
+
+    /// A mapped block on its way through the jobs.
+    private final class Stage: @unchecked Sendable {
+        let block: MappedLineBlocks.Block
+        let shares: [Range<Int>]
+        /// Where the block ends in the file.
+        let end: Int
+        /// Left by each job when its share is split, and when it has checked its lines.
+        let split = DispatchGroup(), checked = DispatchGroup()
+
+        init(_ block: MappedLineBlocks.Block, end: Int, jobs: Int) {
+            self.block = block
+            self.end = end
+            shares = ParallelCheck.shares(of: block.bytes, count: jobs)
+            for _ in 0..<jobs {
+                split.enter()
+                checked.enter()
+            }
+        }
+    }
+
+    /// The blocks the main thread has mapped, `depth` at most at a time, as the jobs wait for them:
+    /// block `k` is at `k % depth`, published to each job by a signal of that place's semaphore;
+    /// nil after the last. A place is used again only once every job has checked its block.
+    private final class Pipeline: @unchecked Sendable {
+        static let depth = 3
+        private let places: UnsafeMutableBufferPointer<Stage?>
+        private let published = (0..<depth).map { _ in DispatchSemaphore(value: 0) }
+        private let jobs: Int
+        private var count = 0
+
+        init(jobs: Int) {
+            self.jobs = jobs
+            places = .allocate(capacity: Self.depth)
+            places.initialize(repeating: nil)
+        }
+
+        deinit {
+            places.deinitialize()
+            places.deallocate()
+        }
+
+        /// Main thread: the next block, or nil for the end.
+        func publish(_ stage: Stage?) {
+            places[count % Self.depth] = stage
+            count += 1
+            for _ in 0..<jobs { published[(count - 1) % Self.depth].signal() }
+        }
+
+        /// A job: block `k`, once published.
+        func stage(_ k: Int) -> Stage? {
+            published[k % Self.depth].wait()
+            return places[k % Self.depth]
+        }
+    }
+
+    /// One job's router and checker, and its slots for the blocks in flight; only its own thread
+    /// writes to it while blocks are worked on.
     private final class Worker: @unchecked Sendable {
         let index: Int
         var router: Router
         var parser = CaptureLineParser()
         var checker: CaptureChecker!
         var selection: FilteredViolations?
-        var split = Part()
-        /// Formatted findings of the block, and after each line that had some, (line number, end offset).
+        let slots = (0..<Pipeline.depth).map { _ in Slot() }
+        /// Formatted findings of the block being checked (the checker writes here; moved to the slot after).
         var out: [UInt8] = []
         var marks: [(line: Int, end: Int)] = []
         var malformed: MalformedLines
@@ -67,10 +137,34 @@ struct ParallelCheck {
             (checker, selection) = FilteredViolations.checker(options: run.options, filter: run.filter, report: print)
         }
 
-        /// Splits this worker's share of `block` (from a line's start to just past a newline, or
+        /// Works through the pipeline's blocks: splits each (its share), then checks the one before.
+        func work(_ pipeline: Pipeline, _ workers: [Worker], name: String) {
+            guard var current = pipeline.stage(0) else { return }
+            var k = 0, linesBefore = 0
+            split(current, into: slots[0])
+            while true {
+                let next = pipeline.stage(k + 1)
+                if let next { split(next, into: slots[(k + 1) % Pipeline.depth]) }
+                current.split.wait()
+                let parts = workers.map { $0.slots[k % Pipeline.depth].part }
+                check(current.block.bytes, parts: parts, firstLine: linesBefore + 1, name: name)
+                linesBefore += parts.reduce(0) { $0 + $1.lines.count }
+                let slot = slots[k % Pipeline.depth]
+                swap(&out, &slot.out)
+                swap(&marks, &slot.marks)
+                (slot.failure, slot.messages) = (failure, checker.summary.messages)
+                current.checked.leave()
+                guard let next else { return }
+                (current, k) = (next, k + 1)
+            }
+        }
+
+        /// Splits this worker's share of the block (from a line's start to just past a newline, or
         /// the block's end) into lines and finds their connections.
-        func split(_ block: UnsafeRawBufferPointer, _ range: Range<Int>) {
-            var split = self.split, parser = self.parser
+        private func split(_ stage: Stage, into slot: Slot) {
+            let block = stage.block.bytes, range = stage.shares[index]
+            var split = slot.part, parser = self.parser
+            slot.part = Part()
             split.lines.removeAll(keepingCapacity: true)
             var at = range.lowerBound
             split.end = at
@@ -82,14 +176,15 @@ struct ParallelCheck {
                 split.end = end
                 at = end + 1
             }
-            self.split = split
+            slot.part = split
             self.parser = parser
+            stage.split.leave()
         }
 
         /// Checks this worker's lines of the block; `parts` are every worker's split, in file order.
         /// The loop works on local copies of the router, parser and checker: each access to a
         /// class's stored property pays a dynamic exclusivity check, and this runs for every line.
-        func check(_ block: UnsafeRawBufferPointer, parts: [Part], firstLine: Int, name: String) {
+        private func check(_ block: UnsafeRawBufferPointer, parts: [Part], firstLine: Int, name: String) {
             out.removeAll(keepingCapacity: true)
             marks.removeAll(keepingCapacity: true)
             var router = Router(jobs: 1), parser = CaptureLineParser()
@@ -146,39 +241,7 @@ struct ParallelCheck {
         for path in paths {
             let file = try MappedLineBlocks(path: path)
             let meter = progress.map { ProgressMeter(output: $0, label: "checking \(path)", total: CheckRun.size(of: path)) }
-            // Each round splits the next block while it checks the one split in the round before:
-            // one wait for all workers per block. An error taking the next block waits until the
-            // lines before it are checked and written.
-            var lines = 0
-            var split: (block: MappedLineBlocks.Block, parts: [Part], firstLine: Int, end: Int)?
-            var bytes = MappedLineBlocks.blockBytes
-            // The block checked in the round before, which the next round's first job unmaps.
-            var retired: MappedLineBlocks.Block?
-            while true {
-                var next: MappedLineBlocks.Block?, failedNext: Error?
-                do { next = try file.next(linesBefore: lines, bytes: bytes) } catch { failedNext = error }
-                if next == nil && split == nil { break }
-                let shares = next.map { Self.shares(of: $0.bytes, count: jobs) }
-                DispatchQueue.concurrentPerform(iterations: jobs) { [next, split, retired] i in
-                    if i == 0 { retired?.unmap() }
-                    if let next, let shares { workers[i].split(next.bytes, shares[i]) }
-                    if let split { workers[i].check(split.block.bytes, parts: split.parts, firstLine: split.firstLine, name: path) }
-                }
-                retired = split?.block
-                if let checked = split {
-                    try write(workers, output: output)
-                    if let failure = workers.compactMap(\.failure).min(by: { $0.line < $1.line }) { throw failure.error }
-                    meter?.update(done: checked.end, detail: "\(workers.reduce(0) { $0 + $1.checker.summary.messages }) messages")
-                }
-                if let failedNext { throw failedNext }
-                split = next.map { next in
-                    let parts = workers.map(\.split)
-                    let count = parts.reduce(0) { $0 + $1.lines.count }
-                    defer { lines += count }
-                    bytes = next.bytes.count / max(count, 1) * Self.blockLines
-                    return (next, parts, lines + 1, file.position)
-                }
-            }
+            try check(file, workers, output: output, meter: meter)
             meter?.finish()
             let malformed = workers.dropFirst().reduce(workers[0].malformed) { $0 + $1.malformed }
             badLines += malformed.count
@@ -188,6 +251,64 @@ struct ParallelCheck {
         var summary = workers.reduce(CheckSummary()) { $0 + $1.summary }
         summary.badLines = badLines
         return summary
+    }
+
+    /// Maps the file's blocks ahead of the workers and writes each block's findings once all have
+    /// checked it. A block that cannot be taken (a line too long) is reported once the lines before
+    /// it are written, with its line's number, as a single checker would.
+    private func check(_ file: MappedLineBlocks, _ workers: [Worker], output: OutputFile, meter: ProgressMeter?) throws {
+        let pipeline = Pipeline(jobs: jobs)
+        let running = DispatchGroup()
+        var lines = 0, bytes = MappedLineBlocks.blockBytes, ended = false, failedToMap: Error?
+        var inFlight: [Stage] = []
+        func mapNext() {
+            guard !ended else { return }
+            do {
+                if let block = try file.next(linesBefore: 0, bytes: bytes) {
+                    let stage = Stage(block, end: file.position, jobs: jobs)
+                    inFlight.append(stage)
+                    return pipeline.publish(stage)
+                }
+            } catch {
+                failedToMap = error
+            }
+            pipeline.publish(nil)
+            ended = true
+        }
+        // Unless the workers have been told where the blocks end, they wait for ever.
+        defer {
+            if !ended { pipeline.publish(nil) }
+            running.wait()
+        }
+        for _ in 0..<Pipeline.depth { mapNext() }
+        // A thread each: the workers wait for each other, which a pool's threads must not do (with
+        // more jobs than the pool has threads, the first would wait for ones never started).
+        let name = file.name
+        for worker in workers {
+            running.enter()
+            Thread {
+                worker.work(pipeline, workers, name: name)
+                running.leave()
+            }.start()
+        }
+        for k in 0... {
+            guard !inFlight.isEmpty else { break }
+            let stage = inFlight.removeFirst()
+            stage.checked.wait()
+            let slots = workers.map { $0.slots[k % Pipeline.depth] }
+            try write(slots, output: output)
+            if let failure = slots.compactMap(\.failure).min(by: { $0.line < $1.line }) { throw failure.error }
+            let count = slots.reduce(0) { $0 + $1.part.lines.count }
+            lines += count
+            bytes = stage.block.bytes.count / max(count, 1) * Self.blockLines
+            meter?.update(done: stage.end, detail: "\(slots.reduce(0) { $0 + $1.messages }) messages")
+            mapNext()
+        }
+        if let failedToMap {
+            // Taken again now that the lines before it are counted, for the error to name its line.
+            _ = try file.next(linesBefore: lines, bytes: bytes)
+            throw failedToMap
+        }
     }
 
     /// `count` consecutive ranges of the block, each from a line's start to just past a newline
@@ -206,21 +327,22 @@ struct ParallelCheck {
         return (0..<count).map { bounds[$0]..<bounds[$0 + 1] }
     }
 
-    /// The block's findings in line order; a line's findings all come from one worker, in its order.
-    /// Lines past the first malformed one (when lines are not skipped) are not written.
-    private func write(_ workers: [Worker], output: OutputFile) throws {
-        let stop = workers.compactMap(\.failure?.line).min() ?? Int.max
-        var pieces: [(line: Int, worker: Int, start: Int, end: Int)] = []
-        for worker in workers {
+    /// The block's findings in line order, from each worker's slot for it; a line's findings all
+    /// come from one worker, in its order. Lines past the first malformed one (when lines are not
+    /// skipped) are not written.
+    private func write(_ slots: [Slot], output: OutputFile) throws {
+        let stop = slots.compactMap(\.failure?.line).min() ?? Int.max
+        var pieces: [(line: Int, slot: Int, start: Int, end: Int)] = []
+        for (index, slot) in slots.enumerated() {
             var start = 0
-            for mark in worker.marks {
-                if mark.line < stop { pieces.append((mark.line, worker.index, start, mark.end)) }
+            for mark in slot.marks {
+                if mark.line < stop { pieces.append((mark.line, index, start, mark.end)) }
                 start = mark.end
             }
         }
         pieces.sort { $0.line < $1.line }
         for piece in pieces {
-            try output.append { $0.append(contentsOf: workers[piece.worker].out[piece.start..<piece.end]) }
+            try output.append { $0.append(contentsOf: slots[piece.slot].out[piece.start..<piece.end]) }
         }
     }
 
