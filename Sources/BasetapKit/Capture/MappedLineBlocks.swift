@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A regular file read through a memory map, a block of whole lines at a time, for readers that
 /// share a block between threads (`check --jobs`): nothing is copied, and a block is unmapped as
@@ -119,11 +120,19 @@ private enum ShrinkingFile {
         shrinkMessageLength = 0
     }
 
+    /// Every thread that reads past the new end gets a SIGBUS of its own: the first says so and
+    /// exits, the others wait for that exit rather than say it again.
+    private static let reported = Atomic<Bool>(false)
+
     private static let installHandler: Void = {
+        _ = reported.load(ordering: .relaxed)  // made here: a first use in the handler would initialize it there
         signal(SIGBUS) { _ in
             guard shrinkMessageLength > 0, let message = shrinkMessage else {
                 signal(SIGBUS, SIG_DFL)  // the faulting read runs again and ends the process as before
                 return
+            }
+            guard reported.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else {
+                while true { pause() }
             }
             _ = write(STDERR_FILENO, message, shrinkMessageLength)
             _exit(2)
