@@ -77,6 +77,7 @@ import Testing
         (#"{"ts":"a\\","conn":"c1","kind":"open"}"#, true),
         (#"{"ts":"a\nb","conn":"c1","kind":"open"}"#, true),
         (#"{"ts":"t","conn":"c\u0031","kind":"open"}"#, false),
+        (#"{"conn":"é","kind":"open"}"#, false),
         (#"{"ts": "t", "conn": "c1", "kind": "open"}"#, false),
         (#"{"frames":[{"conn":"x"}],"conn":"c1","kind":"open"}"#, false),
         (#"{"ts":"t","conn":1,"kind":"open"}"#, false),

@@ -278,13 +278,15 @@ extension CaptureLineParser {
     /// The bytes of a record's `"conn"` string as they stand in the line, found without parsing it:
     /// for the lines basetap and other plain writers make (`{"ts":…,"conn":"…",…}`). Nil when the
     /// line is anything else (a member before it holds an object or an array, the key is spelled
-    /// with spaces or escapes, the value has escapes): then only a parse can tell.
+    /// with spaces or escapes, the value is not printable ASCII without escapes): then only a parse
+    /// can tell.
     static func quickConn(_ line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         let key: StaticString = "\"conn\":\""
         let keyLength = key.utf8CodeUnitCount
         guard line.count > keyLength, line[0] == UInt8(ascii: "{") else { return nil }
-        if let conn = afterTimestamp(line) { return conn }
-        var at = 1
+        var at = 0
+        if let conn = timeAndConn(line, &at)?.conn { return conn }
+        at = 1
         while true {
             guard let quote = ByteSearch.first(UInt8(ascii: "\""), in: line, at, line.count) else { return nil }
             at = quote
@@ -297,14 +299,8 @@ extension CaptureLineParser {
         guard at > 0, line[at - 1] == UInt8(ascii: ",") || line[at - 1] == UInt8(ascii: "{") else { return nil }
         guard ByteSearch.first(UInt8(ascii: "{"), in: line, 1, at) == nil, ByteSearch.first(UInt8(ascii: "["), in: line, 1, at) == nil
         else { return nil }
-        return plainString(line, from: at + keyLength)
-    }
-
-    /// The connection of a line laid out as basetap writes it, `{"ts":"…","conn":"…"`, with both
-    /// strings printable ASCII without escapes (others are left to the search).
-    private static func afterTimestamp(_ line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        var at = 0
-        return timeAndConn(line, &at)?.conn
+        at += keyLength
+        return asciiString(line, &at)
     }
 
     /// The first two members of a line laid out as basetap writes it, `{"ts":"…","conn":"…"`, both
@@ -315,13 +311,5 @@ extension CaptureLineParser {
             let conn = asciiString(line, &at)
         else { return nil }
         return (ts, conn)
-    }
-
-    /// The contents of the string starting at `start` (past its quote), when it has no escape.
-    private static func plainString(_ line: UnsafeRawBufferPointer, from start: Int) -> UnsafeRawBufferPointer? {
-        guard let end = ByteSearch.first(UInt8(ascii: "\""), in: line, start, line.count),
-            ByteSearch.first(UInt8(ascii: "\\"), in: line, start, end) == nil
-        else { return nil }
-        return UnsafeRawBufferPointer(rebasing: line[start..<end])
     }
 }

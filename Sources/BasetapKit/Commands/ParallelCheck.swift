@@ -98,9 +98,10 @@ struct ParallelCheck {
 
         /// Main thread: the next block, or nil for the end.
         func publish(_ stage: Stage?) {
-            places[count % Self.depth] = stage
+            let place = count % Self.depth
+            places[place] = stage
             count += 1
-            for _ in 0..<jobs { published[(count - 1) % Self.depth].signal() }
+            for _ in 0..<jobs { published[place].signal() }
         }
 
         /// A job: block `k`, once published.
