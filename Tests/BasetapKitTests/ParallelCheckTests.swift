@@ -111,4 +111,23 @@ import Testing
         try Self.expectSame(["--skip-bad-lines", path], jobs: [2, 3])
         try Self.expectSame([path], jobs: [2])
     }
+
+    /// Lines longer than a job's share of a block, and longer than a block, at random places: a
+    /// share with no line ending in it, a line begun several shares before, a `\r\n` cut between
+    /// two shares. The jobs split the lines one reader reads.
+    @Test func linesLongerThanAShareCheckTheSame() throws {
+        let path = try Self.interleavedCapture(connections: 150)
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        var random = FuzzRandom(seed: 11)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").enumerated().map { n, line in
+            guard n > 0 && n % 37 == 0 else { return n % 5 == 0 ? line + "\r" : String(line) }
+            let length = Int(random.next() % (n % 10 == 0 ? 3_000_000 : 600_000))
+            return line.replacingOccurrences(of: "{\"ts\":", with: "{\"pad\":\"\(String(repeating: "x", count: length))\",\"ts\":") + "\r"
+        }
+        #expect(lines.contains { $0.utf8.count > LineBlockFile.blockBytes })
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let one = try runBasetap(["check", "--jobs", "1", path])
+        #expect(one.status == 1 && one.stdout.contains("Checked 1950 messages in 150 connections: 2400 errors, 1050 warnings."), "\(one.stdout.suffix(300))")
+        try Self.expectSame([path], jobs: [2, 3, 8])
+    }
 }

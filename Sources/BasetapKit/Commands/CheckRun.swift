@@ -35,8 +35,8 @@ public struct CheckRun {
         let print: (Violation) throws -> Void = { violation in
             if !quiet { try output.append { formatter.append(violation, into: &$0) } }
         }
-        // The workers share a JSONL file through a memory map: only regular files can be mapped (not
-        // standard input, a pipe or a process substitution).
+        // The workers read a JSONL file at offsets, each its share of a block: only a regular file
+        // can be read so (not standard input, a pipe or a process substitution).
         if jobs > 1, try paths.allSatisfy({ try CaptureFileKind.isRegularFile($0) && CaptureFileKind.detect(path: $0) == .jsonl }) {
             let parallel = ParallelCheck(jobs: jobs, options: options, filter: filter, formatter: formatter, quiet: quiet, skipBadLines: skipBadLines)
             let outcome = try parallel.run(paths, output: output, progress: progress, messages: messages)

@@ -2,13 +2,13 @@ import Foundation
 
 /// `check --jobs N` on JSONL captures. Connections are independent, so each connection's lines go
 /// to one of N workers (always the same one, so that its lines stay in order in one checker). The
-/// file is mapped a block at a time. Each worker first splits its share of the block into lines and
-/// finds each line's connection; then every worker walks all the block's lines in order, routing
-/// each the same way (so all agree on who checks it), and checks its own: no line is copied, split
-/// or searched twice. The main thread maps blocks ahead, and writes each block's findings in line
-/// order once every worker has checked it: the output, the summary and the errors are byte for byte
-/// what a single checker gives. A worker splits the next block before it checks one, so it waits
-/// for the others only when one of them is a whole block behind.
+/// file is taken a block of lines at a time. Each worker first reads its share of the block's bytes
+/// and splits it into lines, finding each line's connection; then every worker walks all the block's
+/// lines in order, routing each the same way (so all agree on who checks it), and checks its own: no
+/// line is read, split or searched twice. The main thread finds the blocks ahead, and writes each
+/// block's findings in line order once every worker has checked it: the output, the summary and the
+/// errors are byte for byte what a single checker gives. A worker reads and splits the next block
+/// before it checks one, so it waits for the others only when one of them is a whole block behind.
 struct ParallelCheck {
     let jobs: Int
     let options: CheckOptions
@@ -35,7 +35,8 @@ struct ParallelCheck {
         static let endsInCR: UInt32 = 1 << 31
     }
 
-    /// One worker's share of a block, split.
+    /// One worker's share of a block, split: the lines that end in the share, the first of them
+    /// begun in an earlier share unless the share starts the block.
     private struct Part {
         var lines: [SplitLine] = []
         /// Where the last line ends (at its newline, or the end of the block).
@@ -46,6 +47,8 @@ struct ParallelCheck {
     /// it; the other jobs read the split, and the main thread the findings, only after waiting on the
     /// block's groups.
     private final class Slot: @unchecked Sendable {
+        /// Why the job's share of the block could not be read (the file was cut short), if it could not.
+        var readFailure: Error?
         var part = Part()
         /// Formatted findings of the block, and after each line that had some, (line number, end offset).
         var out: [UInt8] = []
@@ -55,32 +58,36 @@ struct ParallelCheck {
         var messages = 0
     }
 
-    /// A mapped block on its way through the jobs.
+    /// A block on its way through the jobs.
     private final class Stage: @unchecked Sendable {
-        let block: MappedLineBlocks.Block
+        /// Where the block is in the file, and where its bytes are read to.
+        let range: Range<Int>
+        let bytes: UnsafeMutableRawBufferPointer
+        /// Each job's part of the bytes to read and split: equal, whatever the lines.
         let shares: [Range<Int>]
-        /// Where the block ends in the file.
-        let end: Int
-        /// Left by each job when its share is split, and when it has checked its lines.
-        let split = DispatchGroup(), checked = DispatchGroup()
+        /// Left by each job when its share is read, when it is split, and when it has checked its lines.
+        let read = DispatchGroup(), split = DispatchGroup(), checked = DispatchGroup()
 
-        init(_ block: MappedLineBlocks.Block, end: Int, jobs: Int) {
-            self.block = block
-            self.end = end
-            shares = ParallelCheck.shares(of: block.bytes, count: jobs)
+        init(_ range: Range<Int>, bytes: UnsafeMutableRawBufferPointer, jobs: Int) {
+            self.range = range
+            self.bytes = bytes
+            shares = (0..<jobs).map { range.count * $0 / jobs..<range.count * ($0 + 1) / jobs }
             for _ in 0..<jobs {
+                read.enter()
                 split.enter()
                 checked.enter()
             }
         }
     }
 
-    /// The blocks the main thread has mapped, `depth` at most at a time, as the jobs wait for them:
+    /// The blocks the main thread has found, `depth` at most at a time, as the jobs wait for them:
     /// block `k` is at `k % depth`, published to each job by a signal of that place's semaphore;
-    /// nil after the last. A place is used again only once every job has checked its block.
+    /// nil after the last. A place, and its buffer, is used again only once every job has checked
+    /// its block.
     private final class Pipeline: @unchecked Sendable {
         static let depth = 3
         private let places: UnsafeMutableBufferPointer<Stage?>
+        private var buffers = [UnsafeMutableRawBufferPointer](repeating: .init(start: nil, count: 0), count: depth)
         private let published = (0..<depth).map { _ in DispatchSemaphore(value: 0) }
         private let jobs: Int
         private var count = 0
@@ -94,6 +101,17 @@ struct ParallelCheck {
         deinit {
             places.deinitialize()
             places.deallocate()
+            for buffer in buffers { buffer.deallocate() }
+        }
+
+        /// Main thread: a buffer of `count` bytes for the next block, at the next place.
+        func buffer(_ count: Int) -> UnsafeMutableRawBufferPointer {
+            let place = self.count % Self.depth
+            if buffers[place].count < count {
+                buffers[place].deallocate()
+                buffers[place] = .allocate(byteCount: count, alignment: 64)
+            }
+            return UnsafeMutableRawBufferPointer(rebasing: buffers[place][0..<count])
         }
 
         /// Main thread: the next block, or nil for the end.
@@ -138,19 +156,23 @@ struct ParallelCheck {
             (checker, selection) = FilteredViolations.checker(options: run.options, filter: run.filter, report: print)
         }
 
-        /// Works through the pipeline's blocks: splits each (its share), then checks the one before.
-        func work(_ pipeline: Pipeline, _ workers: [Worker], name: String) {
+        /// Works through the pipeline's blocks: reads and splits each (its share), then checks the
+        /// one before, unless a share of it could not be read.
+        func work(_ pipeline: Pipeline, _ workers: [Worker], file: LineBlockFile) {
             guard var current = pipeline.stage(0) else { return }
             var k = 0, linesBefore = 0
-            split(current, into: slots[0])
+            split(current, into: slots[0], file: file)
             while true {
                 let next = pipeline.stage(k + 1)
-                if let next { split(next, into: slots[(k + 1) % Pipeline.depth]) }
+                if let next { split(next, into: slots[(k + 1) % Pipeline.depth], file: file) }
                 current.split.wait()
-                let parts = workers.map { $0.slots[k % Pipeline.depth].part }
-                check(current.block.bytes, parts: parts, firstLine: linesBefore + 1, name: name)
+                let slots = workers.map { $0.slots[k % Pipeline.depth] }
+                let parts = slots.map(\.part)
+                if slots.allSatisfy({ $0.readFailure == nil }) {
+                    check(UnsafeRawBufferPointer(current.bytes), parts: parts, firstLine: linesBefore + 1, name: file.name)
+                }
                 linesBefore += parts.reduce(0) { $0 + $1.lines.count }
-                let slot = slots[k % Pipeline.depth]
+                let slot = self.slots[k % Pipeline.depth]
                 swap(&out, &slot.out)
                 swap(&marks, &slot.marks)
                 (slot.failure, slot.messages) = (failure, checker.summary.messages)
@@ -160,22 +182,44 @@ struct ParallelCheck {
             }
         }
 
-        /// Splits this worker's share of the block (from a line's start to just past a newline, or
-        /// the block's end) into lines and finds their connections.
-        private func split(_ stage: Stage, into slot: Slot) {
-            let block = stage.block.bytes, range = stage.shares[index]
+        /// Reads this worker's share of the block, and splits the lines that end in it (at a newline,
+        /// or the block's end) and finds their connections. The first of them begins in an earlier
+        /// share unless this one starts the block: where, is known once every share is read.
+        private func split(_ stage: Stage, into slot: Slot, file: LineBlockFile) {
+            let block = UnsafeRawBufferPointer(stage.bytes), share = stage.shares[index]
+            do {
+                let offset = stage.range.lowerBound
+                try file.read(share.lowerBound + offset..<share.upperBound + offset, into: stage.bytes.baseAddress! + share.lowerBound)
+                slot.readFailure = nil
+            } catch {
+                slot.readFailure = error
+            }
+            stage.read.leave()
             var split = slot.part, parser = self.parser
             slot.part = Part()
             split.lines.removeAll(keepingCapacity: true)
-            var at = range.lowerBound
-            split.end = at
-            while at < range.upperBound {
-                let end = ByteSearch.first(0x0A, in: block, at, range.upperBound) ?? range.upperBound
-                let line = LineReader.withoutCR(UnsafeRawBufferPointer(rebasing: block[at..<end]))
-                let cr = line.count < end - at ? SplitLine.endsInCR : 0
-                split.lines.append(SplitLine(start: UInt32(at), conn: Router.conn(line, &parser) | cr))
-                split.end = end
-                at = end + 1
+            func end(after at: Int) -> Int? {
+                ByteSearch.first(0x0A, in: block, at, share.upperBound)
+                    ?? (share.upperBound == block.count && at < block.count ? block.count : nil)
+            }
+            func line(_ start: Int, _ end: Int) -> SplitLine {
+                let line = LineReader.withoutCR(UnsafeRawBufferPointer(rebasing: block[start..<end]))
+                return SplitLine(start: UInt32(start), conn: Router.conn(line, &parser) | (line.count < end - start ? SplitLine.endsInCR : 0))
+            }
+            var at = share.lowerBound
+            // The line begun before the share: its place, filled in below.
+            let firstEnd = at > 0 ? end(after: at) : nil
+            if let firstEnd {
+                split.lines.append(SplitLine(start: 0, conn: 0))
+                (split.end, at) = (firstEnd, firstEnd + 1)
+            }
+            while let lineEnd = end(after: at) {
+                split.lines.append(line(at, lineEnd))
+                (split.end, at) = (lineEnd, lineEnd + 1)
+            }
+            stage.read.wait()
+            if let firstEnd {
+                split.lines[0] = line(ByteSearch.last(0x0A, in: block, 0, share.lowerBound).map { $0 + 1 } ?? 0, firstEnd)
             }
             slot.part = split
             self.parser = parser
@@ -240,7 +284,7 @@ struct ParallelCheck {
         let workers = (0..<jobs).map { Worker(index: $0, run: self) }
         var badLines = 0
         for path in paths {
-            let file = try MappedLineBlocks(path: path)
+            let file = try LineBlockFile(path: path)
             let meter = progress.map { ProgressMeter(output: $0, label: "checking \(path)", total: CheckRun.size(of: path)) }
             try check(file, workers, output: output, meter: meter)
             meter?.finish()
@@ -254,24 +298,26 @@ struct ParallelCheck {
         return summary
     }
 
-    /// Maps the file's blocks ahead of the workers and writes each block's findings once all have
+    /// Finds the file's blocks ahead of the workers and writes each block's findings once all have
     /// checked it. A block that cannot be taken (a line too long) is reported once the lines before
-    /// it are written, with its line's number, as a single checker would.
-    private func check(_ file: MappedLineBlocks, _ workers: [Worker], output: OutputFile, meter: ProgressMeter?) throws {
+    /// it are written, with its line's number, as a single checker would; a block that could not be
+    /// read (the file cut short), once the lines before it are written.
+    private func check(_ file: LineBlockFile, _ workers: [Worker], output: OutputFile, meter: ProgressMeter?) throws {
         let pipeline = Pipeline(jobs: jobs)
         let running = DispatchGroup()
-        var lines = 0, bytes = MappedLineBlocks.blockBytes, ended = false, failedToMap: Error?
+        var position = 0, lines = 0, bytes = LineBlockFile.blockBytes, ended = false, failedToTake: Error?
         var inFlight: [Stage] = []
-        func mapNext() {
+        func takeNext() {
             guard !ended else { return }
             do {
-                if let block = try file.next(linesBefore: 0, bytes: bytes) {
-                    let stage = Stage(block, end: file.position, jobs: jobs)
+                if let range = try file.block(at: position, linesBefore: 0, bytes: bytes) {
+                    let stage = Stage(range, bytes: pipeline.buffer(range.count), jobs: jobs)
+                    position = range.upperBound
                     inFlight.append(stage)
                     return pipeline.publish(stage)
                 }
             } catch {
-                failedToMap = error
+                failedToTake = error
             }
             pipeline.publish(nil)
             ended = true
@@ -281,14 +327,13 @@ struct ParallelCheck {
             if !ended { pipeline.publish(nil) }
             running.wait()
         }
-        for _ in 0..<Pipeline.depth { mapNext() }
+        for _ in 0..<Pipeline.depth { takeNext() }
         // A thread each: the workers wait for each other, which a pool's threads must not do (with
         // more jobs than the pool has threads, the first would wait for ones never started).
-        let name = file.name
         for worker in workers {
             running.enter()
             Thread {
-                worker.work(pipeline, workers, name: name)
+                worker.work(pipeline, workers, file: file)
                 running.leave()
             }.start()
         }
@@ -297,35 +342,20 @@ struct ParallelCheck {
             let stage = inFlight.removeFirst()
             stage.checked.wait()
             let slots = workers.map { $0.slots[k % Pipeline.depth] }
+            if let failure = slots.lazy.compactMap(\.readFailure).first { throw failure }
             try write(slots, output: output)
             if let failure = slots.compactMap(\.failure).min(by: { $0.line < $1.line }) { throw failure.error }
             let count = slots.reduce(0) { $0 + $1.part.lines.count }
             lines += count
-            bytes = stage.block.bytes.count / max(count, 1) * Self.blockLines
-            meter?.update(done: stage.end, detail: "\(slots.reduce(0) { $0 + $1.messages }) messages")
-            mapNext()
+            bytes = stage.range.count / max(count, 1) * Self.blockLines
+            meter?.update(done: stage.range.upperBound, detail: "\(slots.reduce(0) { $0 + $1.messages }) messages")
+            takeNext()
         }
-        if let failedToMap {
+        if let failedToTake {
             // Taken again now that the lines before it are counted, for the error to name its line.
-            _ = try file.next(linesBefore: lines, bytes: bytes)
-            throw failedToMap
+            _ = try file.block(at: position, linesBefore: lines, bytes: bytes)
+            throw failedToTake
         }
-    }
-
-    /// `count` consecutive ranges of the block, each from a line's start to just past a newline
-    /// (or the block's end), of about equal size; some may be empty.
-    private static func shares(of block: UnsafeRawBufferPointer, count: Int) -> [Range<Int>] {
-        var bounds = [0]
-        for k in 1..<count {
-            var cut = max(bounds.last!, block.count * k / count)
-            if cut > 0 && cut < block.count {
-                // Past the newline that ends the line the cut falls in.
-                cut = ByteSearch.first(0x0A, in: block, cut - 1, block.count).map { $0 + 1 } ?? block.count
-            }
-            bounds.append(min(cut, block.count))
-        }
-        bounds.append(block.count)
-        return (0..<count).map { bounds[$0]..<bounds[$0 + 1] }
     }
 
     /// The block's findings in line order, from each worker's slot for it; a line's findings all
