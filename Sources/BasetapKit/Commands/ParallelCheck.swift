@@ -35,8 +35,8 @@ struct ParallelCheck {
         static let endsInCR: UInt32 = 1 << 31
     }
 
-    /// One worker's share of a block, split: the lines that end in the share, the first of them
-    /// begun in an earlier share unless the share starts the block.
+    /// One worker's share of a block, split: the lines that end in the share (the first of them
+    /// may begin in an earlier share).
     private struct Part {
         var lines: [SplitLine] = []
         /// Where the last line ends (at its newline, or the end of the block).
