@@ -166,13 +166,13 @@ struct ParallelCheck {
                 let next = pipeline.stage(k + 1)
                 if let next { split(next, into: slots[(k + 1) % Pipeline.depth], file: file) }
                 current.split.wait()
-                let slots = workers.map { $0.slots[k % Pipeline.depth] }
-                let parts = slots.map(\.part)
-                if slots.allSatisfy({ $0.readFailure == nil }) {
+                let shared = workers.map { $0.slots[k % Pipeline.depth] }
+                let parts = shared.map(\.part)
+                if shared.allSatisfy({ $0.readFailure == nil }) {
                     check(UnsafeRawBufferPointer(current.bytes), parts: parts, firstLine: linesBefore + 1, name: file.name)
                 }
                 linesBefore += parts.reduce(0) { $0 + $1.lines.count }
-                let slot = self.slots[k % Pipeline.depth]
+                let slot = slots[k % Pipeline.depth]
                 swap(&out, &slot.out)
                 swap(&marks, &slot.marks)
                 (slot.failure, slot.messages) = (failure, checker.summary.messages)
@@ -183,8 +183,8 @@ struct ParallelCheck {
         }
 
         /// Reads this worker's share of the block, and splits the lines that end in it (at a newline,
-        /// or the block's end) and finds their connections. The first of them begins in an earlier
-        /// share unless this one starts the block: where, is known once every share is read.
+        /// or the block's end) and finds their connections. The first of them may begin in an earlier
+        /// share: where, is known once the shares before are read.
         private func split(_ stage: Stage, into slot: Slot, file: LineBlockFile) {
             let block = UnsafeRawBufferPointer(stage.bytes), share = stage.shares[index]
             do {
@@ -217,8 +217,8 @@ struct ParallelCheck {
                 split.lines.append(line(at, lineEnd))
                 (split.end, at) = (lineEnd, lineEnd + 1)
             }
-            stage.read.wait()
             if let firstEnd {
+                stage.read.wait()
                 split.lines[0] = line(ByteSearch.last(0x0A, in: block, 0, share.lowerBound).map { $0 + 1 } ?? 0, firstEnd)
             }
             slot.part = split
