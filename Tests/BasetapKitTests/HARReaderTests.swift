@@ -77,9 +77,8 @@ import Testing
         let view = try Peer(basetapExecutable, ["view", path, "--listen", "127.0.0.1:0", "--token", "tok"])
         defer { _ = view.stop(SIGINT) }
         let port = try view.port(after: " on http://127.0.0.1:")
-        try waitUntil("the inspector to have read the HAR") {
-            WebInspectorTests.json(WebInspectorTests.http(port, "GET", "/api/timeline?filter=").1)["count"]?.numberText == "15"
-        }
+        try view.waitFor("records read")
+        #expect(WebInspectorTests.json(WebInspectorTests.http(port, "GET", "/api/timeline?filter=").1)["count"]?.numberText == "15")
 
         let server = try ReplayTests.server("same")
         defer { _ = server.stop() }

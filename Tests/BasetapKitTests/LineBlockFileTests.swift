@@ -55,9 +55,12 @@ import Testing
         for _ in 0..<40 { writer.write(chunk) }  // 60 MB: seconds of checking for a debug build
         try writer.close()
 
+        // Each read of the file is an event (watched before basetap starts); past 4 MB read, basetap
+        // has long taken the file's size.
+        let reads = try FileChanges(path, events: IN_ACCESS)
         let check = try Peer(basetapExecutable, ["check", "--quiet", "--jobs", "2", path])
         defer { _ = check.stop(SIGKILL) }
-        try waitUntil("basetap to read some of the file") {
+        try waitUntil("basetap to read some of the file", wakingOn: reads.next) {
             Self.bytesRead(by: check.process.processIdentifier) > 4 << 20 || !check.process.isRunning
         }
         #expect(truncate(path, 1000) == 0)

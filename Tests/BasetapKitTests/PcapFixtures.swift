@@ -245,7 +245,9 @@ final class Tcpdump {
     /// (its counts of packets captured and dropped).
     @discardableResult
     func stop(afterConnections connections: Int) throws -> String {
-        try waitUntil("\(connections) TCP connections to end in \(path)") { endedConnections() >= connections }
+        try waitUntil("\(connections) TCP connections to end in \(path)", changesIn: URL(fileURLWithPath: path).deletingLastPathComponent().path) {
+            endedConnections() >= connections
+        }
         return peer.stop()
     }
 }

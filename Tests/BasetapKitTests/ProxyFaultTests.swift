@@ -333,8 +333,7 @@ import Testing
         let stopping = try ProxyTests.proxy(upstream: serverPort, ["--record", "/dev/full", "--quiet"])
         let proxyPort = try stopping.proxyPort()
         _ = try ProxyTests.client(proxyPort, ["--quiet", "--clean", "--no-deflate", "--messages", "40", "--size", "4000"])
-        try waitUntil("the proxy to stop by itself", seconds: 10) { !stopping.process.isRunning }
-        #expect(!stopping.process.isRunning, "the proxy stopped by itself")
+        #expect(ProcessExit.wait(stopping.process.processIdentifier, seconds: 10), "the proxy stopped by itself")
         let stopLog = stopping.stop(SIGINT)
         #expect(stopping.process.terminationStatus == 2 && stopLog.contains("recording failed") && stopLog.contains("No space left on device"), "\(stopLog)")
 
@@ -360,7 +359,7 @@ import Testing
             try Peer(PcapFixtures.python, [ProxyTests.peers.appendingPathComponent("sample_client.py").path, "ws://127.0.0.1:\(proxyPort)/ws", "--clean", "--quiet", "--messages", "100000", "--size", "300"])
         }
         // Stopped in the middle: once thousands of messages went through, with the clients still sending.
-        try proxy.waitForMetrics("5000 messages relayed") { ProxyTests.metric("basetap_messages_total{dir=\"c2s\"}", in: $0) >= 5000 }
+        try RecordingFollower.wait(for: "5000 messages relayed", in: record) { $0.filter { $0.dir == .c2s && $0.kind.isMessage }.count >= 5000 }
         let log = proxy.stop(SIGINT)
         for client in clients { _ = client.stop(SIGKILL) }
         #expect(proxy.process.terminationStatus == 0, "\(log)")

@@ -96,7 +96,7 @@ final class Peer: @unchecked Sendable {
 
     func stop(_ sig: Int32 = SIGTERM) -> String {
         if process.isRunning { kill(process.processIdentifier, sig) }
-        if (try? waitUntil("the peer's exit", seconds: 15) { !process.isRunning }) == nil {
+        if !ProcessExit.wait(process.processIdentifier, seconds: 15) {
             kill(process.processIdentifier, SIGKILL)
             Issue.record("\(process.executableURL!.lastPathComponent) ignored signal \(sig)")
         }
@@ -154,15 +154,6 @@ func unusedPort() -> Int {
     }
 }
 
-/// Waits until something accepts connections on the loopback port, for a peer that does not say when.
-func waitUntilListening(_ port: Int) throws {
-    try waitUntil("a listener on port \(port)") {
-        let fd = connectLoopback(port)
-        if fd >= 0 { close(fd) }
-        return fd >= 0
-    }
-}
-
 extension Peer {
     /// The port a basetap proxy listens on, from its banner (it was started on port 0).
     func proxyPort() throws -> Int { try port(after: "127.0.0.1:") }
@@ -172,22 +163,60 @@ extension Peer {
         WebInspectorTests.http(try port(after: "metrics on http://127.0.0.1:"), "GET", "/metrics", token: nil)
     }
 
-    /// The text a proxy started by `ProxyTests.proxy` serves on `/metrics` now.
-    func metrics() throws -> String { try metricsAnswer().1 }
+}
 
-    /// Waits until the proxy's metrics say `what`.
-    func waitForMetrics(_ what: String, _ condition: (String) -> Bool) throws {
-        try waitUntil("the proxy's metrics to say \(what)") { condition(try metrics()) }
+/// A proxy's JSONL recording as it grows (the proxy writes it within `SinkWriter.flushDelay` of
+/// each record): the records of its whole lines so far, each line read once.
+final class RecordingFollower {
+    let path: String
+    private(set) var records: [CaptureRecord] = []
+    private var offset: UInt64 = 0
+
+    init(_ path: String) { self.path = path }
+
+    /// Reads the lines written since the last call.
+    func update() throws {
+        guard let file = FileHandle(forReadingAtPath: path) else { return }
+        defer { try? file.close() }
+        try file.seek(toOffset: offset)
+        let bytes = [UInt8](try file.readToEnd() ?? Data())
+        guard let last = bytes.lastIndex(of: 0x0A) else { return }
+        offset += UInt64(last + 1)
+        records += try JSONLCaptureReader(bytes: Array(bytes[...last])).readAll()
     }
 
-    /// Waits until the proxy has no connection open: every `end` record is with its writer.
-    func waitUntilIdle() throws {
-        try waitForMetrics("no connection open") { ProxyTests.metric("basetap_connections_open", in: $0) == 0 }
+    /// Waits until `condition` holds of the records so far, asked again at each change of the file.
+    static func wait(for what: String, in path: String, seconds: Double = 20, _ condition: ([CaptureRecord]) -> Bool) throws {
+        let recording = RecordingFollower(path)
+        try waitUntil(what, seconds: seconds, changesIn: URL(fileURLWithPath: path).deletingLastPathComponent().path) {
+            try recording.update()
+            return condition(recording.records)
+        }
+    }
+
+    /// Waits until the recording holds the end of every connection it holds the start of: each
+    /// connection's last record is on disk, so stopping the proxy cuts none short.
+    static func waitUntilIdle(_ path: String) throws {
+        try wait(for: "the end of every connection in \(path)", in: path) { records in
+            let opened = Set(records.filter { $0.kind == .open }.map(\.conn))
+            return !opened.isEmpty && opened.isSubset(of: records.filter { $0.kind == .end }.map(\.conn))
+        }
     }
 }
 
 @Suite(.serialized) struct ProxyTests {
     static let peers = repositoryRoot.appendingPathComponent("Tests/Peers")
+
+    /// Bytes of TCP payload sent to `port` in a pcap the proxy is writing, as far as whole packets go.
+    static func bytesRecorded(in path: String, toPort port: Int) -> Int {
+        guard let file = try? PcapFile(path: path) else { return 0 }
+        var reader = PacketReader(), bytes = 0
+        while let packet = try? file.next() {
+            guard let segment = reader.segment(packet.data, linkType: file.linkType), segment.destination.port == port else { continue }
+            bytes += segment.payload.count
+        }
+        return bytes
+    }
 
     /// A sample's value in Prometheus text (`name` with its labels), or -1 when it is not there.
     static func metric(_ name: String, in text: String) -> Int {
@@ -202,7 +231,7 @@ extension Peer {
     }
 
     /// basetap's proxy to `upstream` on a port of its own (`proxyPort()` says which), with its
-    /// metrics served for `waitUntilIdle()` unless the test asks for `--metrics` itself.
+    /// metrics served (`metricsAnswer()`) unless the test asks for `--metrics` itself.
     static func proxy(upstream: Int, path: String = "", _ extra: [String] = []) throws -> Peer {
         try proxy(["--upstream", "ws://127.0.0.1:\(upstream)\(path)"] + extra)
     }
@@ -238,7 +267,7 @@ extension Peer {
         let (status, output) = try Self.client(proxyPort, ["--messages", "9", "--size", "200", "--quiet"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("9 answers"))
-        try proxy.waitUntilIdle()
+        try RecordingFollower.waitUntilIdle(record)
         let log = proxy.stop(SIGINT)
         #expect(proxy.process.terminationStatus == 1, "errors were found")
         let findings = log.split(separator: "\n").compactMap { try? JSONValue(parsing: String($0)) }
@@ -417,8 +446,8 @@ extension Peer {
         let server = try Self.sampleServer()
         let serverPort = try server.port()
         defer { _ = server.stop() }
-        let record = directory.appendingPathComponent("reset.jsonl").path
-        let proxy = try Self.proxy(upstream: serverPort, ["--record", record])
+        let record = directory.appendingPathComponent("reset.jsonl").path, pcap = directory.appendingPathComponent("reset.pcap").path
+        let proxy = try Self.proxy(upstream: serverPort, ["--record", record, "--pcap", pcap])
         let proxyPort = try proxy.proxyPort()
         let fd = connectLoopback(proxyPort)
         #expect(fd >= 0)
@@ -429,12 +458,13 @@ extension Peer {
         let partial = Array(FrameEncoder.encode(WebSocketFrame(opcode: .text, maskKey: (1, 2, 3, 4), payload: [UInt8](repeating: 0x61, count: 100))).prefix(20))
         _ = write(fd, partial, partial.count)
         // A reset throws away what the proxy has not read yet: reset once it has read the 20 bytes.
-        try proxy.waitForMetrics("the 20 bytes read") { Self.metric("basetap_bytes_total{dir=\"c2s\"}", in: $0) >= head.count + 20 }
+        // The proxy records what it reads from the client as it reads it.
+        try waitUntil("the 20 bytes read", changesIn: directory.path) { Self.bytesRecorded(in: pcap, toPort: proxyPort) >= head.count + 20 }
         ProxyFaultTests.resetOnClose(fd)
         close(fd)  // a reset, in the middle of the frame
         let (status, output) = try Self.client(proxyPort, ["--messages", "3", "--clean", "--quiet"])
         #expect(status == 0, "\(output)")
-        try proxy.waitUntilIdle()
+        try RecordingFollower.waitUntilIdle(record)
         let log = proxy.stop(SIGINT)
         let records = try JSONLCaptureReader(path: record).readAll()
         let vanished = records.first { $0.kind == .open && $0.url == "/vanish" }?.conn
@@ -444,10 +474,11 @@ extension Peer {
     }
 
     /// libwebsockets' test server, listening; it cannot listen on port 0 and say which port it got.
+    /// With its info log on, it says when it is ready: it listens before its context is operational.
     static func libwebsocketsServer() throws -> (server: Peer, port: Int) {
         let port = unusedPort()
-        let server = try Peer.unblocked("libwebsockets-test-server", ["--port=\(port)"])
-        try waitUntilListening(port)
+        let server = try Peer.unblocked("libwebsockets-test-server", ["--port=\(port)", "-d", "1039"])
+        try server.waitFor("CONTEXT_CREATED -> OPERATIONAL")
         return (server, port)
     }
 
@@ -460,13 +491,11 @@ extension Peer {
         let proxy = try Self.proxy(upstream: serverPort, ["--record", record, "--quiet"])
         let proxyPort = try proxy.proxyPort()
         let client = try Peer.unblocked("libwebsockets-test-client", ["127.0.0.1", "--port=\(proxyPort)"])
-        try waitUntil("six dumb-increment numbers in the recording") {
-            let written = (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: record)))) ?? []
-            let whole = written[..<(written.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0)]
-            return try JSONLCaptureReader(bytes: Array(whole)).readAll().filter { $0.dir == .s2c && Int($0.text ?? "") != nil }.count >= 6
+        try RecordingFollower.wait(for: "six dumb-increment numbers in the recording", in: record) {
+            $0.filter { $0.dir == .s2c && Int($0.text ?? "") != nil }.count >= 6
         }
         _ = client.stop()
-        try proxy.waitUntilIdle()
+        try RecordingFollower.waitUntilIdle(record)
         let log = proxy.stop(SIGINT)
         let records = try JSONLCaptureReader(path: record).readAll()
         let opens = records.filter { $0.kind == .open }
@@ -497,9 +526,9 @@ extension Peer {
         ProxyFaultTests.send(fd, Array(("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: \(HandshakeAcceptTests.key)\r\n"
             + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: dumb-increment-protocol\r\n\r\n").utf8))
         #expect(ProxyFaultTests.readUntil(fd, "dumb-increment-protocol\r\n\r\n").contains("101 Switching Protocols"))
-        try proxy.waitForMetrics("three messages relayed") { Self.metric(#"basetap_messages_total{dir="s2c"}"#, in: $0) >= 3 }
+        try RecordingFollower.wait(for: "three messages relayed", in: record) { $0.filter { $0.dir == .s2c && $0.kind.isMessage }.count >= 3 }
         close(fd)
-        try proxy.waitUntilIdle()
+        try RecordingFollower.waitUntilIdle(record)
         let log = proxy.stop(SIGINT)
         #expect(log.contains("c1: GET /test.css is not a WebSocket upgrade; relayed as it is, and followed in case an upgrade comes next"), "\(log)")
         let records = try JSONLCaptureReader(path: record).readAll()
@@ -566,15 +595,18 @@ extension Peer {
     }
 
     @Test func metricsArePrometheusText() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let server = try Self.sampleServer()
         let serverPort = try server.port()
         defer { _ = server.stop() }
-        // Port 0: the banner names the port it got.
-        let proxy = try Self.proxy(upstream: serverPort, ["--metrics", "127.0.0.1:0", "--quiet"])
+        // Port 0: the banner names the port it got. The recording says when the session is over.
+        let record = directory.appendingPathComponent("metrics.jsonl").path
+        let proxy = try Self.proxy(upstream: serverPort, ["--metrics", "127.0.0.1:0", "--quiet", "--record", record])
         let proxyPort = try proxy.proxyPort()
         let (status, _) = try Self.client(proxyPort, ["--messages", "3", "--quiet"])
         #expect(status == 0)
-        try proxy.waitUntilIdle()
+        try RecordingFollower.waitUntilIdle(record)
         let (httpStatus, text) = try proxy.metricsAnswer()
         _ = proxy.stop(SIGINT)
         #expect(httpStatus == 200)

@@ -30,7 +30,7 @@ import Testing
     /// Whether `died` sees the server dead once it has exited. The two seconds `died` gives a server
     /// are the fuzzer's; a loaded machine can take longer to run a shell's last lines after `pull`.
     static func diedOnceExited(_ server: ServerProcess) throws -> Bool {
-        try waitUntil("the server to exit") { server.exitDescription != nil }
+        guard server.waitForExit(seconds: 20) else { throw BasetapError.usage("timed out after 20 s waiting for the server to exit") }
         return server.died(handshake: { false })
     }
 

@@ -54,12 +54,44 @@ func runBasetap(_ arguments: [String], input: String? = nil) throws -> ProcessRe
         stderr: String(decoding: errData, as: UTF8.self))
 }
 
-/// Waits until `condition` holds, asking every 20 ms; fails with `what` after `seconds`.
-func waitUntil(_ what: String, seconds: Double = 20, _ condition: () throws -> Bool) throws {
-    let deadline = Date().addingTimeInterval(seconds)
+/// Waits until `condition` holds, asking it again each time `next` returns: `next` blocks until
+/// something the condition reads may have changed (an event), or until the deadline it is given.
+/// Fails with `what` after `seconds`. Whatever `next` waits on must be set up before the first
+/// ask: a change after it is then an event, and one before it is seen by the ask.
+func waitUntil(_ what: String, seconds: Double = 20, wakingOn next: (DispatchTime) -> Void, _ condition: () throws -> Bool) throws {
+    let deadline = DispatchTime.now() + seconds
     while try !condition() {
-        guard Date() < deadline else { throw BasetapError.usage("timed out after \(seconds) s waiting for \(what)") }
-        usleep(20_000)
+        guard DispatchTime.now() < deadline else { throw BasetapError.usage("timed out after \(seconds) s waiting for \(what)") }
+        next(deadline)
+    }
+}
+
+/// Waits until `condition`, which reads files in `directory`, holds: asked again whenever a file
+/// there is created, written, read or closed (inotify).
+func waitUntil(_ what: String, seconds: Double = 20, changesIn directory: String, _ condition: () throws -> Bool) throws {
+    let changes = try FileChanges(directory)
+    try waitUntil(what, seconds: seconds, wakingOn: changes.next, condition)
+}
+
+/// Changes to a file, or to the files of a directory, from inotify.
+final class FileChanges {
+    private let fd: Int32
+
+    /// `events`: inotify's mask, by default a file created, written, read or closed after writing.
+    init(_ path: String, events: Int32 = IN_CREATE | IN_MODIFY | IN_ACCESS | IN_CLOSE_WRITE) throws {
+        fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        guard fd >= 0, inotify_add_watch(fd, path, UInt32(events)) >= 0 else {
+            throw BasetapError.usage("cannot watch \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Returns at the next change (those since the last call count), or at `deadline`.
+    func next(_ deadline: DispatchTime) {
+        guard Readiness.readable(fd, until: deadline) else { return }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while read(fd, &buffer, buffer.count) > 0 {}
     }
 }
 

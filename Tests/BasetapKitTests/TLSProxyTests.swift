@@ -134,7 +134,8 @@ import Testing
         // A client that does not trust the CA is told why it failed.
         let (untrusting, _) = try ProxyTests.client(url: "wss://localhost:\(tlsPort)/", ["--proxy", "127.0.0.1:\(proxyPort)", "--quiet"])
         #expect(untrusting != 0)
-        try proxy.waitUntilIdle()
+        try proxy.waitFor("does not trust basetap's CA")
+        try RecordingFollower.waitUntilIdle(record)
         let log = proxy.stop(SIGINT)
         #expect(log.contains("does not trust basetap's CA"), "\(log)")
         let opens = try JSONLCaptureReader(path: record).readAll().filter { $0.kind == .open }

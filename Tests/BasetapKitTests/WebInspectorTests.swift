@@ -31,6 +31,14 @@ import Testing
 
     static func json(_ text: String) -> JSONValue { (try? JSONValue(parsing: text)) ?? .null }
 
+    /// Waits until `condition` holds, asked again at each event of the inspector's store.
+    static func waitUntil(_ what: String, in store: InspectorStore, _ condition: () throws -> Bool) throws {
+        let events = DispatchSemaphore(value: 0)
+        let listener = store.subscribe { _ in events.signal() }
+        defer { store.unsubscribe(listener) }
+        try BasetapKitTests.waitUntil(what, wakingOn: { _ = events.wait(timeout: $0) }, condition)
+    }
+
     @Test(arguments: [true, false])
     func holdEditDropAndInjectThroughTheAPI(deflate: Bool) throws {
         let directory = try temporaryDirectory()
@@ -46,7 +54,7 @@ import Testing
 
         let client = try Peer(PcapFixtures.python, [ProxyControlTests.script, "client", "ws://127.0.0.1:\(proxyPort)/", "40"] + flags)
         var held: [JSONValue] = []
-        try waitUntil("a held message") {
+        try Self.waitUntil("a held message", in: inspector.store) {
             held = Self.json(Self.http(ui, "GET", "/api/held").1).arrayValue ?? []
             return !held.isEmpty
         }
@@ -63,7 +71,7 @@ import Testing
         #expect(Self.http(ui, "POST", "/api/held/\(seq)", body: #"{"action": "forward", "text": "\#(edited)"}"#).0 == 200)
         #expect(Self.http(ui, "POST", "/api/held/\(seq)", body: #"{"action": "drop"}"#).0 == 404, "settled once: no longer held")
 
-        try waitUntil("m7 held") {
+        try Self.waitUntil("m7 held", in: inspector.store) {
             held = Self.json(Self.http(ui, "GET", "/api/held").1).arrayValue ?? []
             return held.first?["text"]?.stringValue?.contains(#""m7""#) == true
         }
@@ -74,7 +82,7 @@ import Testing
         #expect(!output.contains(#""id": "m7""#) && !output.contains("api-1"), "the dropped request and basetap's answer never reached the client")
 
         var connections: [JSONValue] = []
-        try waitUntil("the connection's end") {
+        try Self.waitUntil("the connection's end", in: inspector.store) {
             connections = Self.json(Self.http(ui, "GET", "/api/connections").1).arrayValue ?? []
             return connections.first?["state"]?.stringValue == "closed"
         }

@@ -33,6 +33,8 @@ public struct ViewRun {
             defer { store.isLoading = false }
             do {
                 try Self.load(paths, into: store, check: check, pcapOptions: pcapOptions, messages: messages)
+                try? messages.write("basetap: all \(store.records) records read\n")
+                try? messages.flush()
             } catch {
                 try? messages.write("basetap: \(error)\n")
                 try? messages.flush()

@@ -281,8 +281,13 @@ public final class ServerProcess: @unchecked Sendable {
     /// connects for a process that is in the middle of dying, so a bare connect proves nothing.
     public func died(handshake: () -> Bool) -> Bool {
         if exitDescription == nil && handshake() { return false }
-        let deadline = Date().addingTimeInterval(2)
-        while exitDescription == nil && Date() < deadline { usleep(20_000) }
+        return waitForExit(seconds: 2)
+    }
+
+    /// Waits until the server has exited, for `seconds` at most: true once it has.
+    public func waitForExit(seconds: Double) -> Bool {
+        guard let process else { return false }
+        if exitDescription == nil { _ = ProcessExit.wait(process.processIdentifier, seconds: seconds) }
         return exitDescription != nil
     }
 
@@ -299,8 +304,7 @@ public final class ServerProcess: @unchecked Sendable {
         // child left behind would hold the port, and the output pipe with the wait for its end.
         let group = -process.processIdentifier
         kill(group, SIGTERM)
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
+        _ = ProcessExit.wait(process.processIdentifier, seconds: 5)
         kill(group, SIGKILL)
         process.waitUntilExit()
         self.process = nil

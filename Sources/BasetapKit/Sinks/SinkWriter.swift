@@ -52,6 +52,10 @@ final class SinkWriter: @unchecked Sendable {
 
     static let highWater = 32 << 20
     static let lowWater = 8 << 20
+    /// How long a record or packet waits in a recording's buffer at most: a reader following the
+    /// file (`tail -f`, a test) sees the session as it goes, and a proxy killed outright loses no
+    /// more, while a busy proxy still writes in large pieces.
+    static let flushDelay = TimeAmount.milliseconds(10)
 
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private var loop: EventLoop { group.next() }
@@ -71,6 +75,7 @@ final class SinkWriter: @unchecked Sendable {
     private var decodeSummary = DecodeSummary()
     private var recordsWritten = 0
     private var recordError: String?
+    private var flushScheduled = false
 
     private struct Backlog {
         var bytes = 0
@@ -165,6 +170,15 @@ final class SinkWriter: @unchecked Sendable {
                 for (packet, timestamp) in batch.packets { try pcap.write(ipPacket: packet, timestamp: timestamp) }
             } catch {
                 failed(error, pcapPath)
+            }
+        }
+        if !flushScheduled && (!batch.records.isEmpty && recorder != nil || !batch.packets.isEmpty && pcap != nil) {
+            flushScheduled = true
+            loop.scheduleTask(in: Self.flushDelay) { [self] in
+                flushScheduled = false
+                guard recordError == nil else { return }
+                do { try recorder?.flush() } catch { failed(error, recordPath) }
+                do { try pcap?.flush() } catch { failed(error, pcapPath) }
             }
         }
         if !batch.output.isEmpty {

@@ -295,6 +295,9 @@ final class InspectorStore: InspectionSink {
 
     func heldMessage(seq: Int) -> Held? { state.withLockedValue { state in state.held.first { $0.seq == seq } } }
 
+    /// How many records have been added so far.
+    var records: Int { state.withLockedValue { $0.nextSeq - 1 } }
+
     var isLoading: Bool {
         get { state.withLockedValue { $0.loading } }
         set {
