@@ -49,6 +49,7 @@ import Testing
         let view = try Peer(basetapExecutable, ["view", capture, "--listen", "127.0.0.1:0", "--token", "tok"])
         defer { _ = view.stop(SIGINT) }
         let port = try view.port(after: " on http://127.0.0.1:")
+        try view.waitFor("records read", seconds: 120)
         let browser = try Peer(PcapFixtures.python, [Self.script, "jump", "http://127.0.0.1:\(port)/?token=tok", Self.shots])
         let output = browser.finish()
         #expect(browser.process.terminationStatus == 0, "\(output)")

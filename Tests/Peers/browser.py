@@ -47,15 +47,24 @@ class Page:
         return result["result"].get("value")
 
     async def until(self, expression, what, seconds=20):
+        """The expression's value once it is truthy. It is evaluated in the page again at every
+        change of the document (a MutationObserver), not on a timer; a navigation that replaces the
+        page while it waits starts the wait again in the new one."""
+        waiting = ("new Promise((resolve) => {"
+                   " const check = () => { let v; try { v = (%s) } catch (e) { v = null }"
+                   " if (v) { observer.disconnect(); resolve(v) } };"
+                   " const observer = new MutationObserver(check);"
+                   " observer.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});"
+                   " check() })" % expression)
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        while True:
             try:
-                value = await self.js(expression)
+                return await asyncio.wait_for(self.js(waiting), max(0, deadline - time.monotonic()))
             except RuntimeError:
-                value = None  # the page is still loading (no body yet)
-            if value:
-                return value
-            await asyncio.sleep(0.05)
+                if time.monotonic() > deadline:
+                    break
+            except asyncio.TimeoutError:
+                break
         raise SystemExit("timed out waiting for " + what)
 
     async def shot(self, directory, name):
@@ -132,9 +141,9 @@ async def capture(page, shots):
 
 
 async def jump(page, shots):
-    """A long capture: End goes to its last message and "go to seq" to any, with a screenful of rows in the page."""
+    """A long capture, read to its end before the page opens: End goes to its last message and "go to
+    seq" to any, with a screenful of rows in the page."""
     await page.until("document.body.dataset.ready === 'true' && document.querySelectorAll('#rows .row').length > 0", "the timeline")
-    await page.until("fetch('/api/info').then(r => r.json()).then(i => !i.loading)", "the capture to be read", seconds=120)
     count = await page.js("fetch('/api/timeline').then(r => r.json()).then(t => t.count)")
     last = await page.js("fetch('/api/messages?limit=1&offset=%d').then(r => r.json()).then(l => l[0].seq)" % (count - 1))
     await page.until("document.querySelector('#count').textContent === '%d messages'" % count, "the page to count every message")

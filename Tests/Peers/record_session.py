@@ -21,9 +21,12 @@ ignored by processes started from a test runner).
 """
 import argparse
 import base64
+import ctypes
+import ctypes.util
 import json
 import os
 import random
+import select
 import signal
 import socket
 import struct
@@ -56,24 +59,30 @@ def unused_port():
                 pass
 
 
-def listening(port):
-    """Whether something listens on the TCP port, read from /proc so that asking adds no
-    connection to the capture."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            for line in f.readlines()[1:]:
-                local, state = line.split()[1], line.split()[3]
-                if state == "0A" and int(local.split(":")[1], 16) == port:
-                    return True
-    return False
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+IN_MODIFY, IN_CLOSE_WRITE, IN_CREATE = 0x2, 0x8, 0x100
 
 
-def wait_until(condition, what, seconds=20):
-    deadline = time.time() + seconds
-    while not condition():
-        if time.time() > deadline:
-            sys.exit("timed out waiting for " + what)
-        time.sleep(0.02)
+def wait_until(condition, what, path, seconds=20):
+    """Waits until condition() holds, asking it again whenever the file at `path` (which tcpdump
+    is writing) changes: inotify on its directory, watched before the first ask."""
+    fd = _libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK)
+    if fd < 0 or _libc.inotify_add_watch(fd, os.fsencode(os.path.dirname(os.path.abspath(path))), IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE) < 0:
+        sys.exit("cannot watch %s: %s" % (path, os.strerror(ctypes.get_errno())))
+    try:
+        deadline = time.monotonic() + seconds
+        while not condition():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                sys.exit("timed out waiting for " + what)
+            if select.select([fd], [], [], left)[0]:
+                try:
+                    while os.read(fd, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+    finally:
+        os.close(fd)
 
 
 def packets(path):
@@ -139,7 +148,7 @@ def start_tcpdump(path, port):
 
 
 def stop_tcpdump(proc, path):
-    wait_until(lambda: every_connection_ended(path), "the capture to hold the end of every connection")
+    wait_until(lambda: every_connection_ended(path), "the capture to hold the end of every connection", path)
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=10)
@@ -297,8 +306,21 @@ def stop(process):
 
 
 def lws_server(port):
-    return subprocess.Popen(["libwebsockets-test-server", "--port=%d" % port], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_signals)
+    """libwebsockets' test server, listening. With its info log on it says when it is ready (it
+    listens before its context is operational); the rest of its log is read and dropped."""
+    server = subprocess.Popen(["libwebsockets-test-server", "--port=%d" % port, "-d", "1039"], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=default_signals)
+    ready = threading.Event()
+
+    def drain():
+        for line in server.stderr:
+            if b"CONTEXT_CREATED -> OPERATIONAL" in line:
+                ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    if not ready.wait(20):
+        sys.exit("libwebsockets-test-server did not get ready")
+    return server
 
 
 def lws_session(args):
@@ -306,13 +328,12 @@ def lws_session(args):
     dump = start_tcpdump(args.out, port)
     server = lws_server(port)
     try:
-        wait_until(lambda: listening(port), "libwebsockets-test-server to listen")
         client = subprocess.Popen(["libwebsockets-test-client", "127.0.0.1", "--port=%d" % port],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   preexec_fn=default_signals)
         # A short session keeps tcpdump from dropping packets (the mirror protocol is chatty); 30 data
         # segments are enough to compare with tshark.
-        wait_until(lambda: sum(1 for p in packets(args.out) if p[3] > 0) >= 30, "the libwebsockets session to get going")
+        wait_until(lambda: sum(1 for p in packets(args.out) if p[3] > 0) >= 30, "the libwebsockets session to get going", args.out)
         stop(client)
     finally:
         stop(server)
@@ -359,7 +380,6 @@ def lws_keep_alive_session(args):
     dump = start_tcpdump(args.out, port)
     server = lws_server(port)
     try:
-        wait_until(lambda: listening(port), "libwebsockets-test-server to listen")
         sock = socket.create_connection(("127.0.0.1", port))
         for path in ("/", "/test.css"):
             sock.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n" % path.encode())
@@ -382,7 +402,7 @@ def lws_keep_alive_session(args):
         except OSError:
             pass
         sock.close()
-        wait_until(lambda: every_connection_ended(args.out), "the connection to end in the capture")
+        wait_until(lambda: every_connection_ended(args.out), "the connection to end in the capture", args.out)
     finally:
         stop(server)
         dropped = stop_tcpdump(dump, args.out)
