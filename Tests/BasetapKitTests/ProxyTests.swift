@@ -162,7 +162,6 @@ extension Peer {
     func metricsAnswer() throws -> (Int, String) {
         WebInspectorTests.http(try port(after: "metrics on http://127.0.0.1:"), "GET", "/metrics", token: nil)
     }
-
 }
 
 /// A proxy's JSONL recording as it grows (the proxy writes it within `SinkWriter.flushDelay` of
@@ -216,11 +215,6 @@ final class RecordingFollower {
             bytes += segment.payload.count
         }
         return bytes
-    }
-
-    /// A sample's value in Prometheus text (`name` with its labels), or -1 when it is not there.
-    static func metric(_ name: String, in text: String) -> Int {
-        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
     }
 
     /// The sample server on a port of its own; `port()` says which.
